@@ -1,0 +1,63 @@
+//! Monitored AWS accounts.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountStatus {
+    Active,
+    /// Soft-deleted: out of sweeps and default views; inventory and findings stay.
+    Removed,
+}
+
+/// How the account came to be monitored, which also decides how it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountSource {
+    Manual,
+    Organizations,
+    /// Created by `qrie demo`: always read from the simulated estate.
+    Simulated,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Account {
+    pub account_id: String,
+    pub name: String,
+    pub status: AccountStatus,
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Regions to sweep; empty means the deployment's default regions.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// Organizations OU ids from the root down to the account's parent.
+    #[serde(default)]
+    pub org_path: Vec<String>,
+    pub source: AccountSource,
+    pub added_at: Timestamp,
+    /// When its first complete inventory sweep finished. Until then its changes
+    /// are not counted as drift.
+    #[serde(default)]
+    pub baselined_at: Option<Timestamp>,
+    #[serde(default)]
+    pub removed_at: Option<Timestamp>,
+}
+
+impl Account {
+    pub fn is_active(&self) -> bool {
+        self.status == AccountStatus::Active
+    }
+
+    pub fn is_baselined(&self) -> bool {
+        self.baselined_at.is_some()
+    }
+
+    pub fn placement(&self) -> crate::AccountPlacement<'_> {
+        crate::AccountPlacement { account_id: &self.account_id, org_path: &self.org_path }
+    }
+}

@@ -1,0 +1,165 @@
+//! Findings: one per (resource ARN, policy), with their full history.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::{Severity, Timestamp, ValidationError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum FindingState {
+    Active,
+    Resolved,
+}
+
+impl FindingState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingState::Active => "ACTIVE",
+            FindingState::Resolved => "RESOLVED",
+        }
+    }
+}
+
+impl FromStr for FindingState {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().as_str() {
+            "ACTIVE" => Ok(FindingState::Active),
+            "RESOLVED" => Ok(FindingState::Resolved),
+            _ => Err(ValidationError::Choice { what: "finding state", value: s.into(), expected: "active, resolved" }),
+        }
+    }
+}
+
+/// Why a finding was resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ResolvedReason {
+    Compliant,
+    ResourceDeleted,
+    PolicySuspended,
+    PolicyDeleted,
+    OutOfScope,
+    NotApplicable,
+}
+
+impl ResolvedReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResolvedReason::Compliant => "COMPLIANT",
+            ResolvedReason::ResourceDeleted => "RESOURCE_DELETED",
+            ResolvedReason::PolicySuspended => "POLICY_SUSPENDED",
+            ResolvedReason::PolicyDeleted => "POLICY_DELETED",
+            ResolvedReason::OutOfScope => "OUT_OF_SCOPE",
+            ResolvedReason::NotApplicable => "NOT_APPLICABLE",
+        }
+    }
+}
+
+impl fmt::Display for ResolvedReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which kind of trigger observed a finding's change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DetectedBy {
+    Event,
+    Bootstrap,
+    AntiEntropy,
+    /// Policy management (suspend, delete, scope change) rather than a scan.
+    Operator,
+}
+
+impl DetectedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DetectedBy::Event => "event",
+            DetectedBy::Bootstrap => "bootstrap",
+            DetectedBy::AntiEntropy => "anti-entropy",
+            DetectedBy::Operator => "operator",
+        }
+    }
+}
+
+/// What caused a change: the kind of trigger and, when known, its job or event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Trigger {
+    pub detected_by: DetectedBy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<Timestamp>,
+}
+
+impl Trigger {
+    pub fn new(detected_by: DetectedBy) -> Self {
+        Trigger { detected_by, job_id: None, event_id: None, event_time: None }
+    }
+
+    pub fn job(detected_by: DetectedBy, job_id: impl Into<String>) -> Self {
+        Trigger { job_id: Some(job_id.into()), ..Trigger::new(detected_by) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransitionKind {
+    Opened,
+    Resolved,
+    Reopened,
+}
+
+/// One state change in a finding's life.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Transition {
+    pub at: Timestamp,
+    pub kind: TransitionKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ResolvedReason>,
+    pub trigger: Trigger,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Finding {
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub policy: String,
+    pub account_service: String,
+    pub account_id: String,
+    pub region: String,
+    pub resource_type: String,
+    pub severity: Severity,
+    pub state: FindingState,
+    pub first_seen: Timestamp,
+    pub last_evaluated: Timestamp,
+    pub evidence: Value,
+    #[serde(default)]
+    pub resolved_at: Option<Timestamp>,
+    #[serde(default)]
+    pub resolved_reason: Option<ResolvedReason>,
+    pub detected_by: DetectedBy,
+    #[serde(default)]
+    pub history: Vec<Transition>,
+}
+
+impl Finding {
+    pub fn is_active(&self) -> bool {
+        self.state == FindingState::Active
+    }
+
+    /// The service part of `AccountService`.
+    pub fn service(&self) -> &str {
+        self.account_service.rsplit_once('_').map_or("", |(_, s)| s)
+    }
+}

@@ -1,0 +1,283 @@
+//! Policy definitions (code) and launched policies (operator decisions).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::resource::MissingData;
+use crate::{Resource, Scope, Service, Severity, Timestamp, ValidationError, Verdict};
+
+/// How to fix a failing resource.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Remediation {
+    pub steps: &'static [&'static str],
+    pub cli: &'static str,
+    pub console: &'static str,
+    /// A Terraform or CloudFormation snippet.
+    pub iac: &'static str,
+}
+
+/// Controls of one compliance framework that a policy helps satisfy.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ComplianceRef {
+    pub framework: &'static str,
+    pub controls: &'static [&'static str],
+}
+
+/// The default value of a policy parameter; its variant is also the type an
+/// override must have.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Int(i64),
+    Bool(bool),
+    Text(&'static str),
+}
+
+impl ParamValue {
+    fn to_json(self) -> Value {
+        match self {
+            ParamValue::Int(i) => Value::from(i),
+            ParamValue::Bool(b) => Value::from(b),
+            ParamValue::Text(s) => Value::from(s),
+        }
+    }
+
+    fn accepts(self, v: &Value) -> bool {
+        match self {
+            ParamValue::Int(_) => v.is_i64(),
+            ParamValue::Bool(_) => v.is_boolean(),
+            ParamValue::Text(_) => v.is_string(),
+        }
+    }
+
+    fn type_name(self) -> &'static str {
+        match self {
+            ParamValue::Int(_) => "an integer",
+            ParamValue::Bool(_) => "true or false",
+            ParamValue::Text(_) => "a string",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ParamDef {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub default: ParamValue,
+}
+
+/// The evaluation function of a policy. `Err(MissingData)` becomes
+/// [`Verdict::Error`], so a policy can use `?` on [`Resource::field`].
+pub type EvaluateFn = fn(&Resource, &EvalContext) -> Result<Verdict, MissingData>;
+
+/// ARNs of other resources an evaluation needs (e.g. the account's Block Public
+/// Access for a bucket). The engine fetches them before calling `evaluate`, which
+/// keeps evaluation pure.
+pub type RelatedFn = fn(&Resource) -> Vec<String>;
+
+/// A built-in policy: metadata beside its logic.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyDef {
+    #[serde(rename = "PolicyId")]
+    pub id: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub service: Service,
+    pub resource_type: &'static str,
+    pub category: &'static str,
+    pub severity: Severity,
+    pub remediation: Remediation,
+    pub compliance: &'static [ComplianceRef],
+    pub params: &'static [ParamDef],
+    #[serde(skip)]
+    pub related: Option<RelatedFn>,
+    #[serde(skip)]
+    pub evaluate: EvaluateFn,
+}
+
+impl std::fmt::Debug for PolicyDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyDef").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl PolicyDef {
+    /// Merges a launched policy's overrides over the defaults, rejecting unknown
+    /// names and values of the wrong type.
+    pub fn resolve_params(&self, overrides: &BTreeMap<String, Value>) -> Result<Params, ValidationError> {
+        let mut values: BTreeMap<String, Value> =
+            self.params.iter().map(|p| (p.name.to_string(), p.default.to_json())).collect();
+        for (name, value) in overrides {
+            let def = self.params.iter().find(|p| p.name == name).ok_or_else(|| ValidationError::Parameter {
+                name: name.clone(),
+                reason: if self.params.is_empty() {
+                    format!("policy {} takes no parameters", self.id)
+                } else {
+                    let known: Vec<_> = self.params.iter().map(|p| p.name).collect();
+                    format!("policy {} has parameters {}", self.id, known.join(", "))
+                },
+            })?;
+            if !def.default.accepts(value) {
+                return Err(ValidationError::Parameter {
+                    name: name.clone(),
+                    reason: format!("expected {}, got {value}", def.default.type_name()),
+                });
+            }
+            values.insert(name.clone(), value.clone());
+        }
+        Ok(Params(values))
+    }
+
+    /// The ARNs this policy needs besides the resource itself.
+    pub fn related_arns(&self, resource: &Resource) -> Vec<String> {
+        self.related.map(|f| f(resource)).unwrap_or_default()
+    }
+
+    pub fn run(&self, resource: &Resource, ctx: &EvalContext) -> Verdict {
+        (self.evaluate)(resource, ctx).unwrap_or_else(Verdict::from)
+    }
+}
+
+/// Resolved parameter values (defaults with overrides applied).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Params(pub BTreeMap<String, Value>);
+
+impl Params {
+    /// An integer parameter. Params are validated against the definition when
+    /// resolved, so a missing one is a catalog bug and reported as missing data.
+    pub fn int(&self, name: &str) -> Result<i64, MissingData> {
+        self.0.get(name).and_then(Value::as_i64).ok_or_else(|| MissingData(format!("parameter {name} is not set")))
+    }
+
+    pub fn bool(&self, name: &str) -> Result<bool, MissingData> {
+        self.0.get(name).and_then(Value::as_bool).ok_or_else(|| MissingData(format!("parameter {name} is not set")))
+    }
+
+    pub fn text(&self, name: &str) -> Result<&str, MissingData> {
+        self.0.get(name).and_then(Value::as_str).ok_or_else(|| MissingData(format!("parameter {name} is not set")))
+    }
+}
+
+/// Everything an evaluation may read besides the resource itself.
+pub struct EvalContext<'a> {
+    pub params: &'a Params,
+    pub now: Timestamp,
+    pub related: &'a dyn RelatedLookup,
+}
+
+impl EvalContext<'_> {
+    /// A related resource, if it is in the inventory and not deleted.
+    pub fn related(&self, arn: &str) -> Option<&Resource> {
+        self.related.lookup(arn).filter(|r| !r.is_deleted())
+    }
+}
+
+/// Where related resources come from (prefetched by the engine).
+pub trait RelatedLookup {
+    fn lookup(&self, arn: &str) -> Option<&Resource>;
+}
+
+impl RelatedLookup for HashMap<String, Resource> {
+    fn lookup(&self, arn: &str) -> Option<&Resource> {
+        self.get(arn)
+    }
+}
+
+/// For evaluations that need no related resources.
+pub struct NoRelated;
+
+impl RelatedLookup for NoRelated {
+    fn lookup(&self, _: &str) -> Option<&Resource> {
+        None
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyStatus {
+    Active,
+    Suspended,
+}
+
+impl PolicyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyStatus::Active => "active",
+            PolicyStatus::Suspended => "suspended",
+        }
+    }
+}
+
+/// An operator's decision to run a built-in policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LaunchedPolicy {
+    pub policy_id: String,
+    pub status: PolicyStatus,
+    #[serde(default)]
+    pub scope: Scope,
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    #[serde(default)]
+    pub remediation: Option<String>,
+    #[serde(default)]
+    pub params: BTreeMap<String, Value>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl LaunchedPolicy {
+    pub fn effective_severity(&self, def: &PolicyDef) -> Severity {
+        self.severity.unwrap_or(def.severity)
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == PolicyStatus::Active
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn never(_: &Resource, _: &EvalContext) -> Result<Verdict, MissingData> {
+        Ok(Verdict::Pass)
+    }
+
+    static DEF: PolicyDef = PolicyDef {
+        id: "test-policy",
+        title: "t",
+        description: "d",
+        service: Service::Iam,
+        resource_type: "AWS::IAM::User",
+        category: "c",
+        severity: Severity::of(50),
+        remediation: Remediation { steps: &[], cli: "", console: "", iac: "" },
+        compliance: &[],
+        params: &[ParamDef { name: "max_age_days", description: "", default: ParamValue::Int(90) }],
+        related: None,
+        evaluate: never,
+    };
+
+    #[test]
+    fn params_default_and_override() {
+        assert_eq!(DEF.resolve_params(&BTreeMap::new()).unwrap().int("max_age_days"), Ok(90));
+        let o = BTreeMap::from([("max_age_days".to_string(), json!(30))]);
+        assert_eq!(DEF.resolve_params(&o).unwrap().int("max_age_days"), Ok(30));
+    }
+
+    #[test]
+    fn params_reject_unknown_names_and_wrong_types() {
+        let o = BTreeMap::from([("max_age".to_string(), json!(30))]);
+        let e = DEF.resolve_params(&o).unwrap_err().to_string();
+        assert!(e.contains("max_age_days"), "{e}");
+        let o = BTreeMap::from([("max_age_days".to_string(), json!("30"))]);
+        assert!(DEF.resolve_params(&o).unwrap_err().to_string().contains("integer"));
+    }
+}
