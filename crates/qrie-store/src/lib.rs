@@ -1,1 +1,184 @@
+//! qrie's storage: the traits the engine talks to, and their backends.
+//!
+//! The engine never knows which backend it runs on. A backend implements the
+//! sub-traits below (resources, findings, launched policies, accounts, jobs,
+//! summaries, key-value) and so the [`Store`] super-trait; [`open`] picks one
+//! from a store URL. Every backend must pass the one conformance suite in
+//! [`conformance`].
+//!
+//! Rules every backend keeps:
+//! - **Observation order.** A resource write carries the time it was observed;
+//!   a write older than the stored observation is refused ([`WriteOutcome::Stale`]),
+//!   so a slow sweep never resurrects a resource an event saw deleted.
+//! - **Opaque cursors.** Lists return at most `limit` items and a `next_token`
+//!   that only the same backend understands; a token it did not issue is
+//!   [`StoreError::InvalidToken`].
+//! - **Attacker-controlled strings** (names, tags, evidence) are bound as
+//!   parameters, never spliced into queries.
 
+pub mod conformance;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+mod types;
+
+pub use types::*;
+
+use async_trait::async_trait;
+use qrie_model::{Account, Finding, Job, LaunchedPolicy, Resource, Timestamp};
+use serde_json::Value;
+use std::sync::Arc;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[async_trait]
+pub trait ResourceStore: Send + Sync {
+    /// Writes resources (a resource with `deleted_at` set records a deletion).
+    /// Each write is refused as `Stale` if the stored row was observed later.
+    /// One outcome per input, in order.
+    async fn put_resources(&self, resources: Vec<Resource>) -> Result<Vec<WriteOutcome>>;
+
+    /// Marks resources deleted as of `observed_at` (keeping their last
+    /// configuration). `Missing` for unknown ARNs, `Stale` where the stored row
+    /// was observed after `observed_at`.
+    async fn mark_deleted(&self, arns: Vec<String>, observed_at: Timestamp) -> Result<Vec<WriteOutcome>>;
+
+    async fn get_resource(&self, arn: &str) -> Result<Option<Resource>>;
+
+    /// The resources among `arns` that exist (deleted ones included), in no
+    /// particular order.
+    async fn get_resources(&self, arns: Vec<String>) -> Result<Vec<Resource>>;
+
+    /// Ordered by (AccountService, ARN).
+    async fn list_resources(&self, filter: &ResourceFilter, page: &PageRequest) -> Result<Page<Resource>>;
+
+    /// Counts grouped by a column (or one total under the key `""`), largest first.
+    async fn count_resources(&self, filter: &ResourceFilter, group: Option<ResourceGroup>) -> Result<Vec<(String, u64)>>;
+
+    /// What an inventory sweep compares a fresh listing with: every row of one
+    /// account and service, in one region or (`None`) all of them.
+    async fn resource_digests(
+        &self,
+        account_id: &str,
+        service: qrie_model::Service,
+        region: Option<&str>,
+    ) -> Result<Vec<ResourceDigest>>;
+}
+
+#[async_trait]
+pub trait FindingStore: Send + Sync {
+    /// Upserts by (ARN, Policy). The lifecycle decides what to write; the store
+    /// only keeps it.
+    async fn put_findings(&self, findings: Vec<Finding>) -> Result<()>;
+    async fn get_finding(&self, arn: &str, policy: &str) -> Result<Option<Finding>>;
+    async fn findings_for_resource(&self, arn: &str) -> Result<Vec<Finding>>;
+    async fn findings_for_policy(&self, policy: &str, state: Option<qrie_model::FindingState>) -> Result<Vec<Finding>>;
+    async fn list_findings(&self, filter: &FindingFilter, sort: FindingSort, page: &PageRequest) -> Result<Page<Finding>>;
+    /// Counts grouped by a column (or one total under the key `""`), largest first.
+    async fn count_findings(&self, filter: &FindingFilter, group: Option<FindingGroup>) -> Result<Vec<(String, u64)>>;
+}
+
+#[async_trait]
+pub trait PolicyStore: Send + Sync {
+    async fn get_policy(&self, policy_id: &str) -> Result<Option<LaunchedPolicy>>;
+    /// Every launched policy, active and suspended, ordered by id.
+    async fn list_policies(&self) -> Result<Vec<LaunchedPolicy>>;
+    async fn put_policy(&self, policy: LaunchedPolicy) -> Result<()>;
+    /// Returns whether it existed.
+    async fn delete_policy(&self, policy_id: &str) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn get_account(&self, account_id: &str) -> Result<Option<Account>>;
+    /// Every account, removed ones included, ordered by id.
+    async fn list_accounts(&self) -> Result<Vec<Account>>;
+    async fn put_account(&self, account: Account) -> Result<()>;
+    /// Hard delete of the account and all its resources and findings. Returns
+    /// whether the account existed.
+    async fn purge_account(&self, account_id: &str) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    async fn put_job(&self, job: Job) -> Result<()>;
+    async fn get_job(&self, id: &str) -> Result<Option<Job>>;
+    /// Newest first.
+    async fn list_jobs(&self, filter: &JobFilter, page: &PageRequest) -> Result<Page<Job>>;
+}
+
+#[async_trait]
+pub trait SummaryStore: Send + Sync {
+    async fn get_summary(&self, key: &str) -> Result<Option<SummaryEntry>>;
+    async fn put_summary(&self, entry: SummaryEntry) -> Result<()>;
+    /// Removes every summary whose key starts with `prefix`.
+    async fn invalidate_summaries(&self, prefix: &str) -> Result<()>;
+    /// Takes the named lock until `expires_at` if it is free, expired (before
+    /// `now`) or already held by `holder`. A conditional write: of concurrent
+    /// callers exactly one wins.
+    async fn try_lock(&self, name: &str, holder: &str, now: Timestamp, expires_at: Timestamp) -> Result<bool>;
+    async fn release_lock(&self, name: &str, holder: &str) -> Result<()>;
+    /// Appends a point to a time series (drift history, daily trends).
+    async fn append_history(&self, series: &str, timestamp_ms: i64, value: Value) -> Result<()>;
+    /// Points of a series with `timestamp_ms >= since_ms`, oldest first, at most `limit`.
+    async fn list_history(&self, series: &str, since_ms: i64, limit: usize) -> Result<Vec<(i64, Value)>>;
+}
+
+/// Small named documents (e.g. the simulated estate's state).
+#[async_trait]
+pub trait KvStore: Send + Sync {
+    async fn kv_get(&self, namespace: &str, key: &str) -> Result<Option<Value>>;
+    async fn kv_put(&self, namespace: &str, key: &str, value: Value) -> Result<()>;
+    async fn kv_put_many(&self, namespace: &str, entries: Vec<(String, Value)>) -> Result<()>;
+    /// Ordered by key.
+    async fn kv_list(&self, namespace: &str) -> Result<Vec<(String, Value)>>;
+    async fn kv_clear(&self, namespace: &str) -> Result<()>;
+}
+
+/// Everything the engine needs from a backend.
+pub trait Store: ResourceStore + FindingStore + PolicyStore + AccountStore + JobStore + SummaryStore + KvStore {
+    /// Where the data lives, for messages (a path, a table prefix).
+    fn location(&self) -> String;
+}
+
+impl<T> Store for T
+where
+    T: ResourceStore + FindingStore + PolicyStore + AccountStore + JobStore + SummaryStore + KvStore + Located,
+{
+    fn location(&self) -> String {
+        Located::location(self)
+    }
+}
+
+/// Names where a backend keeps its data.
+pub trait Located {
+    fn location(&self) -> String;
+}
+
+/// Opens the store a URL names: `sqlite:PATH` (or a bare path) for the embedded
+/// SQLite file. The file is created, and its schema migrated, if needed.
+pub fn open(url: &str) -> Result<Arc<dyn Store>> {
+    let url = url.trim();
+    if let Some(rest) = url.strip_prefix("dynamodb:") {
+        let _ = rest;
+        return Err(StoreError::Url {
+            url: url.to_string(),
+            reason: "the DynamoDB backend is not part of this build yet; use sqlite:PATH".into(),
+        });
+    }
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    if path.is_empty() {
+        return Err(StoreError::Url { url: url.to_string(), reason: "expected sqlite:PATH".into() });
+    }
+    if url.contains("://") && !url.starts_with("sqlite://") {
+        return Err(StoreError::Url { url: url.to_string(), reason: "unknown scheme; expected sqlite:PATH".into() });
+    }
+    #[cfg(feature = "sqlite")]
+    {
+        let _ = sqlite::SqliteStore::open(std::path::Path::new(path))?;
+        unreachable!("stub")
+    }
+    #[cfg(not(feature = "sqlite"))]
+    {
+        Err(StoreError::Url { url: url.to_string(), reason: "built without the sqlite feature".into() })
+    }
+}
