@@ -1,1 +1,75 @@
+//! qrie's engine: everything that changes state, written against traits only
+//! (a [`qrie_store::Store`] and a [`Cloud`]), so it runs the same on SQLite with
+//! the simulated estate and on DynamoDB with AWS.
+//!
+//! - [`Engine::inventory_sweep`] observes (Cloud) → stores → evaluates, and
+//!   measures drift on anti-entropy sweeps.
+//! - [`Engine::policy_sweep`] re-evaluates the stored inventory.
+//! - [`policies`] and [`accounts`] are the management operations (launch,
+//!   suspend, delete, scope changes; add, remove, baseline).
+//! - [`summary`] computes the dashboard and the drift panel, cached with a TTL
+//!   and a lock.
+//! - [`sim`] is the simulated estate behind `qrie demo` and the tests.
+//!
+//! Every verdict reaches findings through [`evaluate`], which applies
+//! `qrie_model::lifecycle` — the one implementation of the finding lifecycle.
 
+pub mod accounts;
+pub mod cloud;
+pub mod evaluate;
+mod inventory;
+pub mod jobs;
+pub mod policies;
+mod policy_sweep;
+pub mod sim;
+pub mod summary;
+
+pub use cloud::{Cloud, CloudError, CloudRouter, Described, Listing, SweepUnit};
+pub use inventory::InventoryRequest;
+pub use jobs::{JobReport, NoProgress, Progress};
+pub use policy_sweep::PolicySweepRequest;
+
+use qrie_store::{Store, StoreError};
+use std::sync::Arc;
+
+/// Errors an operator can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Invalid(#[from] qrie_model::ValidationError),
+    #[error("unknown policy {0:?}: `qrie policies list --status available` lists the catalog")]
+    UnknownPolicy(String),
+    #[error("policy {0:?} is not launched: `qrie policies launch {0}` launches it")]
+    NotLaunched(String),
+    #[error("policy {0:?} is already active: use `qrie policies update` to change it")]
+    AlreadyActive(String),
+    #[error("unknown account {0:?}: `qrie accounts list` lists the accounts")]
+    UnknownAccount(String),
+    #[error("account {0} already exists")]
+    AccountExists(String),
+    #[error("account {0} is removed: add it again to monitor it")]
+    AccountRemoved(String),
+    #[error("no simulated estate in this store: run `qrie demo` first")]
+    NoEstate,
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// The engine over one store and one cloud.
+#[derive(Clone)]
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    pub cloud: Arc<dyn Cloud>,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, cloud: Arc<dyn Cloud>) -> Self {
+        Engine { store, cloud }
+    }
+
+    pub(crate) fn now() -> qrie_model::Timestamp {
+        chrono::Utc::now()
+    }
+}

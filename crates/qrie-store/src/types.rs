@@ -67,6 +67,8 @@ pub struct ResourceFilter {
     pub search: Option<String>,
     /// Deleted rows are left out unless this is set.
     pub include_deleted: bool,
+    /// Leave out resources of these accounts (e.g. removed accounts in default views).
+    pub exclude_accounts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,155 @@
+//! Account management: add, remove (soft), purge (hard), list with the
+//! baseline flag.
+
+use qrie_model::{validate_account_id, validate_region, Account, AccountSource, AccountStatus, FindingState, ValidationError};
+use qrie_store::{FindingFilter, FindingGroup, ResourceFilter, ResourceGroup};
+use serde::Serialize;
+use std::collections::HashMap;
+
+use crate::{summary, Engine, EngineError};
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub account_id: String,
+    pub name: Option<String>,
+    pub role_arn: Option<String>,
+    pub external_id: Option<String>,
+    pub regions: Vec<String>,
+    pub org_path: Vec<String>,
+    pub source: AccountSource,
+}
+
+/// An account with what the operator wants to see next to it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccountView {
+    #[serde(flatten)]
+    pub account: Account,
+    pub baselined: bool,
+    pub resources: u64,
+    pub active_findings: u64,
+}
+
+impl Engine {
+    /// Adds an account, or re-activates a removed one. Its first complete
+    /// inventory sweep sets its baseline; until then it is left out of drift.
+    pub async fn add_account(&self, new: NewAccount) -> Result<Account, EngineError> {
+        validate_account_id(&new.account_id)?;
+        for r in &new.regions {
+            validate_region(r)?;
+        }
+        if let Some(arn) = &new.role_arn {
+            validate_role_arn(arn)?;
+        }
+        let now = Engine::now();
+        let existing = self.store.get_account(&new.account_id).await?;
+        if existing.as_ref().is_some_and(Account::is_active) {
+            return Err(EngineError::AccountExists(new.account_id));
+        }
+        let account = Account {
+            name: new.name.unwrap_or_else(|| new.account_id.clone()),
+            account_id: new.account_id,
+            status: AccountStatus::Active,
+            role_arn: new.role_arn,
+            external_id: new.external_id,
+            regions: new.regions,
+            org_path: new.org_path,
+            source: new.source,
+            added_at: now,
+            // A returning account's old baseline says nothing about the time it
+            // was not watched.
+            baselined_at: None,
+            removed_at: None,
+        };
+        self.store.put_account(account.clone()).await?;
+        summary::invalidate(&*self.store).await?;
+        Ok(account)
+    }
+
+    /// Soft delete: the account leaves sweeps and default views; its inventory
+    /// and findings stay.
+    pub async fn remove_account(&self, account_id: &str) -> Result<Account, EngineError> {
+        let mut a = self.account(account_id).await?;
+        if !a.is_active() {
+            return Err(EngineError::AccountRemoved(account_id.into()));
+        }
+        a.status = AccountStatus::Removed;
+        a.removed_at = Some(Engine::now());
+        self.store.put_account(a.clone()).await?;
+        summary::invalidate(&*self.store).await?;
+        Ok(a)
+    }
+
+    /// Hard delete: the account, its inventory and its findings are gone.
+    pub async fn purge_account(&self, account_id: &str) -> Result<(), EngineError> {
+        self.account(account_id).await?;
+        self.store.purge_account(account_id).await?;
+        summary::invalidate(&*self.store).await?;
+        Ok(())
+    }
+
+    pub async fn account(&self, account_id: &str) -> Result<Account, EngineError> {
+        validate_account_id(account_id)?;
+        self.store.get_account(account_id).await?.ok_or_else(|| EngineError::UnknownAccount(account_id.into()))
+    }
+
+    pub async fn list_accounts(&self, include_removed: bool) -> Result<Vec<AccountView>, EngineError> {
+        let resources: HashMap<String, u64> = self
+            .store
+            .count_resources(&ResourceFilter::default(), Some(ResourceGroup::Account))
+            .await?
+            .into_iter()
+            .collect();
+        let findings: HashMap<String, u64> = self
+            .store
+            .count_findings(
+                &FindingFilter { state: Some(FindingState::Active), ..Default::default() },
+                Some(FindingGroup::Account),
+            )
+            .await?
+            .into_iter()
+            .collect();
+        Ok(self
+            .store
+            .list_accounts()
+            .await?
+            .into_iter()
+            .filter(|a| include_removed || a.is_active())
+            .map(|a| AccountView {
+                baselined: a.is_baselined(),
+                resources: resources.get(&a.account_id).copied().unwrap_or(0),
+                active_findings: findings.get(&a.account_id).copied().unwrap_or(0),
+                account: a,
+            })
+            .collect())
+    }
+}
+
+/// `arn:aws:iam::<12 digits>:role/<path/name>` (any partition).
+fn validate_role_arn(arn: &str) -> Result<(), ValidationError> {
+    let bad = || ValidationError::Parameter {
+        name: "role-arn".into(),
+        reason: format!("{arn:?} is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)"),
+    };
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "iam", "", account, resource]
+            if partition.starts_with("aws") && resource.starts_with("role/") && resource.len() > 5 =>
+        {
+            validate_account_id(account).map_err(|_| bad())
+        }
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn role_arns() {
+        assert!(super::validate_role_arn("arn:aws:iam::123456789012:role/qrie-read").is_ok());
+        assert!(super::validate_role_arn("arn:aws-us-gov:iam::123456789012:role/path/x").is_ok());
+        for bad in ["arn:aws:iam::123:role/x", "arn:aws:s3:::b", "role/x", "arn:aws:iam::123456789012:user/x"] {
+            assert!(super::validate_role_arn(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! The one evaluation path: resource → in-scope active policies → verdicts →
+//! the lifecycle → finding writes. Sweeps call it for many resources, events
+//! for one, policy management to close findings; nothing else applies verdicts.
+
+use qrie_model::lifecycle::{self, Effect, Outcome, Subject};
+use qrie_model::{
+    Account, EvalContext, Finding, LaunchedPolicy, Params, PolicyDef, RelatedLookup, ResolvedReason, Resource,
+    ResourceRef, Severity, Timestamp, Trigger,
+};
+use qrie_store::Store;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::EngineError;
+
+/// A launched policy joined with its definition, parameters resolved.
+#[derive(Debug, Clone)]
+pub struct ActivePolicy {
+    pub def: &'static PolicyDef,
+    pub launched: LaunchedPolicy,
+    pub params: Params,
+    pub severity: Severity,
+}
+
+impl ActivePolicy {
+    pub fn new(launched: LaunchedPolicy) -> Result<Self, EngineError> {
+        let def = qrie_policies::get(&launched.policy_id)
+            .ok_or_else(|| EngineError::UnknownPolicy(launched.policy_id.clone()))?;
+        let params = def.resolve_params(&launched.params)?;
+        let severity = launched.effective_severity(def);
+        Ok(ActivePolicy { def, launched, params, severity })
+    }
+
+    pub fn id(&self) -> &str {
+        self.def.id
+    }
+}
+
+/// Loads the active launched policies. A launched id the catalog no longer
+/// knows is reported, not fatal: the rest still run.
+pub async fn load_active_policies(store: &dyn Store) -> Result<(Vec<ActivePolicy>, Vec<String>), EngineError> {
+    let mut active = Vec::new();
+    let mut problems = Vec::new();
+    for launched in store.list_policies().await?.into_iter().filter(LaunchedPolicy::is_active) {
+        match ActivePolicy::new(launched) {
+            Ok(p) => active.push(p),
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    Ok((active, problems))
+}
+
+/// What the lifecycle did, per policy. `drift_*` count only resources of
+/// baselined accounts: what a sweep may report as missed by events.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyTally {
+    pub evaluated: u64,
+    pub opened: u64,
+    pub reopened: u64,
+    pub refreshed: u64,
+    pub resolved: u64,
+    pub errors: u64,
+    pub drift_opens: u64,
+    pub drift_resolves: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    pub by_policy: BTreeMap<String, PolicyTally>,
+    /// (ARN, policy, reason) of evaluations that ended in `Error`, capped.
+    pub eval_errors: Vec<(String, String, String)>,
+}
+
+const MAX_RECORDED_EVAL_ERRORS: usize = 200;
+
+impl Tally {
+    fn record(&mut self, policy: &str, effect: Effect, baselined: bool) {
+        let t = self.by_policy.entry(policy.to_string()).or_default();
+        match effect {
+            Effect::Opened => t.opened += 1,
+            Effect::Reopened => t.reopened += 1,
+            Effect::Refreshed => t.refreshed += 1,
+            Effect::Resolved(_) => t.resolved += 1,
+            Effect::Unchanged => {}
+        }
+        if baselined && effect.is_open() {
+            t.drift_opens += 1;
+        }
+        if baselined && effect.is_resolve() {
+            t.drift_resolves += 1;
+        }
+    }
+
+    pub fn merge(&mut self, other: Tally) {
+        for (k, v) in other.by_policy {
+            let t = self.by_policy.entry(k).or_default();
+            t.evaluated += v.evaluated;
+            t.opened += v.opened;
+            t.reopened += v.reopened;
+            t.refreshed += v.refreshed;
+            t.resolved += v.resolved;
+            t.errors += v.errors;
+            t.drift_opens += v.drift_opens;
+            t.drift_resolves += v.drift_resolves;
+        }
+        let room = MAX_RECORDED_EVAL_ERRORS.saturating_sub(self.eval_errors.len());
+        self.eval_errors.extend(other.eval_errors.into_iter().take(room));
+    }
+
+    pub fn total(&self, f: impl Fn(&PolicyTally) -> u64) -> u64 {
+        self.by_policy.values().map(f).sum()
+    }
+}
+
+/// Decides what happened to one (resource, policy) pair.
+pub fn decide(
+    policy: &ActivePolicy,
+    resource: &Resource,
+    account: &Account,
+    related: &dyn RelatedLookup,
+    now: Timestamp,
+) -> Outcome {
+    if resource.is_deleted() {
+        return Outcome::Close(ResolvedReason::ResourceDeleted);
+    }
+    if !policy.launched.scope.contains(account.placement(), &resource.region, &resource.tags) {
+        return Outcome::Close(ResolvedReason::OutOfScope);
+    }
+    let ctx = EvalContext { params: &policy.params, now, related };
+    Outcome::Evaluated(policy.def.run(resource, &ctx))
+}
+
+/// Related resources fetched once per sweep and shared by every evaluation.
+#[derive(Default)]
+pub struct RelatedCache {
+    found: HashMap<String, Resource>,
+    looked_up: std::collections::HashSet<String>,
+}
+
+impl RelatedCache {
+    /// Makes sure everything these policies need for these resources is loaded.
+    pub async fn prefetch(
+        &mut self,
+        store: &dyn Store,
+        policies: &[&ActivePolicy],
+        resources: &[Resource],
+    ) -> Result<(), EngineError> {
+        let mut wanted: Vec<String> = Vec::new();
+        for r in resources {
+            for p in policies.iter().filter(|p| p.def.resource_type == r.resource_type) {
+                for arn in p.def.related_arns(r) {
+                    if !self.looked_up.contains(&arn) && !wanted.contains(&arn) {
+                        wanted.push(arn);
+                    }
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        for r in store.get_resources(wanted.clone()).await? {
+            self.found.insert(r.arn.clone(), r);
+        }
+        self.looked_up.extend(wanted);
+        Ok(())
+    }
+
+    /// Forgets a resource so the next prefetch re-reads it (it just changed).
+    pub fn invalidate(&mut self, arn: &str) {
+        self.found.remove(arn);
+        self.looked_up.remove(arn);
+    }
+}
+
+impl RelatedLookup for RelatedCache {
+    fn lookup(&self, arn: &str) -> Option<&Resource> {
+        self.found.get(arn)
+    }
+}
+
+/// Current findings, keyed by (ARN, policy), for the pairs being evaluated.
+pub type FindingIndex = HashMap<(String, String), Finding>;
+
+/// Evaluates resources against policies and applies the lifecycle; returns the
+/// findings to write (also updated in `index`) and what happened.
+///
+/// Resources of accounts that are unknown or removed are skipped: a removed
+/// account leaves sweeps but keeps its findings.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_batch(
+    resources: &[Resource],
+    policies: &[&ActivePolicy],
+    accounts: &HashMap<String, Account>,
+    related: &RelatedCache,
+    index: &mut FindingIndex,
+    trigger: &Trigger,
+    now: Timestamp,
+    tally: &mut Tally,
+) -> Vec<Finding> {
+    let mut writes = Vec::new();
+    for resource in resources {
+        let Some(account) = accounts.get(&resource.account_id).filter(|a| a.is_active()) else {
+            continue;
+        };
+        let rref = resource.reference();
+        for policy in policies.iter().filter(|p| p.def.resource_type == resource.resource_type) {
+            let outcome = decide(policy, resource, account, related, now);
+            if let Outcome::Evaluated(v) = &outcome {
+                let t = tally.by_policy.entry(policy.id().to_string()).or_default();
+                t.evaluated += 1;
+                if let qrie_model::Verdict::Error(reason) = v {
+                    t.errors += 1;
+                    if tally.eval_errors.len() < MAX_RECORDED_EVAL_ERRORS {
+                        tally.eval_errors.push((resource.arn.clone(), policy.id().to_string(), reason.clone()));
+                    }
+                }
+            }
+            if let Some(f) = apply_outcome(&rref, policy.id(), policy.severity, &outcome, index, trigger, now) {
+                tally.record(policy.id(), f.0, account.is_baselined());
+                writes.push(f.1);
+            }
+        }
+    }
+    writes
+}
+
+/// Applies one outcome through the lifecycle, keeping `index` current.
+pub fn apply_outcome(
+    rref: &ResourceRef,
+    policy_id: &str,
+    severity: Severity,
+    outcome: &Outcome,
+    index: &mut FindingIndex,
+    trigger: &Trigger,
+    now: Timestamp,
+) -> Option<(Effect, Finding)> {
+    let key = (rref.arn.clone(), policy_id.to_string());
+    let subject = Subject { resource: rref, policy_id, severity };
+    let (effect, write) = lifecycle::apply(index.get(&key), subject, outcome, trigger, now);
+    let finding = write?;
+    index.insert(key, finding.clone());
+    Some((effect, finding))
+}
+
+/// Closes the given findings for a reason (suspension, deletion of a policy,
+/// resource gone), through the lifecycle.
+pub fn close_findings(
+    findings: Vec<Finding>,
+    reason: ResolvedReason,
+    accounts: &HashMap<String, Account>,
+    trigger: &Trigger,
+    now: Timestamp,
+    tally: &mut Tally,
+) -> Vec<Finding> {
+    let mut writes = Vec::new();
+    for current in findings {
+        let rref = ResourceRef {
+            arn: current.arn.clone(),
+            account_id: current.account_id.clone(),
+            region: current.region.clone(),
+            service: current.service().parse().unwrap_or(qrie_model::Service::S3),
+            resource_type: current.resource_type.clone(),
+        };
+        let subject = Subject { resource: &rref, policy_id: &current.policy, severity: current.severity };
+        let (effect, write) = lifecycle::apply(Some(&current), subject, &Outcome::Close(reason), trigger, now);
+        if let Some(f) = write {
+            let baselined = accounts.get(&current.account_id).is_some_and(Account::is_baselined);
+            tally.record(&current.policy, effect, baselined);
+            writes.push(f);
+        }
+    }
+    writes
+}

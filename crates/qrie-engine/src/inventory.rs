@@ -1,0 +1,358 @@
+//! Inventory sweeps: list every (account, service, region), store what was
+//! observed, infer deletions from complete listings only, evaluate what changed
+//! hands, and — on anti-entropy sweeps — measure what the event path missed.
+
+use futures::StreamExt;
+use qrie_model::{
+    finding_drift_totals, Account, InventoryDrift, InventoryDriftRow, JobError, JobKind, PolicyDriftRow, Resource,
+    ScanType, Service, Trigger,
+};
+use qrie_store::WriteOutcome;
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::evaluate::{evaluate_batch, load_active_policies, ActivePolicy, FindingIndex, RelatedCache, Tally};
+use crate::jobs::{JobReport, JobTracker, Progress};
+use crate::summary::{self, DRIFT_INVENTORY_KEY, DRIFT_INVENTORY_SERIES};
+use crate::{Engine, EngineError, Listing, SweepUnit};
+
+/// Listings in flight at once. Each one is a different (account, service,
+/// region), so this also spreads load across accounts.
+const LIST_CONCURRENCY: usize = 4;
+
+#[derive(Debug, Clone, Default)]
+pub struct InventoryRequest {
+    /// Empty: every active account.
+    pub accounts: Vec<String>,
+    /// Empty: every service.
+    pub services: Vec<Service>,
+    /// Empty: each account's regions.
+    pub regions: Vec<String>,
+    pub scan_type: ScanType,
+}
+
+/// Counts of one sweep, per drift row key.
+#[derive(Default)]
+struct SweepState {
+    policies: Vec<ActivePolicy>,
+    accounts: HashMap<String, Account>,
+    related: RelatedCache,
+    index: FindingIndex,
+    tally: Tally,
+    drift: BTreeMap<(String, String, String), InventoryDriftRow>,
+    incomplete_accounts: HashSet<String>,
+    incomplete_units: u64,
+    observed: u64,
+    created: u64,
+    updated: u64,
+    deleted: u64,
+    stale: u64,
+}
+
+impl Engine {
+    /// Runs an inventory sweep to the end and records it as a job.
+    pub async fn inventory_sweep(&self, req: &InventoryRequest, progress: &dyn Progress) -> Result<JobReport, EngineError> {
+        let now = Engine::now();
+        for r in &req.regions {
+            qrie_model::validate_region(r)?;
+        }
+        let accounts = self.sweep_accounts(&req.accounts).await?;
+        let services = if req.services.is_empty() { Service::ALL.to_vec() } else { req.services.clone() };
+        let target = json!({
+            "Accounts": accounts.iter().map(|a| &a.account_id).collect::<Vec<_>>(),
+            "Services": services.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "Regions": req.regions,
+        });
+        let mut job = JobTracker::start(&*self.store, progress, JobKind::Inventory, req.scan_type, target, now).await?;
+
+        let units = self.units(&accounts, &services, &req.regions);
+        job.set_total(units.len() as u64, "units");
+        let (policies, problems) = load_active_policies(&*self.store).await?;
+        for p in problems {
+            job.error(JobError { account_id: None, service: None, region: None, policy_id: None, message: p });
+        }
+        let mut st = SweepState {
+            index: self.preload_findings(&policies).await?,
+            policies,
+            accounts: self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect(),
+            ..Default::default()
+        };
+        let unbaselined: Vec<String> =
+            accounts.iter().filter(|a| !a.is_baselined()).map(|a| a.account_id.clone()).collect();
+        let trigger = Trigger::job(req.scan_type.detected_by(), job.job.id.clone());
+
+        let by_id: HashMap<&str, &Account> = accounts.iter().map(|a| (a.account_id.as_str(), a)).collect();
+        let cloud = &self.cloud;
+        let by_id = &by_id;
+        let mut listings = futures::stream::iter(units.iter())
+            .map(|unit| async move {
+                let account = by_id[unit.account_id.as_str()];
+                (unit, cloud.list(account, unit).await)
+            })
+            .buffer_unordered(LIST_CONCURRENCY);
+        let mut failed_units = 0u64;
+        while let Some((unit, listed)) = listings.next().await {
+            let unit_error = |message: String| JobError {
+                account_id: Some(unit.account_id.clone()),
+                service: Some(unit.service.to_string()),
+                region: unit.region.clone(),
+                policy_id: None,
+                message,
+            };
+            match listed {
+                Ok(listing) => {
+                    for call in &listing.api_calls {
+                        job.count(&format!("api_calls.{}", call.0), *call.1);
+                    }
+                    job.count("throttles", listing.throttles);
+                    if !listing.complete {
+                        let why = listing.errors.join("; ");
+                        job.error(unit_error(format!("incomplete listing, nothing marked deleted: {why}")));
+                    }
+                    self.process_unit(&mut st, unit, listing, req.scan_type, &trigger).await?;
+                }
+                Err(e) => {
+                    failed_units += 1;
+                    st.incomplete_units += 1;
+                    st.incomplete_accounts.insert(unit.account_id.clone());
+                    job.error(unit_error(e.to_string()));
+                }
+            }
+            job.advance(1, &unit.to_string()).await?;
+        }
+        drop(listings);
+
+        // An account is baselined by its first sweep that listed all of it.
+        let full_sweep = req.services.is_empty() && req.regions.is_empty();
+        let mut baselined = Vec::new();
+        for account in &accounts {
+            if full_sweep && !account.is_baselined() && !st.incomplete_accounts.contains(&account.account_id) {
+                let mut a = account.clone();
+                a.baselined_at = Some(Engine::now());
+                self.store.put_account(a).await?;
+                baselined.push(account.account_id.clone());
+            }
+        }
+
+        for (name, n) in [
+            ("resources.observed", st.observed),
+            ("resources.created", st.created),
+            ("resources.updated", st.updated),
+            ("resources.deleted", st.deleted),
+            ("resources.stale", st.stale),
+            ("findings.opened", st.tally.total(|t| t.opened + t.reopened)),
+            ("findings.resolved", st.tally.total(|t| t.resolved)),
+            ("findings.errors", st.tally.total(|t| t.errors)),
+        ] {
+            job.count(name, n);
+        }
+        let drift = req.scan_type.records_drift().then(|| InventoryDrift {
+            timestamp_ms: Engine::now().timestamp_millis(),
+            job_id: job.job.id.clone(),
+            rows: st.drift.values().cloned().collect(),
+            findings: drift_rows(&st.tally),
+            unbaselined_accounts: unbaselined.clone(),
+            incomplete_units: st.incomplete_units,
+        });
+        if let Some(d) = &drift {
+            summary::record_drift(&*self.store, DRIFT_INVENTORY_KEY, DRIFT_INVENTORY_SERIES, d.timestamp_ms, d).await?;
+        }
+        summary::invalidate(&*self.store).await?;
+        let result = json!({
+            "Units": units.len(),
+            "IncompleteUnits": st.incomplete_units,
+            "Resources": {
+                "Observed": st.observed, "Created": st.created, "Updated": st.updated,
+                "Deleted": st.deleted, "Stale": st.stale,
+            },
+            "Findings": st.tally.by_policy,
+            "EvaluationErrors": st.tally.eval_errors.iter()
+                .map(|(arn, p, why)| json!({"ARN": arn, "Policy": p, "Reason": why})).collect::<Vec<_>>(),
+            "BaselinedAccounts": baselined,
+            "Drift": drift,
+            "DriftTotals": drift.as_ref().map(|d| {
+                let (c, del, u) = d.totals();
+                let (o, r) = finding_drift_totals(&d.findings);
+                json!({"MissedCreates": c, "MissedDeletes": del, "MissedUpdates": u, "MissedOpens": o, "MissedResolves": r})
+            }),
+        });
+        job.finish(!units.is_empty() && failed_units == units.len() as u64, result).await
+    }
+
+    /// The accounts a sweep covers: the named ones (which must exist and be
+    /// active), or every active account.
+    pub(crate) async fn sweep_accounts(&self, ids: &[String]) -> Result<Vec<Account>, EngineError> {
+        let all = self.store.list_accounts().await?;
+        if ids.is_empty() {
+            return Ok(all.into_iter().filter(Account::is_active).collect());
+        }
+        ids.iter()
+            .map(|id| {
+                qrie_model::validate_account_id(id)?;
+                let a = all.iter().find(|a| &a.account_id == id).ok_or_else(|| EngineError::UnknownAccount(id.clone()))?;
+                if a.is_active() {
+                    Ok(a.clone())
+                } else {
+                    Err(EngineError::AccountRemoved(id.clone()))
+                }
+            })
+            .collect()
+    }
+
+    fn units(&self, accounts: &[Account], services: &[Service], regions: &[String]) -> Vec<SweepUnit> {
+        let mut units = Vec::new();
+        for account in accounts {
+            let account_regions =
+                if account.regions.is_empty() { self.cloud.default_regions(account) } else { account.regions.clone() };
+            for &service in services {
+                if service.is_global() {
+                    units.push(SweepUnit { account_id: account.account_id.clone(), service, region: None });
+                    continue;
+                }
+                for region in account_regions.iter().filter(|r| regions.is_empty() || regions.contains(r)) {
+                    units.push(SweepUnit {
+                        account_id: account.account_id.clone(),
+                        service,
+                        region: Some(region.clone()),
+                    });
+                }
+            }
+        }
+        units
+    }
+
+    pub(crate) async fn preload_findings(&self, policies: &[ActivePolicy]) -> Result<FindingIndex, EngineError> {
+        let mut index = FindingIndex::new();
+        for p in policies {
+            for f in self.store.findings_for_policy(p.id(), None).await? {
+                index.insert((f.arn.clone(), f.policy.clone()), f);
+            }
+        }
+        Ok(index)
+    }
+
+    async fn process_unit(
+        &self,
+        st: &mut SweepState,
+        unit: &SweepUnit,
+        listing: Listing,
+        scan_type: ScanType,
+        trigger: &Trigger,
+    ) -> Result<(), EngineError> {
+        let baselined = st.accounts.get(&unit.account_id).is_some_and(Account::is_baselined);
+        let measure = scan_type.records_drift() && baselined;
+        if !listing.complete {
+            st.incomplete_units += 1;
+            st.incomplete_accounts.insert(unit.account_id.clone());
+        }
+        let stored = self.store.resource_digests(&unit.account_id, unit.service, unit.region.as_deref()).await?;
+        let live: HashMap<&str, &qrie_store::ResourceDigest> =
+            stored.iter().filter(|d| !d.deleted).map(|d| (d.arn.as_str(), d)).collect();
+
+        // What changed compared with the inventory, decided before writing.
+        let listed_arns: HashSet<&str> = listing.resources.iter().map(|r| r.arn.as_str()).collect();
+        let kinds: Vec<Change> = listing
+            .resources
+            .iter()
+            .map(|r| match live.get(r.arn.as_str()) {
+                None => Change::Created,
+                Some(d) if d.config_hash != r.config_hash => Change::Updated,
+                Some(_) => Change::Same,
+            })
+            .collect();
+        let gone: Vec<(String, String)> = if listing.complete {
+            live.values().filter(|d| !listed_arns.contains(d.arn.as_str())).map(|d| (d.arn.clone(), d.region.clone())).collect()
+        } else {
+            Vec::new()
+        };
+
+        let outcomes = self.store.put_resources(listing.resources.clone()).await?;
+        let mut written: Vec<Resource> = Vec::new();
+        for ((resource, outcome), kind) in listing.resources.into_iter().zip(outcomes).zip(kinds) {
+            st.observed += 1;
+            if outcome != WriteOutcome::Written {
+                // An event observed something newer; it is not a miss.
+                st.stale += 1;
+                continue;
+            }
+            match kind {
+                Change::Created => st.created += 1,
+                Change::Updated => st.updated += 1,
+                Change::Same => {}
+            }
+            if measure {
+                // Every unit of a baselined account gets a row, zeros included:
+                // "checked, nothing missed" is a result too.
+                let row = drift_row(&mut st.drift, unit, &resource.region);
+                match kind {
+                    Change::Created => row.missed_creates += 1,
+                    Change::Updated => row.missed_updates += 1,
+                    Change::Same => {}
+                }
+            }
+            st.related.invalidate(&resource.arn);
+            written.push(resource);
+        }
+
+        let gone_arns: Vec<String> = gone.iter().map(|g| g.0.clone()).collect();
+        let outcomes = self.store.mark_deleted(gone_arns.clone(), listing.observed_at).await?;
+        let mut deleted_arns = Vec::new();
+        for ((arn, region), outcome) in gone.into_iter().zip(outcomes) {
+            if outcome == WriteOutcome::Written {
+                st.deleted += 1;
+                if measure {
+                    drift_row(&mut st.drift, unit, &region).missed_deletes += 1;
+                }
+                st.related.invalidate(&arn);
+                deleted_arns.push(arn);
+            }
+        }
+        if !deleted_arns.is_empty() {
+            written.extend(self.store.get_resources(deleted_arns).await?);
+        }
+
+        let policies: Vec<&ActivePolicy> = st.policies.iter().collect();
+        let now = Engine::now();
+        for chunk in written.chunks(1000) {
+            st.related.prefetch(&*self.store, &policies, chunk).await?;
+            let writes =
+                evaluate_batch(chunk, &policies, &st.accounts, &st.related, &mut st.index, trigger, now, &mut st.tally);
+            if !writes.is_empty() {
+                self.store.put_findings(writes).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Change {
+    Created,
+    Updated,
+    Same,
+}
+
+fn drift_row<'a>(
+    rows: &'a mut BTreeMap<(String, String, String), InventoryDriftRow>,
+    unit: &SweepUnit,
+    region: &str,
+) -> &'a mut InventoryDriftRow {
+    let key = (unit.account_id.clone(), unit.service.to_string(), region.to_string());
+    rows.entry(key).or_insert_with(|| InventoryDriftRow {
+        account_id: unit.account_id.clone(),
+        service: unit.service.to_string(),
+        region: region.to_string(),
+        ..Default::default()
+    })
+}
+
+/// Findings opened or resolved in baselined accounts, per policy (rows with
+/// nothing to report are left out).
+pub(crate) fn drift_rows(tally: &Tally) -> Vec<PolicyDriftRow> {
+    tally
+        .by_policy
+        .iter()
+        .filter(|(_, t)| t.drift_opens + t.drift_resolves > 0)
+        .map(|(p, t)| PolicyDriftRow { policy_id: p.clone(), missed_opens: t.drift_opens, missed_resolves: t.drift_resolves })
+        .collect()
+}

@@ -1,0 +1,254 @@
+//! Policy management: launch (with a bootstrap sweep), update (re-sweep when
+//! what decides verdicts changed), suspend and delete (resolve the policy's
+//! findings). The seeds' warnings apply: a launch scans everything in scope; a
+//! suspension purges findings.
+
+use qrie_model::{
+    Account, DetectedBy, Finding, FindingState, LaunchedPolicy, PolicyDef, PolicyStatus, ResolvedReason, ScanType,
+    Scope, Severity, Trigger,
+};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::evaluate::{close_findings, ActivePolicy, Tally};
+use crate::jobs::{JobReport, Progress};
+use crate::{summary, Engine, EngineError, PolicySweepRequest};
+
+/// What an operator sets when launching.
+#[derive(Debug, Clone, Default)]
+pub struct LaunchOptions {
+    pub scope: Scope,
+    pub severity: Option<Severity>,
+    pub remediation: Option<String>,
+    pub params: BTreeMap<String, Value>,
+}
+
+/// A change to a launched policy; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyUpdate {
+    pub scope: Option<Scope>,
+    /// `Some(None)` clears the override.
+    pub severity: Option<Option<Severity>>,
+    pub remediation: Option<Option<String>>,
+    pub params: Option<BTreeMap<String, Value>>,
+}
+
+/// Which policies to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyListing {
+    Active,
+    Suspended,
+    /// Every policy of the catalog, with its launch status.
+    Available,
+    /// The catalog, plus launched ids the catalog no longer has.
+    All,
+}
+
+impl std::str::FromStr for PolicyListing {
+    type Err = qrie_model::ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active" => Ok(PolicyListing::Active),
+            "suspended" => Ok(PolicyListing::Suspended),
+            "available" => Ok(PolicyListing::Available),
+            "all" => Ok(PolicyListing::All),
+            _ => Err(qrie_model::ValidationError::Choice {
+                what: "policy status",
+                value: s.into(),
+                expected: "active, suspended, available, all",
+            }),
+        }
+    }
+}
+
+/// One row of `policies list`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyView {
+    pub policy_id: String,
+    /// `active`, `suspended`, `available` (not launched) or `unknown` (launched,
+    /// but not in this catalog).
+    pub status: String,
+    pub definition: Option<&'static PolicyDef>,
+    pub launched: Option<LaunchedPolicy>,
+    pub effective_severity: Option<Severity>,
+    pub active_findings: u64,
+}
+
+/// The outcome of a suspension or deletion.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Purge {
+    pub policy_id: String,
+    pub resolved: u64,
+    pub reason: ResolvedReason,
+}
+
+impl Engine {
+    pub async fn list_policies(&self, which: PolicyListing) -> Result<Vec<PolicyView>, EngineError> {
+        let launched: HashMap<String, LaunchedPolicy> =
+            self.store.list_policies().await?.into_iter().map(|p| (p.policy_id.clone(), p)).collect();
+        let counts: HashMap<String, u64> = self
+            .store
+            .count_findings(
+                &qrie_store::FindingFilter { state: Some(FindingState::Active), ..Default::default() },
+                Some(qrie_store::FindingGroup::Policy),
+            )
+            .await?
+            .into_iter()
+            .collect();
+        let view = |id: &str, def: Option<&'static PolicyDef>| {
+            let l = launched.get(id).cloned();
+            let status = match (&l, def) {
+                (_, None) => "unknown",
+                (Some(l), _) => l.status.as_str(),
+                (None, _) => "available",
+            };
+            PolicyView {
+                policy_id: id.to_string(),
+                status: status.to_string(),
+                definition: def,
+                effective_severity: def.map(|d| l.as_ref().map_or(d.severity, |l| l.effective_severity(d))),
+                launched: l,
+                active_findings: counts.get(id).copied().unwrap_or(0),
+            }
+        };
+        let mut rows: Vec<PolicyView> = qrie_policies::catalog().iter().map(|d| view(d.id, Some(d))).collect();
+        if which == PolicyListing::All {
+            let mut orphans: Vec<&String> =
+                launched.keys().filter(|id| qrie_policies::get(id).is_none()).collect();
+            orphans.sort();
+            rows.extend(orphans.into_iter().map(|id| view(id, None)));
+        }
+        rows.retain(|r| match which {
+            PolicyListing::Active => r.status == "active",
+            PolicyListing::Suspended => r.status == "suspended",
+            PolicyListing::Available | PolicyListing::All => true,
+        });
+        Ok(rows)
+    }
+
+    /// Launches (or re-launches a suspended) policy, then runs its bootstrap
+    /// sweep over everything in scope.
+    pub async fn launch_policy(
+        &self,
+        policy_id: &str,
+        opts: LaunchOptions,
+        progress: &dyn Progress,
+    ) -> Result<(LaunchedPolicy, JobReport), EngineError> {
+        let def = qrie_policies::get(policy_id).ok_or_else(|| EngineError::UnknownPolicy(policy_id.into()))?;
+        opts.scope.validate()?;
+        def.resolve_params(&opts.params)?;
+        let now = Engine::now();
+        let existing = self.store.get_policy(policy_id).await?;
+        if existing.as_ref().is_some_and(LaunchedPolicy::is_active) {
+            return Err(EngineError::AlreadyActive(policy_id.into()));
+        }
+        let launched = LaunchedPolicy {
+            policy_id: policy_id.to_string(),
+            status: PolicyStatus::Active,
+            scope: opts.scope,
+            severity: opts.severity,
+            remediation: opts.remediation,
+            params: opts.params,
+            created_at: existing.map_or(now, |e| e.created_at),
+            updated_at: now,
+        };
+        self.store.put_policy(launched.clone()).await?;
+        summary::invalidate(&*self.store).await?;
+        let report = self.bootstrap_policy(policy_id, progress).await?;
+        Ok((launched, report))
+    }
+
+    /// Changes a launched policy. A change of scope, parameters or severity
+    /// re-runs its sweep, which resolves what left the scope (OUT_OF_SCOPE) and
+    /// opens what entered it.
+    pub async fn update_policy(
+        &self,
+        policy_id: &str,
+        update: PolicyUpdate,
+        progress: &dyn Progress,
+    ) -> Result<(LaunchedPolicy, Option<JobReport>), EngineError> {
+        let def = qrie_policies::get(policy_id).ok_or_else(|| EngineError::UnknownPolicy(policy_id.into()))?;
+        let mut p = self.store.get_policy(policy_id).await?.ok_or_else(|| EngineError::NotLaunched(policy_id.into()))?;
+        let mut resweep = false;
+        if let Some(scope) = update.scope {
+            scope.validate()?;
+            resweep |= scope != p.scope;
+            p.scope = scope;
+        }
+        if let Some(params) = update.params {
+            def.resolve_params(&params)?;
+            resweep |= params != p.params;
+            p.params = params;
+        }
+        if let Some(severity) = update.severity {
+            resweep |= severity != p.severity;
+            p.severity = severity;
+        }
+        if let Some(remediation) = update.remediation {
+            p.remediation = remediation;
+        }
+        p.updated_at = Engine::now();
+        self.store.put_policy(p.clone()).await?;
+        summary::invalidate(&*self.store).await?;
+        let report = if resweep && p.is_active() { Some(self.bootstrap_policy(policy_id, progress).await?) } else { None };
+        Ok((p, report))
+    }
+
+    /// The findings a suspension or deletion would resolve (for an archive).
+    pub async fn active_findings_of(&self, policy_id: &str) -> Result<Vec<Finding>, EngineError> {
+        Ok(self.store.findings_for_policy(policy_id, Some(FindingState::Active)).await?)
+    }
+
+    /// Suspends a policy and resolves its active findings (POLICY_SUSPENDED).
+    pub async fn suspend_policy(&self, policy_id: &str) -> Result<Purge, EngineError> {
+        let mut p = self.launched(policy_id).await?;
+        p.status = PolicyStatus::Suspended;
+        p.updated_at = Engine::now();
+        self.store.put_policy(p).await?;
+        self.purge(policy_id, ResolvedReason::PolicySuspended).await
+    }
+
+    /// Deletes a launched policy and resolves its active findings (POLICY_DELETED).
+    pub async fn delete_policy(&self, policy_id: &str) -> Result<Purge, EngineError> {
+        self.launched(policy_id).await?;
+        self.store.delete_policy(policy_id).await?;
+        self.purge(policy_id, ResolvedReason::PolicyDeleted).await
+    }
+
+    async fn launched(&self, policy_id: &str) -> Result<LaunchedPolicy, EngineError> {
+        if let Some(p) = self.store.get_policy(policy_id).await? {
+            return Ok(p);
+        }
+        Err(match qrie_policies::get(policy_id) {
+            Some(_) => EngineError::NotLaunched(policy_id.into()),
+            None => EngineError::UnknownPolicy(policy_id.into()),
+        })
+    }
+
+    async fn purge(&self, policy_id: &str, reason: ResolvedReason) -> Result<Purge, EngineError> {
+        let accounts: HashMap<String, Account> =
+            self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
+        let active = self.active_findings_of(policy_id).await?;
+        let mut tally = Tally::default();
+        let writes = close_findings(active, reason, &accounts, &Trigger::new(DetectedBy::Operator), Engine::now(), &mut tally);
+        let resolved = writes.len() as u64;
+        for chunk in writes.chunks(1000) {
+            self.store.put_findings(chunk.to_vec()).await?;
+        }
+        summary::invalidate(&*self.store).await?;
+        Ok(Purge { policy_id: policy_id.to_string(), resolved, reason })
+    }
+
+    async fn bootstrap_policy(&self, policy_id: &str, progress: &dyn Progress) -> Result<JobReport, EngineError> {
+        let req = PolicySweepRequest { policy_id: Some(policy_id.to_string()), scan_type: ScanType::Bootstrap };
+        self.policy_sweep(&req, progress).await
+    }
+
+    /// Checks that a launched policy still resolves against the catalog.
+    pub fn active_policy(launched: LaunchedPolicy) -> Result<ActivePolicy, EngineError> {
+        ActivePolicy::new(launched)
+    }
+}

@@ -1,0 +1,136 @@
+//! Policy sweeps: re-evaluate the stored inventory against active policies.
+//! Used by the daily anti-entropy schedule, by `qrie scan policies`, and as the
+//! bootstrap scan that follows a policy launch or scope change.
+
+use qrie_model::{finding_drift_totals, Account, JobError, JobKind, PolicyDrift, ResolvedReason, ScanType, Trigger};
+use qrie_store::{PageRequest, ResourceFilter};
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+
+use crate::evaluate::{close_findings, evaluate_batch, load_active_policies, ActivePolicy, RelatedCache, Tally};
+use crate::inventory::drift_rows;
+use crate::jobs::{JobReport, JobTracker, Progress};
+use crate::summary::{self, DRIFT_POLICY_KEY, DRIFT_POLICY_SERIES};
+use crate::{Engine, EngineError};
+
+const PAGE: usize = 1000;
+
+#[derive(Debug, Clone, Default)]
+pub struct PolicySweepRequest {
+    /// One policy, or (None) every active policy.
+    pub policy_id: Option<String>,
+    pub scan_type: ScanType,
+}
+
+impl Engine {
+    pub async fn policy_sweep(&self, req: &PolicySweepRequest, progress: &dyn Progress) -> Result<JobReport, EngineError> {
+        let now = Engine::now();
+        let (mut policies, problems) = load_active_policies(&*self.store).await?;
+        if let Some(id) = &req.policy_id {
+            if qrie_policies::get(id).is_none() {
+                return Err(EngineError::UnknownPolicy(id.clone()));
+            }
+            policies.retain(|p| p.id() == id);
+            if policies.is_empty() {
+                return Err(EngineError::NotLaunched(id.clone()));
+            }
+        }
+        let target = json!({ "Policies": policies.iter().map(|p| p.id()).collect::<Vec<_>>() });
+        let mut job = JobTracker::start(&*self.store, progress, JobKind::PolicySweep, req.scan_type, target, now).await?;
+        for p in problems {
+            job.error(JobError { account_id: None, service: None, region: None, policy_id: None, message: p });
+        }
+        let accounts: HashMap<String, Account> =
+            self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
+        let unbaselined: Vec<String> =
+            accounts.values().filter(|a| a.is_active() && !a.is_baselined()).map(|a| a.account_id.clone()).collect();
+
+        let mut total = 0;
+        for p in &policies {
+            let filter = ResourceFilter { resource_type: Some(p.def.resource_type.to_string()), ..Default::default() };
+            total += self.store.count_resources(&filter, None).await?.first().map_or(0, |c| c.1);
+        }
+        job.set_total(total, "resource evaluations");
+
+        let trigger = Trigger::job(req.scan_type.detected_by(), job.job.id.clone());
+        let mut tally = Tally::default();
+        let mut related = RelatedCache::default();
+        for policy in &policies {
+            self.sweep_one(policy, &accounts, &mut related, &trigger, &mut tally, &mut job).await?;
+        }
+
+        for (name, n) in [
+            ("evaluations", tally.total(|t| t.evaluated)),
+            ("findings.opened", tally.total(|t| t.opened + t.reopened)),
+            ("findings.resolved", tally.total(|t| t.resolved)),
+            ("findings.errors", tally.total(|t| t.errors)),
+        ] {
+            job.count(name, n);
+        }
+        let drift = req.scan_type.records_drift().then(|| PolicyDrift {
+            timestamp_ms: Engine::now().timestamp_millis(),
+            job_id: job.job.id.clone(),
+            rows: drift_rows(&tally),
+            unbaselined_accounts: unbaselined,
+        });
+        if let Some(d) = &drift {
+            summary::record_drift(&*self.store, DRIFT_POLICY_KEY, DRIFT_POLICY_SERIES, d.timestamp_ms, d).await?;
+        }
+        summary::invalidate(&*self.store).await?;
+        let result = json!({
+            "Policies": tally.by_policy,
+            "EvaluationErrors": tally.eval_errors.iter()
+                .map(|(arn, p, why)| json!({"ARN": arn, "Policy": p, "Reason": why})).collect::<Vec<_>>(),
+            "Drift": drift,
+            "DriftTotals": drift.as_ref().map(|d| {
+                let (o, r) = finding_drift_totals(&d.rows);
+                json!({"MissedOpens": o, "MissedResolves": r})
+            }),
+        });
+        job.finish(false, result).await
+    }
+
+    /// Evaluates every stored resource of the policy's type, then closes the
+    /// policy's active findings whose resource is no longer in the inventory.
+    async fn sweep_one(
+        &self,
+        policy: &ActivePolicy,
+        accounts: &HashMap<String, Account>,
+        related: &mut RelatedCache,
+        trigger: &Trigger,
+        tally: &mut Tally,
+        job: &mut JobTracker<'_>,
+    ) -> Result<(), EngineError> {
+        let mut index = self.preload_findings(std::slice::from_ref(policy)).await?;
+        let mut seen: HashSet<String> = HashSet::new();
+        let filter = ResourceFilter { resource_type: Some(policy.def.resource_type.to_string()), ..Default::default() };
+        let mut page = PageRequest::first(PAGE);
+        loop {
+            let batch = self.store.list_resources(&filter, &page).await?;
+            related.prefetch(&*self.store, &[policy], &batch.items).await?;
+            let now = Engine::now();
+            let writes = evaluate_batch(&batch.items, &[policy], accounts, related, &mut index, trigger, now, tally);
+            if !writes.is_empty() {
+                self.store.put_findings(writes).await?;
+            }
+            seen.extend(batch.items.iter().map(|r| r.arn.clone()));
+            job.advance(batch.items.len() as u64, policy.id()).await?;
+            match batch.next_token {
+                Some(t) => page.next_token = Some(t),
+                None => break,
+            }
+        }
+        // Active findings on resources the inventory no longer holds live.
+        // Removed accounts keep their findings (soft delete).
+        let orphans: Vec<_> = index
+            .into_values()
+            .filter(|f| f.is_active() && !seen.contains(&f.arn))
+            .filter(|f| accounts.get(&f.account_id).is_none_or(Account::is_active))
+            .collect();
+        let writes = close_findings(orphans, ResolvedReason::ResourceDeleted, accounts, trigger, Engine::now(), tally);
+        if !writes.is_empty() {
+            self.store.put_findings(writes).await?;
+        }
+        Ok(())
+    }
+}

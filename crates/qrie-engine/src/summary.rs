@@ -1,0 +1,215 @@
+//! The dashboard and drift summaries.
+//!
+//! The dashboard is cached for an hour (DESIGN.md §3): when the cached copy is
+//! stale exactly one caller recomputes it under a lock (a conditional write with
+//! an expiry) while the others get the stale copy. Management operations and
+//! sweeps invalidate it. Drift records are not cached values but history: they
+//! are kept until the next sweep of their kind replaces them.
+
+use chrono::Duration;
+use qrie_model::{FindingState, InventoryDrift, PolicyDrift, SeverityLabel, Timestamp};
+use qrie_store::{FindingFilter, FindingGroup, ResourceFilter, ResourceGroup, Store, SummaryEntry};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+use crate::{Engine, EngineError};
+
+pub const DRIFT_INVENTORY_KEY: &str = "drift:last_inventory_scan";
+pub const DRIFT_POLICY_KEY: &str = "drift:last_policy_scan";
+pub const DRIFT_INVENTORY_SERIES: &str = "drift:inventory";
+pub const DRIFT_POLICY_SERIES: &str = "drift:policy";
+const CACHE_PREFIX: &str = "cache:";
+const DASHBOARD_KEY: &str = "cache:dashboard";
+const CACHE_TTL_MINUTES: i64 = 60;
+/// A recompute that takes longer than this loses its lock to the next caller.
+const LOCK_SECONDS: i64 = 60;
+const TOP_POLICIES: usize = 10;
+
+/// Drops every cached summary; the next reader recomputes.
+pub async fn invalidate(store: &dyn Store) -> Result<(), EngineError> {
+    Ok(store.invalidate_summaries(CACHE_PREFIX).await?)
+}
+
+/// Saves a sweep's drift as the latest of its kind and appends it to history.
+pub async fn record_drift<T: Serialize>(
+    store: &dyn Store,
+    key: &str,
+    series: &str,
+    timestamp_ms: i64,
+    drift: &T,
+) -> Result<(), EngineError> {
+    let value = serde_json::to_value(drift).map_err(|e| EngineError::Conflict(e.to_string()))?;
+    store
+        .put_summary(SummaryEntry { key: key.into(), value: value.clone(), computed_at: Engine::now(), expires_at: None })
+        .await?;
+    store.append_history(series, timestamp_ms, value).await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct FindingsSummary {
+    pub active: u64,
+    pub resolved: u64,
+    /// Active findings per severity label, every label present.
+    pub by_severity: BTreeMap<String, u64>,
+    pub by_service: BTreeMap<String, u64>,
+    pub by_account: BTreeMap<String, u64>,
+    /// Policies with the most active findings: (policy id, count).
+    pub top_policies: Vec<(String, u64)>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Dashboard {
+    pub computed_at: Option<Timestamp>,
+    pub resources: u64,
+    pub resources_by_service: BTreeMap<String, u64>,
+    pub accounts: u64,
+    /// Active accounts without a complete first inventory: their findings are
+    /// not counted as drift yet.
+    pub unbaselined_accounts: Vec<String>,
+    pub findings: FindingsSummary,
+    pub last_inventory_scan: Option<InventoryDrift>,
+    pub last_policy_scan: Option<PolicyDrift>,
+}
+
+/// A value with where it came from.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Cached<T> {
+    #[serde(flatten)]
+    pub value: T,
+    /// Served from the cache (possibly stale while another caller recomputes).
+    pub cached: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DriftSummary {
+    pub last_inventory_scan: Option<InventoryDrift>,
+    pub last_policy_scan: Option<PolicyDrift>,
+    pub inventory_history: Vec<InventoryDrift>,
+    pub policy_history: Vec<PolicyDrift>,
+}
+
+impl Engine {
+    /// The dashboard, from the cache when fresh.
+    pub async fn dashboard(&self) -> Result<Cached<Dashboard>, EngineError> {
+        cached(&*self.store, DASHBOARD_KEY, || self.compute_dashboard()).await
+    }
+
+    pub async fn compute_dashboard(&self) -> Result<Dashboard, EngineError> {
+        let store = &*self.store;
+        let accounts = store.list_accounts().await?;
+        let removed: Vec<String> = accounts.iter().filter(|a| !a.is_active()).map(|a| a.account_id.clone()).collect();
+        let rfilter = ResourceFilter { exclude_accounts: removed.clone(), ..Default::default() };
+        let active = FindingFilter { state: Some(FindingState::Active), exclude_accounts: removed.clone(), ..Default::default() };
+        let resolved =
+            FindingFilter { state: Some(FindingState::Resolved), exclude_accounts: removed.clone(), ..Default::default() };
+        let group = |g| store.count_findings(&active, Some(g));
+
+        let mut by_severity: BTreeMap<String, u64> = SeverityLabel::ALL.iter().map(|l| (l.to_string(), 0)).collect();
+        for (score, n) in group(FindingGroup::Severity).await? {
+            let label = score.parse::<i64>().ok().and_then(|s| qrie_model::Severity::new(s).ok()).map(|s| s.label());
+            if let Some(label) = label {
+                *by_severity.entry(label.to_string()).or_default() += n;
+            }
+        }
+        let mut top = group(FindingGroup::Policy).await?;
+        top.truncate(TOP_POLICIES);
+        Ok(Dashboard {
+            computed_at: Some(Engine::now()),
+            resources: total(store.count_resources(&rfilter, None).await?),
+            resources_by_service: store.count_resources(&rfilter, Some(ResourceGroup::Service)).await?.into_iter().collect(),
+            accounts: accounts.iter().filter(|a| a.is_active()).count() as u64,
+            unbaselined_accounts: accounts
+                .iter()
+                .filter(|a| a.is_active() && !a.is_baselined())
+                .map(|a| a.account_id.clone())
+                .collect(),
+            findings: FindingsSummary {
+                active: total(store.count_findings(&active, None).await?),
+                resolved: total(store.count_findings(&resolved, None).await?),
+                by_severity,
+                by_service: group(FindingGroup::Service).await?.into_iter().collect(),
+                by_account: group(FindingGroup::Account).await?.into_iter().collect(),
+                top_policies: top,
+            },
+            last_inventory_scan: latest(store, DRIFT_INVENTORY_KEY).await?,
+            last_policy_scan: latest(store, DRIFT_POLICY_KEY).await?,
+        })
+    }
+
+    /// The last drift of each sweep kind, and up to `history` earlier ones.
+    pub async fn drift(&self, history: usize) -> Result<DriftSummary, EngineError> {
+        let store = &*self.store;
+        let series = |name| store.list_history(name, 0, usize::MAX);
+        let tail = |points: Vec<(i64, Value)>| -> Vec<Value> {
+            let skip = points.len().saturating_sub(history);
+            points.into_iter().skip(skip).map(|p| p.1).collect()
+        };
+        Ok(DriftSummary {
+            last_inventory_scan: latest(store, DRIFT_INVENTORY_KEY).await?,
+            last_policy_scan: latest(store, DRIFT_POLICY_KEY).await?,
+            inventory_history: decode_all(tail(series(DRIFT_INVENTORY_SERIES).await?)),
+            policy_history: decode_all(tail(series(DRIFT_POLICY_SERIES).await?)),
+        })
+    }
+}
+
+fn total(rows: Vec<(String, u64)>) -> u64 {
+    rows.into_iter().map(|r| r.1).sum()
+}
+
+fn decode_all<T: DeserializeOwned>(values: Vec<Value>) -> Vec<T> {
+    values.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect()
+}
+
+async fn latest<T: DeserializeOwned>(store: &dyn Store, key: &str) -> Result<Option<T>, EngineError> {
+    Ok(store.get_summary(key).await?.and_then(|e| serde_json::from_value(e.value).ok()))
+}
+
+/// Serves `key` from the cache when fresh; otherwise one caller recomputes under
+/// the lock and the others get the stale copy (or, with none, compute it too).
+pub async fn cached<T, F, Fut>(store: &dyn Store, key: &str, compute: F) -> Result<Cached<T>, EngineError>
+where
+    T: Serialize + DeserializeOwned,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, EngineError>>,
+{
+    let now = Engine::now();
+    let entry = store.get_summary(key).await?;
+    let stale = match entry {
+        Some(e) if e.expires_at.is_some_and(|x| x > now) => {
+            if let Ok(value) = serde_json::from_value(e.value.clone()) {
+                return Ok(Cached { value, cached: true });
+            }
+            None
+        }
+        Some(e) => serde_json::from_value::<T>(e.value).ok(),
+        None => None,
+    };
+    let holder = uuid::Uuid::new_v4().to_string();
+    let lock = format!("lock:{key}");
+    if !store.try_lock(&lock, &holder, now, now + Duration::seconds(LOCK_SECONDS)).await? {
+        if let Some(value) = stale {
+            return Ok(Cached { value, cached: true });
+        }
+        // Nothing to serve while another caller computes: compute without caching.
+        return Ok(Cached { value: compute().await?, cached: false });
+    }
+    let result = compute().await;
+    if let Ok(value) = &result {
+        let entry = SummaryEntry {
+            key: key.to_string(),
+            value: serde_json::to_value(value).map_err(|e| EngineError::Conflict(e.to_string()))?,
+            computed_at: now,
+            expires_at: Some(now + Duration::minutes(CACHE_TTL_MINUTES)),
+        };
+        store.put_summary(entry).await?;
+    }
+    store.release_lock(&lock, &holder).await?;
+    Ok(Cached { value: result?, cached: false })
+}
