@@ -1,0 +1,396 @@
+//! The command line, as clap derives it. `qrie --help` and `qrie CMD --help`
+//! are the reference; docs/cli.md walks through them.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use qrie_model::{ScanType, Scope};
+
+use crate::output::Format;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "qrie",
+    version,
+    about = "Cloud security posture management for AWS: inventory, policies, findings, drift",
+    long_about = "qrie inventories AWS accounts (S3, EC2, IAM), evaluates security policies against the \
+inventory, keeps findings with a full lifecycle, and measures drift with scheduled anti-entropy sweeps.\n\n\
+Start with `qrie demo --no-serve` to load a simulated estate into a local store, then explore with \
+`qrie findings list`, `qrie summary` and `qrie policies list`."
+)]
+pub struct Cli {
+    /// Where qrie keeps its data: sqlite:PATH (a file, created if needed).
+    #[arg(long, global = true, env = "QRIE_STORE", default_value = "sqlite:qrie.db")]
+    pub store: String,
+
+    /// Output format of lists and documents.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Load the simulated estate, launch the default policies and run a bootstrap sweep.
+    Demo(DemoArgs),
+    /// Launch, change, suspend and delete policies; list the catalog.
+    #[command(subcommand)]
+    Policies(PoliciesCmd),
+    /// Run sweeps over the stored inventory.
+    #[command(subcommand)]
+    Scan(ScanCmd),
+    /// Observe accounts and store their resources (an inventory sweep).
+    #[command(subcommand)]
+    Inventory(InventoryCmd),
+    /// Add, remove, list and scan monitored accounts.
+    #[command(subcommand)]
+    Accounts(AccountsCmd),
+    /// List and inspect findings.
+    #[command(subcommand)]
+    Findings(FindingsCmd),
+    /// Dashboard counts, or the drift the last anti-entropy sweeps measured.
+    Summary(SummaryArgs),
+    /// Running and past sweeps.
+    #[command(subcommand)]
+    Jobs(JobsCmd),
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DemoArgs {
+    #[command(subcommand)]
+    pub action: Option<DemoCmd>,
+    /// Number of simulated accounts.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub accounts: u64,
+    /// Resources per account, besides account-level settings.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub resources_per_account: u64,
+    /// Seed of the estate: the same seed gives the same estate.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Replace the demo estate this store already holds.
+    #[arg(long)]
+    pub reset: bool,
+    /// Exit after loading instead of serving the UI.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DemoCmd {
+    /// Apply realistic configuration changes to the simulated estate.
+    ///
+    /// Each change has the CloudTrail record AWS would write for it. Without
+    /// --silent the records are printed as JSON lines (the input of the event
+    /// path); with --silent they are dropped, so only an anti-entropy sweep can
+    /// notice the change: that is how drift is demonstrated.
+    Change(DemoChangeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DemoChangeArgs {
+    /// Number of changes.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub count: u64,
+    /// Seed of the changes (default: continue from the estate's own sequence).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Drop the CloudTrail records: the events path never hears of the changes.
+    #[arg(long)]
+    pub silent: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PolicyStatusArg {
+    Active,
+    Suspended,
+    Available,
+    All,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PoliciesCmd {
+    /// List policies: active, suspended, available (the whole catalog) or all.
+    List {
+        #[arg(long, value_enum, default_value_t = PolicyStatusArg::All)]
+        status: PolicyStatusArg,
+    },
+    /// Show one policy's full definition and launch settings.
+    Show { policy_id: String },
+    /// Launch a policy: it then scans every resource in scope (a bootstrap sweep).
+    Launch {
+        policy_id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[command(flatten)]
+        overrides: OverrideArgs,
+    },
+    /// Change a launched policy's scope, severity, remediation or parameters.
+    ///
+    /// Scope flags, when any is given, replace the whole scope. A change of
+    /// scope, severity or parameters re-scans the policy: what left the scope
+    /// is resolved (OUT_OF_SCOPE).
+    Update {
+        policy_id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// Reset the scope to everything.
+        #[arg(long, conflicts_with_all = ["accounts", "exclude_accounts", "ous", "exclude_ous", "regions", "exclude_regions", "tags", "exclude_tags"])]
+        clear_scope: bool,
+        #[command(flatten)]
+        overrides: OverrideArgs,
+        /// Go back to the catalog's default severity.
+        #[arg(long, conflicts_with = "severity")]
+        clear_severity: bool,
+    },
+    /// Suspend a policy: its active findings are resolved (POLICY_SUSPENDED).
+    Suspend(PurgeArgs),
+    /// Delete a launched policy: its active findings are resolved (POLICY_DELETED).
+    Delete(PurgeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PurgeArgs {
+    pub policy_id: String,
+    /// Write the findings about to be resolved to this JSON file first.
+    #[arg(long, value_name = "FILE")]
+    pub archive: Option<std::path::PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// Include/exclude lists; each flag takes a comma-separated list or repeats.
+#[derive(Args, Debug, Default, Clone)]
+pub struct ScopeArgs {
+    /// Only these account ids.
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub accounts: Vec<String>,
+    /// Never these account ids.
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub exclude_accounts: Vec<String>,
+    /// Only accounts under these Organizations OUs (anywhere on the path).
+    #[arg(long, value_delimiter = ',', value_name = "OU")]
+    pub ous: Vec<String>,
+    /// Never accounts under these OUs.
+    #[arg(long, value_delimiter = ',', value_name = "OU")]
+    pub exclude_ous: Vec<String>,
+    /// Only these regions (global resources such as IAM are not region-scoped).
+    #[arg(long, value_delimiter = ',', value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Never these regions.
+    #[arg(long, value_delimiter = ',', value_name = "REGION")]
+    pub exclude_regions: Vec<String>,
+    /// Only resources with one of these tags: KEY or KEY=VALUE.
+    #[arg(long, value_delimiter = ',', value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Never resources with one of these tags.
+    #[arg(long, value_delimiter = ',', value_name = "TAG")]
+    pub exclude_tags: Vec<String>,
+}
+
+impl ScopeArgs {
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.accounts,
+            &self.exclude_accounts,
+            &self.ous,
+            &self.exclude_ous,
+            &self.regions,
+            &self.exclude_regions,
+            &self.tags,
+            &self.exclude_tags,
+        ]
+        .iter()
+        .all(|v| v.is_empty())
+    }
+
+    /// Parses and validates into a scope; errors name the bad entry.
+    pub fn to_scope(&self) -> Result<Scope, qrie_model::ValidationError> {
+        let tags = |v: &[String]| v.iter().map(|t| t.parse()).collect::<Result<Vec<_>, _>>();
+        let scope = Scope {
+            include_accounts: self.accounts.clone(),
+            exclude_accounts: self.exclude_accounts.clone(),
+            include_ous: self.ous.clone(),
+            exclude_ous: self.exclude_ous.clone(),
+            include_regions: self.regions.clone(),
+            exclude_regions: self.exclude_regions.clone(),
+            include_tags: tags(&self.tags)?,
+            exclude_tags: tags(&self.exclude_tags)?,
+        };
+        scope.validate()?;
+        Ok(scope)
+    }
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct OverrideArgs {
+    /// Severity override, 0-100.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(0..=100))]
+    pub severity: Option<i64>,
+    /// Remediation text shown instead of the catalog's.
+    #[arg(long)]
+    pub remediation: Option<String>,
+    /// Parameter override NAME=VALUE (value parsed as JSON when it can be, e.g. max_age_days=30).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScanCmd {
+    /// Re-evaluate the stored inventory against active policies.
+    Policies {
+        /// Only this policy.
+        #[arg(long)]
+        policy: Option<String>,
+        #[arg(long, value_parser = parse_scan_type, default_value = "bootstrap")]
+        scan_type: ScanType,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ServiceArg {
+    All,
+    S3,
+    Ec2,
+    Iam,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InventoryCmd {
+    /// List resources from the cloud, store them and evaluate them.
+    ///
+    /// bootstrap (the default) establishes a baseline and records no drift;
+    /// anti-entropy is the scheduled sweep that records what events missed.
+    Generate {
+        #[arg(long, value_enum, default_value_t = ServiceArg::All)]
+        service: ServiceArg,
+        /// Only this account (repeatable).
+        #[arg(long, value_name = "ID")]
+        account: Vec<String>,
+        /// Only this region (repeatable).
+        #[arg(long, value_name = "REGION")]
+        region: Vec<String>,
+        #[arg(long, value_parser = parse_scan_type, default_value = "bootstrap")]
+        scan_type: ScanType,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccountsCmd {
+    /// Monitor an account. It is flagged as not baselined until its first full sweep.
+    Add {
+        account_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Role qrie assumes to read the account.
+        #[arg(long)]
+        role_arn: Option<String>,
+        #[arg(long)]
+        external_id: Option<String>,
+        /// Regions to sweep (repeatable; default: the deployment's regions).
+        #[arg(long, value_name = "REGION")]
+        region: Vec<String>,
+    },
+    /// Stop monitoring an account (soft delete: its inventory and findings stay).
+    Remove {
+        account_id: String,
+        /// Also delete its inventory and findings, for good.
+        #[arg(long)]
+        hard: bool,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// List accounts with their baseline flag.
+    List {
+        /// Include removed accounts.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Run an inventory sweep of one account.
+    Scan {
+        account_id: String,
+        #[arg(long, value_parser = parse_scan_type, default_value = "bootstrap")]
+        scan_type: ScanType,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum StateArg {
+    Active,
+    Resolved,
+    All,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SortArg {
+    /// Most severe first.
+    Severity,
+    /// Most recently evaluated first.
+    Recent,
+    /// By resource ARN, then policy.
+    Arn,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FindingsCmd {
+    /// List findings (active ones by default).
+    List {
+        #[arg(long, value_enum, default_value_t = StateArg::Active)]
+        state: StateArg,
+        #[arg(long)]
+        policy: Option<String>,
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long, value_enum)]
+        service: Option<ServiceArg>,
+        #[arg(long)]
+        region: Option<String>,
+        /// Only findings at least this severe (0-100).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+        severity_min: Option<u8>,
+        #[arg(long, value_enum, default_value_t = SortArg::Severity)]
+        sort: SortArg,
+        /// At most this many findings (default: all).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Include findings of removed accounts.
+        #[arg(long)]
+        include_removed: bool,
+    },
+    /// One finding with its evidence, remediation and history.
+    Show { arn: String, policy: String },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, Default)]
+pub enum SummaryKind {
+    #[default]
+    Dashboard,
+    Drift,
+}
+
+#[derive(Args, Debug)]
+pub struct SummaryArgs {
+    #[arg(value_enum, default_value_t = SummaryKind::Dashboard)]
+    pub kind: SummaryKind,
+    /// Recompute instead of using the one-hour cache.
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobsCmd {
+    /// Recent jobs, newest first.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// One job with its counts and errors.
+    Show { job_id: String },
+}
+
+fn parse_scan_type(s: &str) -> Result<ScanType, String> {
+    s.parse().map_err(|e: qrie_model::ValidationError| e.to_string())
+}

@@ -1,0 +1,139 @@
+//! `qrie demo` and `qrie demo change`.
+
+use anyhow::{bail, Result};
+use qrie_engine::accounts::NewAccount;
+use qrie_engine::policies::LaunchOptions;
+use qrie_engine::sim::{SimEstate, SimSpec};
+use qrie_engine::{EngineError, InventoryRequest, NoProgress};
+use qrie_model::{AccountSource, ScanType};
+use std::io::Write;
+
+use super::summary::dashboard_text;
+use crate::cli::{DemoArgs, DemoChangeArgs, DemoCmd};
+use crate::context::Ctx;
+use crate::output::{self, Format};
+use crate::progress::Bar;
+
+pub async fn run(ctx: &Ctx, format: Format, args: DemoArgs) -> Result<()> {
+    if let Some(DemoCmd::Change(c)) = args.action {
+        return change(ctx, format, c).await;
+    }
+    let spec = SimSpec {
+        seed: args.seed,
+        accounts: args.accounts as usize,
+        resources_per_account: args.resources_per_account as usize,
+        created_at: chrono::Utc::now(),
+    };
+    let store = &*ctx.store;
+    match SimEstate::load(store).await? {
+        Some(old) if !args.reset => {
+            let same = old.spec.seed == spec.seed
+                && old.spec.accounts == spec.accounts
+                && old.spec.resources_per_account == spec.resources_per_account;
+            if !same {
+                bail!(
+                    "{} already holds a demo estate (seed {}, {} accounts, {} resources per account): \
+pass --reset to replace it, or use another --store",
+                    store.location(),
+                    old.spec.seed,
+                    old.spec.accounts,
+                    old.spec.resources_per_account
+                );
+            }
+            eprintln!("reusing the demo estate in {} (seed {})", store.location(), old.spec.seed);
+        }
+        old => {
+            if let Some(old) = old {
+                for a in old.accounts() {
+                    store.purge_account(&a.account_id).await?;
+                }
+                eprintln!("replaced the previous demo estate");
+            }
+            let estate = SimEstate::create(store, spec).await?;
+            eprintln!("generated a simulated estate of {} resources in {} accounts", estate.len(), estate.accounts().len());
+        }
+    }
+
+    let (engine, estate) = ctx.engine_with_cloud().await?;
+    let estate = estate.ok_or(EngineError::NoEstate)?;
+    let accounts: Vec<_> = estate.read().map_err(|_| anyhow::anyhow!("estate lock poisoned"))?.accounts().to_vec();
+    for a in &accounts {
+        match engine.store.get_account(&a.account_id).await? {
+            Some(existing) if existing.is_active() => {}
+            _ => {
+                engine
+                    .add_account(NewAccount {
+                        account_id: a.account_id.clone(),
+                        name: Some(a.name.clone()),
+                        role_arn: None,
+                        external_id: None,
+                        regions: a.regions.clone(),
+                        org_path: a.org_path.clone(),
+                        source: AccountSource::Simulated,
+                    })
+                    .await?;
+            }
+        }
+    }
+    let mut launched = 0;
+    for id in qrie_policies::default_policy_ids() {
+        if engine.store.get_policy(id).await?.is_some_and(|p| p.is_active()) {
+            continue;
+        }
+        // The inventory is loaded next; launching first keeps each launch's
+        // bootstrap sweep small and lets the inventory sweep evaluate once.
+        engine.launch_policy(id, LaunchOptions::default(), &NoProgress).await?;
+        launched += 1;
+    }
+    eprintln!("launched {launched} policies; running a bootstrap inventory sweep");
+    let req = InventoryRequest {
+        accounts: accounts.iter().map(|a| a.account_id.clone()).collect(),
+        scan_type: ScanType::Bootstrap,
+        ..Default::default()
+    };
+    let report = engine.inventory_sweep(&req, &Bar::new("inventory")).await?;
+    let dashboard = engine.compute_dashboard().await?;
+    output::document(format, &serde_json::json!({"Job": report.job, "Dashboard": dashboard}), || {
+        let mut s = format!("\nqrie demo is loaded in {}\n\n", engine.store.location());
+        s += &dashboard_text(&dashboard);
+        s += "\nnext:\n  qrie findings list            the active findings, most severe first\n";
+        s += "  qrie policies list            the catalog and what is launched\n";
+        s += "  qrie demo change --silent     change the estate behind qrie's back\n";
+        s += "  qrie inventory generate --scan-type anti-entropy   ...and measure the drift\n";
+        s
+    })?;
+    if !args.no_serve {
+        eprintln!("note: the web UI is not part of this build yet; exiting after loading (same as --no-serve)");
+    }
+    Ok(())
+}
+
+async fn change(ctx: &Ctx, format: Format, args: DemoChangeArgs) -> Result<()> {
+    let store = &*ctx.store;
+    let mut estate = SimEstate::load(store).await?.ok_or(EngineError::NoEstate)?;
+    let changes = estate.apply_changes(args.count as usize, args.seed);
+    estate.save(store).await?;
+    if changes.len() < args.count as usize {
+        eprintln!("note: only {} of {} changes found something to change", changes.len(), args.count);
+    }
+    for c in &changes {
+        eprintln!("changed {} — {}", c.account_id, c.description);
+    }
+    if format == Format::Json {
+        return output::document(format, &changes, String::new);
+    }
+    if args.silent {
+        eprintln!(
+            "{} CloudTrail record(s) dropped (--silent): run `qrie inventory generate --scan-type anti-entropy` to catch the change(s) as drift",
+            changes.len()
+        );
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    for c in &changes {
+        serde_json::to_writer(&mut out, &c.record)?;
+        writeln!(out)?;
+    }
+    eprintln!("{} CloudTrail record(s) printed as JSON lines (real-time event processing is not part of this build yet)", changes.len());
+    Ok(())
+}

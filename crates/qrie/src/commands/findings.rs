@@ -1,0 +1,115 @@
+//! `qrie findings list|show`.
+
+use anyhow::{bail, Result};
+use qrie_model::{Finding, FindingState};
+use qrie_store::{FindingFilter, FindingSort, PageRequest};
+use serde_json::json;
+
+use super::sweeps::services;
+use crate::cli::{FindingsCmd, SortArg, StateArg};
+use crate::context::Ctx;
+use crate::output::{self, Format};
+
+pub async fn run(ctx: &Ctx, format: Format, cmd: FindingsCmd) -> Result<()> {
+    match cmd {
+        FindingsCmd::List { state, policy, account, service, region, severity_min, sort, limit, include_removed } => {
+            if let Some(p) = &policy {
+                if qrie_policies::get(p).is_none() && ctx.store.get_policy(p).await?.is_none() {
+                    return Err(qrie_engine::EngineError::UnknownPolicy(p.clone()).into());
+                }
+            }
+            if let Some(a) = &account {
+                qrie_model::validate_account_id(a)?;
+                if ctx.store.get_account(a).await?.is_none() {
+                    return Err(qrie_engine::EngineError::UnknownAccount(a.clone()).into());
+                }
+            }
+            let exclude_accounts = if include_removed {
+                Vec::new()
+            } else {
+                ctx.store.list_accounts().await?.into_iter().filter(|a| !a.is_active()).map(|a| a.account_id).collect()
+            };
+            let filter = FindingFilter {
+                state: match state {
+                    StateArg::Active => Some(FindingState::Active),
+                    StateArg::Resolved => Some(FindingState::Resolved),
+                    StateArg::All => None,
+                },
+                policy,
+                account_id: account,
+                service: service.and_then(|s| services(s).first().copied()),
+                region,
+                severity_min,
+                exclude_accounts,
+                ..Default::default()
+            };
+            let sort = match sort {
+                SortArg::Severity => FindingSort::SeverityDesc,
+                SortArg::Recent => FindingSort::LastEvaluatedDesc,
+                SortArg::Arn => FindingSort::Key,
+            };
+            let items = collect(ctx, &filter, sort, limit).await?;
+            output::list(format, &["SEVERITY", "STATE", "POLICY", "ACCOUNT", "REGION", "RESOURCE", "FIRST SEEN", "LAST EVALUATED"], &items, |f| {
+                vec![
+                    format!("{} {}", f.severity, f.severity.label()),
+                    f.state.as_str().into(),
+                    f.policy.clone(),
+                    f.account_id.clone(),
+                    f.region.clone(),
+                    f.arn.clone(),
+                    output::time(&f.first_seen),
+                    output::time(&f.last_evaluated),
+                ]
+            })
+        }
+        FindingsCmd::Show { arn, policy } => {
+            let Some(f) = ctx.store.get_finding(&arn, &policy).await? else {
+                bail!("no finding for resource {arn:?} and policy {policy:?}: `qrie findings list --state all` lists them");
+            };
+            let def = qrie_policies::get(&policy);
+            let doc = json!({"Finding": f, "Policy": def, "Resource": ctx.store.get_resource(&arn).await?});
+            output::document(format, &doc, || show_text(&f, def))
+        }
+    }
+}
+
+/// Walks the pages until `limit` findings (or all of them).
+async fn collect(ctx: &Ctx, filter: &FindingFilter, sort: FindingSort, limit: Option<usize>) -> Result<Vec<Finding>> {
+    let mut items = Vec::new();
+    let mut page = PageRequest::first(1000);
+    loop {
+        if let Some(l) = limit {
+            page.limit = (l - items.len()).min(1000);
+        }
+        let p = ctx.store.list_findings(filter, sort, &page).await?;
+        items.extend(p.items);
+        match p.next_token {
+            Some(t) if limit.is_none_or(|l| items.len() < l) => page.next_token = Some(t),
+            _ => break,
+        }
+    }
+    Ok(items)
+}
+
+fn show_text(f: &Finding, def: Option<&qrie_model::PolicyDef>) -> String {
+    let mut s = format!("{} — {}\n", f.policy, def.map_or("", |d| d.title));
+    s += &format!("resource  {}\naccount   {}  region {}  type {}\n", f.arn, f.account_id, f.region, f.resource_type);
+    s += &format!("state     {}", f.state.as_str());
+    if let (Some(at), Some(why)) = (f.resolved_at, f.resolved_reason) {
+        s += &format!(" ({why} at {})", output::time(&at));
+    }
+    s += &format!("\nseverity  {} {}\nfirst seen {}  last evaluated {}  detected by {}\n", f.severity, f.severity.label(), output::time(&f.first_seen), output::time(&f.last_evaluated), f.detected_by.as_str());
+    s += &format!("evidence:\n{}\n", serde_json::to_string_pretty(&f.evidence).unwrap_or_default());
+    if let Some(d) = def {
+        s += "remediation:\n";
+        for step in d.remediation.steps {
+            s += &format!("  - {step}\n");
+        }
+        s += &format!("  cli: {}\n", d.remediation.cli);
+    }
+    s += "history:\n";
+    for t in &f.history {
+        s += &format!("  {} {:?}{} by {}\n", output::time(&t.at), t.kind, t.reason.map(|r| format!(" ({r})")).unwrap_or_default(), t.trigger.detected_by.as_str());
+    }
+    s
+}

@@ -1,0 +1,29 @@
+//! One module per command group.
+
+mod accounts;
+mod demo;
+mod findings;
+mod jobs;
+mod policies;
+mod summary;
+mod sweeps;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::context::Ctx;
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let ctx = Ctx::open(&cli.store)?;
+    let format = cli.format;
+    match cli.command {
+        Command::Demo(args) => demo::run(&ctx, format, args).await,
+        Command::Policies(cmd) => policies::run(&ctx, format, cmd).await,
+        Command::Scan(cmd) => sweeps::scan(&ctx, format, cmd).await,
+        Command::Inventory(cmd) => sweeps::inventory(&ctx, format, cmd).await,
+        Command::Accounts(cmd) => accounts::run(&ctx, format, cmd).await,
+        Command::Findings(cmd) => findings::run(&ctx, format, cmd).await,
+        Command::Summary(args) => summary::run(&ctx, format, args).await,
+        Command::Jobs(cmd) => jobs::run(&ctx, format, cmd).await,
+    }
+}

@@ -1,0 +1,149 @@
+//! `qrie policies list|show|launch|update|suspend|delete`.
+
+use anyhow::{bail, Context, Result};
+use qrie_engine::policies::{LaunchOptions, PolicyListing, PolicyUpdate};
+use qrie_model::Severity;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+use super::jobs::print_report;
+use crate::cli::{OverrideArgs, PoliciesCmd, PolicyStatusArg, PurgeArgs};
+use crate::confirm::confirm;
+use crate::context::Ctx;
+use crate::output::{self, Format};
+use crate::progress::Bar;
+
+pub async fn run(ctx: &Ctx, format: Format, cmd: PoliciesCmd) -> Result<()> {
+    let engine = ctx.engine();
+    match cmd {
+        PoliciesCmd::List { status } => {
+            let which = match status {
+                PolicyStatusArg::Active => PolicyListing::Active,
+                PolicyStatusArg::Suspended => PolicyListing::Suspended,
+                PolicyStatusArg::Available => PolicyListing::Available,
+                PolicyStatusArg::All => PolicyListing::All,
+            };
+            let rows = engine.list_policies(which).await?;
+            output::list(format, &["POLICY", "STATUS", "SERVICE", "SEVERITY", "ACTIVE FINDINGS", "TITLE"], &rows, |p| {
+                vec![
+                    p.policy_id.clone(),
+                    p.status.clone(),
+                    p.definition.map(|d| d.service.to_string()).unwrap_or_default(),
+                    p.effective_severity.map(|s| format!("{} {}", s, s.label())).unwrap_or_default(),
+                    p.active_findings.to_string(),
+                    p.definition.map(|d| d.title.to_string()).unwrap_or_default(),
+                ]
+            })
+        }
+        PoliciesCmd::Show { policy_id } => {
+            let rows = engine.list_policies(PolicyListing::All).await?;
+            let Some(p) = rows.into_iter().find(|p| p.policy_id == policy_id) else {
+                return Err(qrie_engine::EngineError::UnknownPolicy(policy_id).into());
+            };
+            output::document(format, &p, || {
+                let mut s = format!("{} [{}]\n", p.policy_id, p.status);
+                if let Some(d) = p.definition {
+                    s += &format!("{}\n\n{}\n\n", d.title, d.description);
+                    s += &format!("service {}  type {}  category {}  severity {}\n", d.service, d.resource_type, d.category, p.effective_severity.unwrap_or(d.severity));
+                    s += "remediation:\n";
+                    for step in d.remediation.steps {
+                        s += &format!("  - {step}\n");
+                    }
+                    s += &format!("  cli: {}\n  console: {}\n", d.remediation.cli, d.remediation.console);
+                    for c in d.compliance {
+                        s += &format!("compliance {}: {}\n", c.framework, c.controls.join(", "));
+                    }
+                    for param in d.params {
+                        s += &format!("parameter {} (default {:?}): {}\n", param.name, param.default, param.description);
+                    }
+                }
+                if let Some(l) = &p.launched {
+                    s += &format!("launched {}; scope {}\n", output::time(&l.created_at), serde_json::to_string(&l.scope).unwrap_or_default());
+                }
+                s += &format!("active findings: {}\n", p.active_findings);
+                s
+            })
+        }
+        PoliciesCmd::Launch { policy_id, scope, overrides } => {
+            let opts = LaunchOptions {
+                scope: scope.to_scope()?,
+                severity: severity(&overrides)?,
+                remediation: overrides.remediation.clone(),
+                params: params(&overrides)?,
+            };
+            eprintln!("launching {policy_id}: every resource in scope is scanned now (a bootstrap sweep)");
+            let (_, report) = engine.launch_policy(&policy_id, opts, &Bar::new("launch")).await?;
+            print_report(format, &report)
+        }
+        PoliciesCmd::Update { policy_id, scope, clear_scope, overrides, clear_severity } => {
+            let update = PolicyUpdate {
+                scope: if clear_scope {
+                    Some(Default::default())
+                } else if scope.is_empty() {
+                    None
+                } else {
+                    Some(scope.to_scope()?)
+                },
+                severity: if clear_severity { Some(None) } else { severity(&overrides)?.map(Some) },
+                remediation: overrides.remediation.clone().map(Some),
+                params: if overrides.params.is_empty() { None } else { Some(params(&overrides)?) },
+            };
+            let (p, report) = engine.update_policy(&policy_id, update, &Bar::new("update")).await?;
+            match report {
+                Some(r) => print_report(format, &r),
+                None => output::document(format, &p, || format!("updated {policy_id} (no re-scan needed)\n")),
+            }
+        }
+        PoliciesCmd::Suspend(args) => purge(ctx, format, args, false).await,
+        PoliciesCmd::Delete(args) => purge(ctx, format, args, true).await,
+    }
+}
+
+async fn purge(ctx: &Ctx, format: Format, args: PurgeArgs, delete: bool) -> Result<()> {
+    let engine = ctx.engine();
+    if qrie_policies::get(&args.policy_id).is_none() && engine.store.get_policy(&args.policy_id).await?.is_none() {
+        return Err(qrie_engine::EngineError::UnknownPolicy(args.policy_id).into());
+    }
+    let active = engine.active_findings_of(&args.policy_id).await?;
+    let verb = if delete { "Deleting" } else { "Suspending" };
+    confirm(
+        &format!(
+            "{verb} {} resolves its {} active finding(s) ({}); they cannot be re-opened except by launching it again{}",
+            args.policy_id,
+            active.len(),
+            if delete { "POLICY_DELETED" } else { "POLICY_SUSPENDED" },
+            if args.archive.is_some() { "" } else { " (use --archive FILE to keep a copy)" }
+        ),
+        args.yes,
+    )?;
+    if let Some(path) = &args.archive {
+        let json = serde_json::to_vec_pretty(&active)?;
+        std::fs::write(path, json).with_context(|| format!("writing archive {}", path.display()))?;
+        eprintln!("archived {} finding(s) to {}", active.len(), path.display());
+    }
+    let purge = if delete { engine.delete_policy(&args.policy_id).await? } else { engine.suspend_policy(&args.policy_id).await? };
+    output::document(format, &purge, || {
+        format!("{} {}: {} finding(s) resolved ({})\n", if delete { "deleted" } else { "suspended" }, purge.policy_id, purge.resolved, purge.reason)
+    })
+}
+
+fn severity(o: &OverrideArgs) -> Result<Option<Severity>> {
+    Ok(o.severity.map(Severity::new).transpose()?)
+}
+
+/// `NAME=VALUE` pairs; a value that parses as JSON (30, true, "x") is taken as
+/// such, anything else as a string.
+fn params(o: &OverrideArgs) -> Result<BTreeMap<String, Value>> {
+    let mut out = BTreeMap::new();
+    for p in &o.params {
+        let Some((name, value)) = p.split_once('=') else {
+            bail!("invalid --param {p:?}: expected NAME=VALUE");
+        };
+        if name.trim().is_empty() {
+            bail!("invalid --param {p:?}: the name is empty");
+        }
+        let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
+        out.insert(name.trim().to_string(), value);
+    }
+    Ok(out)
+}

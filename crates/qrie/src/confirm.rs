@@ -1,0 +1,25 @@
+//! Confirmation for operations that cost something (purges, hard deletes).
+
+use anyhow::{bail, Result};
+use std::io::{BufRead, IsTerminal, Write};
+
+/// Proceeds when `--yes` was given, or when an operator at a terminal agrees.
+/// Without a terminal and without `--yes` it refuses rather than guess.
+pub fn confirm(warning: &str, yes: bool) -> Result<()> {
+    eprintln!("warning: {warning}");
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("not confirmed: pass --yes to proceed without a prompt");
+    }
+    eprint!("Continue? [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        bail!("cancelled")
+    }
+}

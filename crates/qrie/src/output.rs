@@ -1,0 +1,72 @@
+//! Output in the format an operator asked for: an aligned table for people,
+//! JSON or CSV for machines. Lists use the same columns in table and CSV; JSON
+//! carries the full records.
+
+use anyhow::Result;
+use clap::ValueEnum;
+use comfy_table::{presets, ContentArrangement, Table};
+use serde::Serialize;
+use std::io::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    Csv,
+}
+
+/// Prints a list: `row` gives the table/CSV cells of one item.
+pub fn list<T: Serialize>(format: Format, headers: &[&str], items: &[T], row: impl Fn(&T) -> Vec<String>) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, items)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(headers)?;
+            for item in items {
+                w.write_record(row(item))?;
+            }
+            w.flush()?;
+        }
+        Format::Table => {
+            if items.is_empty() {
+                eprintln!("(none)");
+                return Ok(());
+            }
+            let mut t = Table::new();
+            t.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled).set_header(headers);
+            for item in items {
+                t.add_row(row(item));
+            }
+            writeln!(out, "{t}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints one document: JSON as is, or the given text for people.
+pub fn document<T: Serialize>(format: Format, value: &T, text: impl FnOnce() -> String) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, value)?;
+            writeln!(out)?;
+        }
+        Format::Csv => anyhow::bail!("this command prints a document, not a list: use --format table or json"),
+        Format::Table => write!(out, "{}", text())?,
+    }
+    Ok(())
+}
+
+/// `2026-01-05 10:00` for tables.
+pub fn time(t: &qrie_model::Timestamp) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+pub fn opt_time(t: &Option<qrie_model::Timestamp>) -> String {
+    t.as_ref().map(time).unwrap_or_default()
+}
