@@ -1,0 +1,326 @@
+//! End to end through the built binary, as an operator would use it: each test
+//! gets its own store file in a temporary directory.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Qrie {
+    _dir: tempfile::TempDir,
+    store: PathBuf,
+}
+
+impl Qrie {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = dir.path().join("qrie.db");
+        Qrie { _dir: dir, store }
+    }
+
+    fn dir(&self) -> &Path {
+        self._dir.path()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_qrie"))
+            .arg("--store")
+            .arg(format!("sqlite:{}", self.store.display()))
+            .args(args)
+            .env_remove("QRIE_STORE")
+            .current_dir(self.dir())
+            .output()
+            .expect("run qrie")
+    }
+
+    /// Runs a command that must succeed and returns its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "qrie {args:?} failed:\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut with_format = args.to_vec();
+        with_format.extend(["--format", "json"]);
+        let out = self.ok(&with_format);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("qrie {args:?} printed invalid JSON ({e}):\n{out}"))
+    }
+
+    /// Runs a command that must fail cleanly and returns its stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!out.status.success(), "qrie {args:?} should have failed; stderr: {stderr}");
+        assert!(!stderr.contains("panicked"), "qrie {args:?} panicked: {stderr}");
+        assert!(stderr.contains("error:"), "qrie {args:?} gave no error message: {stderr}");
+        stderr
+    }
+
+    fn demo(&self) {
+        self.ok(&["demo", "--no-serve", "--accounts", "3", "--seed", "7", "--resources-per-account", "60"]);
+    }
+
+    fn findings(&self, extra: &[&str]) -> Vec<Value> {
+        let mut args = vec!["findings", "list"];
+        args.extend(extra);
+        self.json(&args).as_array().expect("a JSON array").clone()
+    }
+}
+
+fn service_of(f: &Value) -> String {
+    f["AccountService"].as_str().unwrap().rsplit('_').next().unwrap().to_string()
+}
+
+#[test]
+fn demo_opens_findings_for_every_service_with_evidence() {
+    let q = Qrie::new();
+    q.demo();
+    let findings = q.findings(&[]);
+    assert!(!findings.is_empty());
+    let mut services: Vec<String> = findings.iter().map(service_of).collect();
+    services.sort();
+    services.dedup();
+    assert_eq!(services, ["ec2", "iam", "s3"]);
+    let accounts: std::collections::BTreeSet<&str> = findings.iter().map(|f| f["AccountId"].as_str().unwrap()).collect();
+    assert_eq!(accounts.len(), 3, "findings in all three accounts");
+    for f in &findings {
+        for field in ["ARN", "Policy", "AccountService", "Severity", "State", "FirstSeen", "LastEvaluated", "Evidence"] {
+            assert!(!f[field].is_null(), "{field} missing in {f}");
+        }
+        assert_eq!(f["State"], "ACTIVE");
+        assert!(f["Evidence"].is_object() && !f["Evidence"].as_object().unwrap().is_empty(), "evidence names the setting: {f}");
+        assert_eq!(f["DetectedBy"], "bootstrap");
+    }
+    // Most severe first by default.
+    let severities: Vec<u64> = findings.iter().map(|f| f["Severity"].as_u64().unwrap()).collect();
+    assert!(severities.windows(2).all(|w| w[0] >= w[1]));
+
+    let dashboard = q.json(&["summary", "dashboard"]);
+    assert_eq!(dashboard["Findings"]["Active"].as_u64().unwrap(), findings.len() as u64);
+    let by_label: u64 = dashboard["Findings"]["BySeverity"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(by_label, findings.len() as u64);
+    let critical = findings.iter().filter(|f| f["Severity"].as_u64().unwrap() >= 90).count() as u64;
+    assert_eq!(dashboard["Findings"]["BySeverity"]["critical"].as_u64().unwrap(), critical);
+    assert!(dashboard["Resources"].as_u64().unwrap() >= 180);
+
+    // Table and CSV print the same findings.
+    let csv = q.ok(&["findings", "list", "--format", "csv"]);
+    assert_eq!(csv.lines().count(), findings.len() + 1);
+    assert!(q.ok(&["findings", "list"]).contains("SEVERITY"));
+}
+
+#[test]
+fn suspend_resolves_exactly_that_policy_and_launch_recreates() {
+    let q = Qrie::new();
+    q.demo();
+    let before = q.findings(&[]);
+    let policy = "ec2-sg-open-ssh";
+    let mine: Vec<&Value> = before.iter().filter(|f| f["Policy"] == policy).collect();
+    assert!(!mine.is_empty(), "the demo has {policy} findings");
+    let others = before.len() - mine.len();
+
+    // Without --yes and without a terminal it refuses.
+    let err = q.fails(&["policies", "suspend", policy]);
+    assert!(err.contains("--yes"), "{err}");
+
+    let archive = q.dir().join("archive.json");
+    q.ok(&["policies", "suspend", policy, "--yes", "--archive", archive.to_str().unwrap()]);
+    let archived: Vec<Value> = serde_json::from_slice(&std::fs::read(&archive).unwrap()).unwrap();
+    assert_eq!(archived.len(), mine.len());
+
+    let after = q.findings(&[]);
+    assert_eq!(after.len(), others, "only {policy}'s findings resolved");
+    assert!(after.iter().all(|f| f["Policy"] != policy));
+    let resolved = q.findings(&["--state", "resolved", "--policy", policy]);
+    assert_eq!(resolved.len(), mine.len());
+    for f in &resolved {
+        assert_eq!(f["ResolvedReason"], "POLICY_SUSPENDED");
+        assert!(f["ResolvedAt"].is_string());
+    }
+    let status = q.json(&["policies", "list", "--status", "suspended"]);
+    assert_eq!(status[0]["PolicyId"], policy);
+
+    q.ok(&["policies", "launch", policy]);
+    let relaunched = q.findings(&["--policy", policy]);
+    assert_eq!(relaunched.len(), mine.len());
+    for f in &relaunched {
+        let old = mine.iter().find(|m| m["ARN"] == f["ARN"]).expect("same resources");
+        assert_eq!(f["FirstSeen"], old["FirstSeen"], "reopened, not recreated from scratch");
+        let kinds: Vec<&str> = f["History"].as_array().unwrap().iter().map(|h| h["Kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["opened", "resolved", "reopened"]);
+    }
+
+    q.ok(&["policies", "delete", policy, "--yes"]);
+    let deleted = q.findings(&["--state", "resolved", "--policy", policy]);
+    assert!(deleted.iter().all(|f| f["ResolvedReason"] == "POLICY_DELETED"));
+    assert_eq!(q.findings(&[]).len(), others);
+}
+
+#[test]
+fn scope_change_resolves_what_left_the_scope() {
+    let q = Qrie::new();
+    q.demo();
+    let policy = "s3-bucket-versioning-disabled";
+    let all = q.findings(&["--policy", policy]);
+    let keep = all[0]["AccountId"].as_str().unwrap().to_string();
+    q.ok(&["policies", "update", policy, "--accounts", &keep]);
+    let active = q.findings(&["--policy", policy]);
+    assert!(active.iter().all(|f| f["AccountId"] == keep.as_str()));
+    let left = q.findings(&["--policy", policy, "--state", "resolved"]);
+    assert_eq!(active.len() + left.len(), all.len());
+    assert!(!left.is_empty() && left.iter().all(|f| f["ResolvedReason"] == "OUT_OF_SCOPE"));
+    q.ok(&["policies", "update", policy, "--clear-scope"]);
+    assert_eq!(q.findings(&["--policy", policy]).len(), all.len());
+}
+
+#[test]
+fn silent_changes_are_caught_as_drift_by_anti_entropy_only() {
+    let q = Qrie::new();
+    q.demo();
+    let drift = q.json(&["summary", "drift"]);
+    assert!(drift["LastInventoryScan"].is_null(), "a bootstrap sweep records no drift");
+
+    // Nothing changed: an anti-entropy sweep finds no drift.
+    let clean = q.json(&["inventory", "generate", "--scan-type", "anti-entropy"]);
+    let totals = &clean["Result"]["DriftTotals"];
+    for k in ["MissedCreates", "MissedDeletes", "MissedUpdates", "MissedOpens", "MissedResolves"] {
+        assert_eq!(totals[k], 0, "{k} in {totals}");
+    }
+
+    let before: Vec<Value> = q.findings(&["--state", "all"]);
+    let changes = q.json(&["demo", "change", "--silent", "--count", "12", "--seed", "3"]);
+    let changes = changes.as_array().unwrap();
+    assert_eq!(changes.len(), 12);
+    let mut changed: Vec<&str> = changes.iter().map(|c| c["ARN"].as_str().unwrap()).collect();
+    changed.sort();
+    changed.dedup();
+
+    // A policy sweep alone does not see it: the inventory has not been re-read.
+    let policy_sweep = q.json(&["scan", "policies", "--scan-type", "anti-entropy"]);
+    assert_eq!(policy_sweep["Result"]["DriftTotals"]["MissedOpens"], 0);
+
+    let sweep = q.json(&["inventory", "generate", "--scan-type", "anti-entropy"]);
+    let t = &sweep["Result"]["DriftTotals"];
+    let inventory_drift =
+        t["MissedCreates"].as_u64().unwrap() + t["MissedDeletes"].as_u64().unwrap() + t["MissedUpdates"].as_u64().unwrap();
+    assert_eq!(inventory_drift, changed.len() as u64, "every changed resource is drift: {t}");
+
+    // Findings drift is exactly the findings whose state the sweep changed.
+    let after: Vec<Value> = q.findings(&["--state", "all"]);
+    let state = |list: &[Value], arn: &str, policy: &str| {
+        list.iter().find(|f| f["ARN"] == arn && f["Policy"] == policy).map(|f| f["State"].as_str().unwrap().to_string())
+    };
+    let (mut opened, mut resolved) = (0, 0);
+    for f in &after {
+        let (arn, policy) = (f["ARN"].as_str().unwrap(), f["Policy"].as_str().unwrap());
+        match (state(&before, arn, policy).as_deref(), f["State"].as_str().unwrap()) {
+            (None | Some("RESOLVED"), "ACTIVE") => opened += 1,
+            (Some("ACTIVE"), "RESOLVED") => resolved += 1,
+            _ => {}
+        }
+    }
+    assert!(opened + resolved > 0, "these changes move findings");
+    assert_eq!(t["MissedOpens"], opened);
+    assert_eq!(t["MissedResolves"], resolved);
+    for f in after.iter().filter(|f| f["State"] == "ACTIVE" && state(&before, f["ARN"].as_str().unwrap(), f["Policy"].as_str().unwrap()).is_none()) {
+        assert_eq!(f["DetectedBy"], "anti-entropy");
+    }
+
+    let drift = q.json(&["summary", "drift"]);
+    assert_eq!(drift["LastInventoryScan"]["JobId"], sweep["Job"]["Id"]);
+    assert_eq!(drift["InventoryHistory"].as_array().unwrap().len(), 2);
+    let text = q.ok(&["summary", "drift"]);
+    assert!(text.contains("missed"), "{text}");
+}
+
+#[test]
+fn new_account_is_flagged_and_left_out_of_drift() {
+    let q = Qrie::new();
+    q.demo();
+    q.ok(&["accounts", "add", "123456789012", "--name", "new-team", "--region", "us-east-1"]);
+    let accounts = q.json(&["accounts", "list"]);
+    let new = accounts.as_array().unwrap().iter().find(|a| a["AccountId"] == "123456789012").unwrap();
+    assert_eq!(new["Baselined"], false);
+    assert!(accounts.as_array().unwrap().iter().filter(|a| a["AccountId"] != "123456789012").all(|a| a["Baselined"] == true));
+    assert!(q.ok(&["accounts", "list"]).contains("NOT BASELINED"));
+
+    let sweep = q.json(&["inventory", "generate", "--scan-type", "anti-entropy"]);
+    let unbaselined = sweep["Result"]["Drift"]["UnbaselinedAccounts"].as_array().unwrap();
+    assert_eq!(unbaselined, &[Value::from("123456789012")]);
+    assert!(sweep["Result"]["Drift"]["Rows"].as_array().unwrap().iter().all(|r| r["AccountId"] != "123456789012"));
+    // This build cannot read a real account: the sweep says so and goes on.
+    assert_eq!(sweep["Job"]["Status"], "partial");
+    let errors = sweep["Job"]["Errors"].as_array().unwrap();
+    assert!(errors.iter().all(|e| e["AccountId"] == "123456789012"));
+    let dashboard = q.json(&["summary", "dashboard"]);
+    assert_eq!(dashboard["UnbaselinedAccounts"], serde_json::json!(["123456789012"]));
+
+    // Soft delete keeps its data and leaves default views.
+    q.ok(&["accounts", "remove", "123456789012"]);
+    assert!(q.json(&["accounts", "list"]).as_array().unwrap().iter().all(|a| a["AccountId"] != "123456789012"));
+    assert!(q.json(&["accounts", "list", "--all"]).as_array().unwrap().iter().any(|a| a["Status"] == "removed"));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let q = Qrie::new();
+    q.demo();
+    assert!(q.fails(&["policies", "suspend", "no-such-policy", "--yes"]).contains("unknown policy"));
+    assert!(q.fails(&["policies", "launch", "no-such-policy"]).contains("unknown policy"));
+    assert!(q.fails(&["findings", "list", "--policy", "nope"]).contains("unknown policy"));
+    assert!(q.fails(&["policies", "launch", "ec2-sg-open-ssh"]).contains("already active"));
+    let e = q.fails(&["policies", "update", "ec2-sg-open-ssh", "--accounts", "1234"]);
+    assert!(e.contains("invalid account id") && e.contains("1234"), "{e}");
+    assert!(q.fails(&["policies", "update", "ec2-sg-open-ssh", "--tags", "=x"]).contains("tag condition"));
+    assert!(q.fails(&["policies", "update", "ec2-sg-open-ssh", "--regions", "mars"]).contains("invalid region"));
+    assert!(q.fails(&["policies", "update", "iam-user-access-key-too-old", "--param", "max_age=3"]).contains("max_age_days"));
+    assert!(q.fails(&["accounts", "scan", "999999999999"]).contains("unknown account"));
+    assert!(q.fails(&["accounts", "add", "12345"]).contains("invalid account id"));
+    assert!(q.fails(&["findings", "list", "--account", "999999999999"]).contains("unknown account"));
+    let e = q.fails(&["inventory", "generate", "--account", "999999999999"]);
+    assert!(e.contains("unknown account"), "{e}");
+    assert!(q.fails(&["scan", "policies", "--scan-type", "weekly"]).contains("anti-entropy"));
+    assert!(q.fails(&["demo", "--no-serve", "--seed", "8"]).contains("--reset"));
+
+    let garbage = q.dir().join("garbage.db");
+    std::fs::write(&garbage, vec![0x42u8; 8192]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_qrie"))
+        .args(["--store", &format!("sqlite:{}", garbage.display()), "findings", "list"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("corrupt") && stderr.contains("garbage.db"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_qrie"))
+        .args(["--store", "sqlite:/nonexistent-dir/x/qrie.db", "summary"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("cannot open store"), "{stderr}");
+}
+
+#[test]
+fn demo_change_prints_cloudtrail_records_and_demo_is_rerunnable() {
+    let q = Qrie::new();
+    q.demo();
+    let out = q.ok(&["demo", "change", "--count", "3", "--seed", "1"]);
+    let records: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).expect("JSON lines")).collect();
+    assert_eq!(records.len(), 3);
+    for r in &records {
+        assert!(r["eventSource"].as_str().unwrap().ends_with(".amazonaws.com"));
+        assert_eq!(r["eventType"], "AwsApiCall");
+        assert!(r["recipientAccountId"].is_string() && r["eventID"].is_string());
+    }
+    // The same demo again reuses the estate (with its changes) and is idempotent.
+    let before = q.findings(&["--state", "all"]).len();
+    q.demo();
+    assert!(q.findings(&["--state", "all"]).len() >= before);
+    q.ok(&["demo", "--no-serve", "--accounts", "2", "--seed", "9", "--resources-per-account", "20", "--reset"]);
+    assert_eq!(q.json(&["accounts", "list"]).as_array().unwrap().len(), 2);
+}
