@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
-use crate::evaluate::{close_findings, ActivePolicy, Tally};
+use crate::evaluate::{close_findings, Tally};
 use crate::jobs::{JobReport, Progress};
 use crate::{summary, Engine, EngineError, PolicySweepRequest};
 
@@ -245,10 +245,5 @@ impl Engine {
     async fn bootstrap_policy(&self, policy_id: &str, progress: &dyn Progress) -> Result<JobReport, EngineError> {
         let req = PolicySweepRequest { policy_id: Some(policy_id.to_string()), scan_type: ScanType::Bootstrap };
         self.policy_sweep(&req, progress).await
-    }
-
-    /// Checks that a launched policy still resolves against the catalog.
-    pub fn active_policy(launched: LaunchedPolicy) -> Result<ActivePolicy, EngineError> {
-        ActivePolicy::new(launched)
     }
 }

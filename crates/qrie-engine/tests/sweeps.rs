@@ -1,0 +1,188 @@
+//! Sweeps against a scripted cloud over a real SQLite store: observation order,
+//! incomplete listings, failing units, deletions and unreadable data.
+
+use async_trait::async_trait;
+use chrono::{Duration, Utc};
+use qrie_engine::accounts::NewAccount;
+use qrie_engine::policies::LaunchOptions;
+use qrie_engine::sim::generate as g;
+use qrie_engine::{Cloud, CloudError, Described, Engine, InventoryRequest, Listing, NoProgress, SweepUnit};
+use qrie_model::{Account, AccountSource, FindingState, JobStatus, ResolvedReason, Resource, ScanType, Service, Timestamp};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+const A: &str = "111111111111";
+const B: &str = "222222222222";
+
+/// A cloud whose listings the test sets per (account, service).
+#[derive(Default)]
+struct Scripted {
+    listings: Mutex<HashMap<(String, Service), Result<Listing, CloudError>>>,
+}
+
+impl Scripted {
+    fn set(&self, account: &str, service: Service, resources: Vec<Resource>, complete: bool, observed_at: Timestamp) {
+        let listing = Listing { resources, complete, observed_at, errors: vec!["page 2 throttled".into()], ..Default::default() };
+        self.listings.lock().unwrap().insert((account.into(), service), Ok(listing));
+    }
+
+    fn fail(&self, account: &str, service: Service) {
+        self.listings.lock().unwrap().insert((account.into(), service), Err(CloudError::AccessDenied("no role".into())));
+    }
+}
+
+#[async_trait]
+impl Cloud for Scripted {
+    fn default_regions(&self, _: &Account) -> Vec<String> {
+        vec!["us-east-1".into()]
+    }
+
+    async fn list(&self, account: &Account, unit: &SweepUnit) -> Result<Listing, CloudError> {
+        let l = self.listings.lock().unwrap();
+        match l.get(&(account.account_id.clone(), unit.service)) {
+            Some(Ok(listing)) => Ok(listing.clone()),
+            Some(Err(e)) => Err(e.clone()),
+            None => Ok(Listing { complete: true, observed_at: Utc::now(), ..Default::default() }),
+        }
+    }
+
+    async fn describe(&self, _: &Account, _: &str) -> Result<Described, CloudError> {
+        Ok(Described::Gone { observed_at: Utc::now() })
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    engine: Engine,
+    cloud: Arc<Scripted>,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = qrie_store::open(&format!("sqlite:{}", dir.path().join("t.db").display())).unwrap();
+    let cloud = Arc::new(Scripted::default());
+    let engine = Engine::new(store, cloud.clone());
+    for id in [A, B] {
+        engine
+            .add_account(NewAccount {
+                account_id: id.into(),
+                name: None,
+                role_arn: None,
+                external_id: None,
+                regions: vec!["us-east-1".into()],
+                org_path: vec![],
+                source: AccountSource::Manual,
+            })
+            .await
+            .unwrap();
+    }
+    engine.launch_policy("ec2-ebs-volume-unencrypted", LaunchOptions::default(), &NoProgress).await.unwrap();
+    Fixture { _dir: dir, engine, cloud }
+}
+
+fn vol(account: &str, id: &str, encrypted: bool, at: Timestamp) -> Resource {
+    g::volume(account, "us-east-1", id, encrypted, None, at - Duration::days(3), at)
+}
+
+async fn sweep(f: &Fixture, scan_type: ScanType) -> qrie_engine::JobReport {
+    let req = InventoryRequest { services: vec![Service::Ec2], scan_type, ..Default::default() };
+    f.engine.inventory_sweep(&req, &NoProgress).await.unwrap()
+}
+
+async fn finding_state(f: &Fixture, arn: &str) -> Option<(FindingState, Option<ResolvedReason>)> {
+    let found = f.engine.store.get_finding(arn, "ec2-ebs-volume-unencrypted").await.unwrap();
+    found.map(|x| (x.state, x.resolved_reason))
+}
+
+#[tokio::test]
+async fn a_deleted_resource_resolves_and_an_older_listing_does_not_resurrect_it() {
+    let f = fixture().await;
+    let t0 = Utc::now() - Duration::minutes(10);
+    let v = vol(A, "vol-1", false, t0);
+    f.cloud.set(A, Service::Ec2, vec![v.clone()], true, t0);
+    sweep(&f, ScanType::Bootstrap).await;
+    assert_eq!(finding_state(&f, &v.arn).await, Some((FindingState::Active, None)));
+
+    // Seen gone at t2 (as an event would).
+    let t2 = t0 + Duration::minutes(5);
+    f.cloud.set(A, Service::Ec2, vec![], true, t2);
+    let r = sweep(&f, ScanType::Bootstrap).await;
+    assert_eq!(r.result["Resources"]["Deleted"], 1);
+    assert_eq!(finding_state(&f, &v.arn).await, Some((FindingState::Resolved, Some(ResolvedReason::ResourceDeleted))));
+
+    // A slow sweep that listed it at t1 < t2 reports late: refused, still deleted.
+    let t1 = t0 + Duration::minutes(2);
+    let mut old = v.clone();
+    old.last_seen_at = t1;
+    f.cloud.set(A, Service::Ec2, vec![old], true, t1);
+    let r = sweep(&f, ScanType::Bootstrap).await;
+    assert_eq!(r.result["Resources"]["Stale"], 1);
+    assert!(f.engine.store.get_resource(&v.arn).await.unwrap().unwrap().is_deleted());
+    assert_eq!(finding_state(&f, &v.arn).await.unwrap().0, FindingState::Resolved);
+}
+
+#[tokio::test]
+async fn an_incomplete_listing_deletes_nothing_and_a_failing_account_stops_nothing() {
+    let f = fixture().await;
+    let t0 = Utc::now();
+    let (v1, v2) = (vol(A, "vol-1", false, t0), vol(A, "vol-2", false, t0));
+    f.cloud.set(A, Service::Ec2, vec![v1.clone(), v2.clone()], true, t0);
+    f.cloud.set(B, Service::Ec2, vec![vol(B, "vol-3", false, t0)], true, t0);
+    sweep(&f, ScanType::Bootstrap).await;
+
+    let t1 = t0 + Duration::seconds(1);
+    f.cloud.set(A, Service::Ec2, vec![vol(A, "vol-1", false, t1)], false, t1);
+    f.cloud.fail(B, Service::Ec2);
+    let r = sweep(&f, ScanType::AntiEntropy).await;
+    assert_eq!(r.job.status, JobStatus::Partial);
+    assert_eq!(r.result["Resources"]["Deleted"], 0, "an incomplete listing infers no deletion");
+    assert!(!f.engine.store.get_resource(&v2.arn).await.unwrap().unwrap().is_deleted());
+    assert_eq!(finding_state(&f, &v2.arn).await.unwrap().0, FindingState::Active);
+    let errors: Vec<_> = r.job.errors.iter().map(|e| (e.account_id.clone().unwrap(), e.message.clone())).collect();
+    assert!(errors.iter().any(|(a, m)| a == A && m.contains("incomplete")), "{errors:?}");
+    assert!(errors.iter().any(|(a, m)| a == B && m.contains("access denied")), "{errors:?}");
+}
+
+#[tokio::test]
+async fn unreadable_data_never_passes() {
+    let f = fixture().await;
+    let t0 = Utc::now();
+    let v = vol(A, "vol-1", false, t0);
+    f.cloud.set(A, Service::Ec2, vec![v.clone()], true, t0);
+    sweep(&f, ScanType::Bootstrap).await;
+
+    // The volume is fixed, but this time its description could not be read.
+    let mut unreadable = vol(A, "vol-1", true, t0 + Duration::seconds(1));
+    unreadable.configuration = serde_json::json!({});
+    unreadable.collection_errors = BTreeMap::from([("Volume".to_string(), "AccessDenied".to_string())]);
+    unreadable.rehash();
+    f.cloud.set(A, Service::Ec2, vec![unreadable], true, t0 + Duration::seconds(1));
+    let r = sweep(&f, ScanType::Bootstrap).await;
+    assert_eq!(finding_state(&f, &v.arn).await.unwrap().0, FindingState::Active, "Error changes nothing");
+    assert_eq!(r.result["Findings"]["ec2-ebs-volume-unencrypted"]["Errors"], 1);
+    assert!(r.result["EvaluationErrors"][0]["Reason"].as_str().unwrap().contains("AccessDenied"));
+}
+
+#[tokio::test]
+async fn drift_counts_only_baselined_accounts_and_anti_entropy_sweeps() {
+    let f = fixture().await;
+    let t0 = Utc::now();
+    f.cloud.set(A, Service::Ec2, vec![vol(A, "vol-1", true, t0)], true, t0);
+    // Services restricted: not a full sweep, so no baseline yet.
+    let r = sweep(&f, ScanType::AntiEntropy).await;
+    assert!(r.result["BaselinedAccounts"].as_array().unwrap().is_empty());
+    assert_eq!(r.result["Drift"]["UnbaselinedAccounts"].as_array().unwrap().len(), 2);
+
+    let full = InventoryRequest { scan_type: ScanType::Bootstrap, ..Default::default() };
+    let r = f.engine.inventory_sweep(&full, &NoProgress).await.unwrap();
+    assert!(r.result["Drift"].is_null(), "bootstrap records no drift");
+    assert_eq!(r.result["BaselinedAccounts"].as_array().unwrap().len(), 2);
+
+    let t1 = t0 + Duration::seconds(1);
+    f.cloud.set(A, Service::Ec2, vec![vol(A, "vol-1", false, t1), vol(A, "vol-9", true, t1)], true, t1);
+    let r = sweep(&f, ScanType::AntiEntropy).await;
+    let t = &r.result["DriftTotals"];
+    assert_eq!((t["MissedCreates"].as_u64(), t["MissedUpdates"].as_u64(), t["MissedOpens"].as_u64()), (Some(1), Some(1), Some(1)));
+    let latest = f.engine.drift(5).await.unwrap();
+    assert_eq!(latest.last_inventory_scan.unwrap().job_id, r.job.id);
+}
