@@ -52,7 +52,11 @@ pub trait ResourceStore: Send + Sync {
     async fn list_resources(&self, filter: &ResourceFilter, page: &PageRequest) -> Result<Page<Resource>>;
 
     /// Counts grouped by a column (or one total under the key `""`), largest first.
-    async fn count_resources(&self, filter: &ResourceFilter, group: Option<ResourceGroup>) -> Result<Vec<(String, u64)>>;
+    async fn count_resources(
+        &self,
+        filter: &ResourceFilter,
+        group: Option<ResourceGroup>,
+    ) -> Result<Vec<(String, u64)>>;
 
     /// What an inventory sweep compares a fresh listing with: every row of one
     /// account and service, in one region or (`None`) all of them.
@@ -72,7 +76,12 @@ pub trait FindingStore: Send + Sync {
     async fn get_finding(&self, arn: &str, policy: &str) -> Result<Option<Finding>>;
     async fn findings_for_resource(&self, arn: &str) -> Result<Vec<Finding>>;
     async fn findings_for_policy(&self, policy: &str, state: Option<qrie_model::FindingState>) -> Result<Vec<Finding>>;
-    async fn list_findings(&self, filter: &FindingFilter, sort: FindingSort, page: &PageRequest) -> Result<Page<Finding>>;
+    async fn list_findings(
+        &self,
+        filter: &FindingFilter,
+        sort: FindingSort,
+        page: &PageRequest,
+    ) -> Result<Page<Finding>>;
     /// Counts grouped by a column (or one total under the key `""`), largest first.
     async fn count_findings(&self, filter: &FindingFilter, group: Option<FindingGroup>) -> Result<Vec<(String, u64)>>;
 }
@@ -174,8 +183,7 @@ pub fn open(url: &str) -> Result<Arc<dyn Store>> {
     }
     #[cfg(feature = "sqlite")]
     {
-        let _ = sqlite::SqliteStore::open(std::path::Path::new(path))?;
-        unreachable!("stub")
+        Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path))?))
     }
     #[cfg(not(feature = "sqlite"))]
     {

@@ -1,11 +1,176 @@
-//! SQLite backend (stub: being written).
-use crate::{Result, StoreError};
-use std::path::Path;
+//! The embedded SQLite backend: one file in WAL mode, a small pool of
+//! connections, and every call run on tokio's blocking pool so that SQLite's
+//! synchronous I/O never stalls an async worker.
 
-pub struct SqliteStore;
+mod accounts;
+mod cursor;
+mod findings;
+mod jobs;
+mod kv;
+mod policies;
+mod pool;
+mod query;
+mod resources;
+mod schema;
+mod summary;
+
+use rusqlite::{Connection, ErrorCode};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::{Located, Result, StoreError};
+use pool::{Pool, Source};
+
+/// The SQLite store. Cheap to clone; clones share one pool.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    location: String,
+    pool: Pool,
+    /// Files to remove once the last handle is gone (see [`SqliteStore::open_temporary`]).
+    remove_on_drop: Option<PathBuf>,
+}
 
 impl SqliteStore {
+    /// Opens (creating if needed) the store file at `path` and migrates its
+    /// schema. A file that is not a qrie store is refused here, not at first use.
     pub fn open(path: &Path) -> Result<Self> {
-        Err(StoreError::Open { location: path.display().to_string(), reason: "not implemented yet".into() })
+        Self::open_source(Source::File(path.to_path_buf()), path.display().to_string(), None)
     }
+
+    /// A store that lives in memory and vanishes with its last handle. It has a
+    /// single connection, so calls are serialized.
+    pub fn open_in_memory() -> Result<Self> {
+        Self::open_source(Source::Memory, ":memory:".to_string(), None)
+    }
+
+    /// A fresh store in a new file under the system temp directory, deleted
+    /// (with its WAL files) when the last handle is dropped. Unlike
+    /// [`open_in_memory`](Self::open_in_memory) it exercises the real file
+    /// path: WAL, several connections, busy waits. Meant for tests.
+    pub fn open_temporary() -> Result<Self> {
+        let path = unique_temp_path()?;
+        Self::open_source(Source::File(path.clone()), path.display().to_string(), Some(path))
+    }
+
+    fn open_source(source: Source, location: String, remove_on_drop: Option<PathBuf>) -> Result<Self> {
+        let pool = Pool::new(source).map_err(|e| e.at_open(&location))?;
+        let inner = Inner { location, pool, remove_on_drop };
+        // Built before anything can fail so that Drop cleans a temporary file up.
+        let store = SqliteStore { inner: Arc::new(inner) };
+        let mut conn = store.inner.pool.get().map_err(|e| e.at_open(&store.inner.location))?;
+        schema::prepare(&mut conn, &store.inner.location, store.inner.pool.is_file())
+            .map_err(|e| e.at_open(&store.inner.location))?;
+        drop(conn);
+        Ok(store)
+    }
+
+    /// Runs `f` with a pooled connection on the blocking pool.
+    async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Res<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        let task = tokio::task::spawn_blocking(move || {
+            let mut conn = inner.pool.get().map_err(|e| e.at_use(&inner.location))?;
+            f(&mut conn).map_err(|e| e.at_use(&inner.location))
+        });
+        task.await.map_err(|e| StoreError::Backend(format!("store task did not finish: {e}")))?
+    }
+}
+
+impl Located for SqliteStore {
+    fn location(&self) -> String {
+        self.inner.location.clone()
+    }
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore").field("location", &self.inner.location).finish()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(path) = &self.remove_on_drop {
+            // Connections must be closed before their files go.
+            self.pool.close_all();
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut name = path.clone().into_os_string();
+                name.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(name));
+            }
+        }
+    }
+}
+
+fn unique_temp_path() -> Result<PathBuf> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!("qrie-store-{}-{nanos}-{n}.db", std::process::id()));
+        // create_new makes the name ours even if another process picked the same one.
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(_) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(StoreError::Open { location: path.display().to_string(), reason: e.to_string() }),
+        }
+    }
+}
+
+/// What a blocking store call can fail with. SQLite errors are kept raw until
+/// they leave the pool so they can be classified with the store's location.
+pub(crate) enum Fail {
+    Sql(rusqlite::Error),
+    Store(StoreError),
+}
+
+pub(crate) type Res<T> = std::result::Result<T, Fail>;
+
+impl From<rusqlite::Error> for Fail {
+    fn from(e: rusqlite::Error) -> Self {
+        Fail::Sql(e)
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
+
+impl Fail {
+    fn corrupt(e: &rusqlite::Error) -> bool {
+        matches!(e.sqlite_error_code(), Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt))
+    }
+
+    /// While opening, anything that is not corruption means the file could not be opened.
+    fn at_open(self, location: &str) -> StoreError {
+        match self {
+            Fail::Store(e) => e,
+            Fail::Sql(e) if Self::corrupt(&e) => corrupt(location, e),
+            Fail::Sql(e) => StoreError::Open { location: location.to_string(), reason: e.to_string() },
+        }
+    }
+
+    fn at_use(self, location: &str) -> StoreError {
+        match self {
+            Fail::Store(e) => e,
+            Fail::Sql(e) if Self::corrupt(&e) => corrupt(location, e),
+            Fail::Sql(e) => StoreError::Backend(format!("sqlite ({location}): {e}")),
+        }
+    }
+}
+
+fn corrupt(location: &str, e: rusqlite::Error) -> StoreError {
+    StoreError::Corrupt { location: location.to_string(), reason: e.to_string() }
 }

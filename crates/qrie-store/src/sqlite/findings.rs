@@ -1,0 +1,129 @@
+//! Findings, keyed by (ARN, Policy).
+
+use async_trait::async_trait;
+use qrie_model::{Finding, FindingState};
+use rusqlite::{params, TransactionBehavior};
+
+use super::cursor::{self, Kind, Order};
+use super::query::{self, millis, to_doc};
+use super::SqliteStore;
+use crate::{FindingFilter, FindingGroup, FindingSort, FindingStore, Page, PageRequest, Result};
+
+const UPSERT: &str = "
+INSERT INTO findings
+    (arn, policy, account_service, account_id, service, region, resource_type, severity, state, first_seen,
+     last_evaluated, doc)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+ON CONFLICT (arn, policy) DO UPDATE SET
+    account_service = excluded.account_service,
+    account_id = excluded.account_id,
+    service = excluded.service,
+    region = excluded.region,
+    resource_type = excluded.resource_type,
+    severity = excluded.severity,
+    state = excluded.state,
+    first_seen = excluded.first_seen,
+    last_evaluated = excluded.last_evaluated,
+    doc = excluded.doc";
+
+fn order(sort: FindingSort) -> &'static Order {
+    const KEY: Order = Order { tag: "f:key", keys: &[("arn", Kind::Text), ("policy", Kind::Text)], descending: false };
+    // Negated so that one ascending tuple gives "most first, then by key"; the
+    // schema indexes these expressions.
+    const SEVERITY: Order = Order {
+        tag: "f:sev",
+        keys: &[("-severity", Kind::Int), ("arn", Kind::Text), ("policy", Kind::Text)],
+        descending: false,
+    };
+    const LAST: Order = Order {
+        tag: "f:last",
+        keys: &[("-last_evaluated", Kind::Int), ("arn", Kind::Text), ("policy", Kind::Text)],
+        descending: false,
+    };
+    match sort {
+        FindingSort::Key => &KEY,
+        FindingSort::SeverityDesc => &SEVERITY,
+        FindingSort::LastEvaluatedDesc => &LAST,
+    }
+}
+
+fn group_column(group: FindingGroup) -> &'static str {
+    match group {
+        FindingGroup::Policy => "policy",
+        FindingGroup::Account => "account_id",
+        FindingGroup::Service => "service",
+        FindingGroup::Region => "region",
+        FindingGroup::ResourceType => "resource_type",
+        FindingGroup::State => "state",
+        FindingGroup::Severity => "severity",
+    }
+}
+
+impl SqliteStore {
+    async fn select_findings(&self, filter: FindingFilter) -> Result<Vec<Finding>> {
+        let filter = query::finding_filter(&filter);
+        self.run(move |conn| query::select_docs(conn, "findings", "arn || ' ' || policy", &filter, "arn, policy")).await
+    }
+}
+
+#[async_trait]
+impl FindingStore for SqliteStore {
+    async fn put_findings(&self, findings: Vec<Finding>) -> Result<()> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut stmt = tx.prepare_cached(UPSERT)?;
+                for f in &findings {
+                    let doc = to_doc(format_args!("{} {}", f.arn, f.policy), f)?;
+                    stmt.execute(params![
+                        f.arn,
+                        f.policy,
+                        f.account_service,
+                        f.account_id,
+                        f.service(),
+                        f.region,
+                        f.resource_type,
+                        f.severity.value(),
+                        f.state.as_str(),
+                        millis(f.first_seen),
+                        millis(f.last_evaluated),
+                        doc,
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_finding(&self, arn: &str, policy: &str) -> Result<Option<Finding>> {
+        let filter =
+            FindingFilter { arn: Some(arn.to_string()), policy: Some(policy.to_string()), ..Default::default() };
+        Ok(self.select_findings(filter).await?.into_iter().next())
+    }
+
+    async fn findings_for_resource(&self, arn: &str) -> Result<Vec<Finding>> {
+        self.select_findings(FindingFilter { arn: Some(arn.to_string()), ..Default::default() }).await
+    }
+
+    async fn findings_for_policy(&self, policy: &str, state: Option<FindingState>) -> Result<Vec<Finding>> {
+        self.select_findings(FindingFilter { policy: Some(policy.to_string()), state, ..Default::default() }).await
+    }
+
+    async fn list_findings(
+        &self,
+        filter: &FindingFilter,
+        sort: FindingSort,
+        page: &PageRequest,
+    ) -> Result<Page<Finding>> {
+        let filter = query::finding_filter(filter);
+        let page = page.clone();
+        self.run(move |conn| cursor::page(conn, "findings", filter, order(sort), &page)).await
+    }
+
+    async fn count_findings(&self, filter: &FindingFilter, group: Option<FindingGroup>) -> Result<Vec<(String, u64)>> {
+        let filter = query::finding_filter(filter);
+        self.run(move |conn| query::count(conn, "findings", &filter, group.map(group_column))).await
+    }
+}

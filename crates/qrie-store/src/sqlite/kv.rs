@@ -1,0 +1,77 @@
+//! Small named JSON documents, grouped in namespaces.
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, TransactionBehavior};
+use serde_json::Value;
+
+use super::query::{from_doc, to_doc};
+use super::{Res, SqliteStore};
+use crate::{KvStore, Result};
+
+const PUT: &str = "INSERT INTO kv (namespace, key, value) VALUES (?1, ?2, ?3)
+                   ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value";
+
+fn put(conn: &Connection, namespace: &str, key: &str, value: &Value) -> Res<()> {
+    let text = to_doc(format_args!("{namespace}/{key}"), value)?;
+    conn.prepare_cached(PUT)?.execute(params![namespace, key, text])?;
+    Ok(())
+}
+
+#[async_trait]
+impl KvStore for SqliteStore {
+    async fn kv_get(&self, namespace: &str, key: &str) -> Result<Option<Value>> {
+        let (namespace, key) = (namespace.to_string(), key.to_string());
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT value FROM kv WHERE namespace = ?1 AND key = ?2")?;
+            let mut rows = stmt.query(params![namespace, key])?;
+            match rows.next()? {
+                Some(row) => Ok(Some(from_doc(format_args!("{namespace}/{key}"), &row.get::<_, String>(0)?)?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn kv_put(&self, namespace: &str, key: &str, value: Value) -> Result<()> {
+        let (namespace, key) = (namespace.to_string(), key.to_string());
+        self.run(move |conn| put(conn, &namespace, &key, &value)).await
+    }
+
+    async fn kv_put_many(&self, namespace: &str, entries: Vec<(String, Value)>) -> Result<()> {
+        let namespace = namespace.to_string();
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for (key, value) in &entries {
+                put(&tx, &namespace, key, value)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn kv_list(&self, namespace: &str) -> Result<Vec<(String, Value)>> {
+        let namespace = namespace.to_string();
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT key, value FROM kv WHERE namespace = ?1 ORDER BY key")?;
+            let rows = stmt.query_map([&namespace], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (key, text) = row?;
+                let value = from_doc(format_args!("{namespace}/{key}"), &text)?;
+                out.push((key, value));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn kv_clear(&self, namespace: &str) -> Result<()> {
+        let namespace = namespace.to_string();
+        self.run(move |conn| {
+            conn.prepare_cached("DELETE FROM kv WHERE namespace = ?1")?.execute([namespace])?;
+            Ok(())
+        })
+        .await
+    }
+}
