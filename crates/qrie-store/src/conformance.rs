@@ -4,11 +4,16 @@
 //! store and panics on the first broken rule. A backend runs them all with
 //! [`conformance_tests!`](crate::conformance_tests), one `#[test]` per case:
 //!
-//! ```ignore
-//! async fn fresh() -> Arc<dyn qrie_store::Store> {
-//!     Arc::new(qrie_store::sqlite::SqliteStore::open_temporary().expect("temporary store"))
+//! ```no_run
+//! use qrie_store::{sqlite::SqliteStore, Store};
+//! use std::sync::Arc;
+//!
+//! async fn fresh() -> Arc<dyn Store> {
+//!     Arc::new(SqliteStore::open_temporary().expect("a temporary store"))
 //! }
+//!
 //! qrie_store::conformance_tests!(fresh());
+//! # fn main() {}
 //! ```
 //!
 //! or in one go with [`run_all`].
