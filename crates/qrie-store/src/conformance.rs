@@ -54,16 +54,6 @@ use crate::{
 /// `conformance_tests!(mod in_memory => fresh_in_memory());`.
 #[macro_export]
 macro_rules! conformance_tests {
-    (mod $module:ident => $factory:expr) => {
-        mod $module {
-            #[allow(unused_imports)]
-            use super::*;
-            $crate::conformance_tests!(@cases tests [$factory]);
-        }
-    };
-    ($factory:expr) => {
-        $crate::conformance_tests!(mod conformance => $factory);
-    };
     // The one list of cases; `run_all` reads it too.
     (@cases $mode:ident [$($arg:tt)*]) => {
         $crate::conformance_tests! {@$mode [$($arg)*]
@@ -104,6 +94,16 @@ macro_rules! conformance_tests {
             }
             case as $crate::conformance::Case
         })),*]
+    };
+    (mod $module:ident => $factory:expr) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::conformance_tests!(@cases tests [$factory]);
+        }
+    };
+    ($factory:expr) => {
+        $crate::conformance_tests!(mod conformance => $factory);
     };
 }
 

@@ -19,12 +19,22 @@ async fn fresh() -> Arc<dyn Store> {
 
 qrie_store::conformance_tests!(fresh());
 
+qrie_store::conformance_tests!(mod in_memory => async {
+    Arc::new(SqliteStore::open_in_memory().expect("an in-memory store")) as Arc<dyn Store>
+});
+
 #[tokio::test]
-async fn the_suite_also_passes_in_memory() {
-    qrie_store::conformance::run_all(|| async {
-        Arc::new(SqliteStore::open_in_memory().expect("an in-memory store")) as Arc<dyn Store>
+async fn run_all_gives_every_case_a_fresh_store() {
+    let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&made);
+    qrie_store::conformance::run_all(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        fresh()
     })
     .await;
+    let cases = qrie_store::conformance::cases();
+    assert_eq!(made.load(std::sync::atomic::Ordering::SeqCst), cases.len());
+    assert!(cases.len() >= 20);
 }
 
 fn at(ms: i64) -> DateTime<Utc> {

@@ -61,7 +61,8 @@ impl SqliteStore {
     fn open_source(source: Source, location: String, remove_on_drop: Option<PathBuf>) -> Result<Self> {
         let pool = Pool::new(source).map_err(|e| e.at_open(&location))?;
         let inner = Inner { location, pool, remove_on_drop };
-        // Built before anything can fail so that Drop cleans a temporary file up.
+        // Inner exists before the schema step, so a refused temporary file is
+        // still removed by its Drop.
         let store = SqliteStore { inner: Arc::new(inner) };
         let mut conn = store.inner.pool.get().map_err(|e| e.at_open(&store.inner.location))?;
         schema::prepare(&mut conn, &store.inner.location, store.inner.pool.is_file())
