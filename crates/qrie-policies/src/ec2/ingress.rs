@@ -134,6 +134,11 @@ mod tests {
         let any6 = &["::/0"][..];
         let none = &[][..];
         let tcp = Protocol::Tcp;
+        let group_reference = json!({"IpProtocol": "-1", "IpRanges": [], "Ipv6Ranges": [], "PrefixListIds": [],
+                                     "UserIdGroupPairs": [{"GroupId": "sg-1", "UserId": "123456789012"}]});
+        let ipv4_only_shape =
+            json!({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]});
+        let (open4, private4) = (json!([{"CidrIp": "0.0.0.0/0"}]), json!([{"CidrIp": "10.0.0.0/8"}]));
         let cases = [
             ("tcp port exactly", permission("tcp", Some((22, 22)), any4, none), tcp, 22, "fail"),
             ("tcp other port", permission("tcp", Some((443, 443)), any4, none), tcp, 22, "pass"),
@@ -151,43 +156,11 @@ mod tests {
             ("icmp", permission("icmp", Some((-1, -1)), any4, any6), tcp, 22, "pass"),
             ("private CIDR", permission("tcp", Some((22, 22)), &["10.0.0.0/8"], &["fd00::/8"]), tcp, 22, "pass"),
             ("one host", permission("-1", None, &["203.0.113.7/32"], none), tcp, 22, "pass"),
-            (
-                "half the internet is not all of it",
-                permission("tcp", Some((22, 22)), &["0.0.0.0/1"], none),
-                tcp,
-                22,
-                "pass",
-            ),
-            (
-                "group reference only",
-                json!({"IpProtocol": "-1", "IpRanges": [], "Ipv6Ranges": [], "PrefixListIds": [],
-                "UserIdGroupPairs": [{"GroupId": "sg-1", "UserId": "123456789012"}]}),
-                tcp,
-                22,
-                "pass",
-            ),
-            (
-                "no Ipv6Ranges key (older responses)",
-                json!({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-                "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}),
-                tcp,
-                22,
-                "fail",
-            ),
-            (
-                "open tcp rule without ports",
-                json!({"IpProtocol": "tcp", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}),
-                tcp,
-                22,
-                "error",
-            ),
-            (
-                "private tcp rule without ports",
-                json!({"IpProtocol": "tcp", "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}),
-                tcp,
-                22,
-                "pass",
-            ),
+            ("half the internet is not all", permission("tcp", Some((22, 22)), &["0.0.0.0/1"], none), tcp, 22, "pass"),
+            ("group reference only", group_reference, tcp, 22, "pass"),
+            ("no Ipv6Ranges key (older responses)", ipv4_only_shape, tcp, 22, "fail"),
+            ("open tcp rule without ports", json!({"IpProtocol": "tcp", "IpRanges": open4}), tcp, 22, "error"),
+            ("private tcp rule without ports", json!({"IpProtocol": "tcp", "IpRanges": private4}), tcp, 22, "pass"),
         ];
         for (name, p, protocol, port, expected) in cases {
             let v = verdict(json!([p]), protocol, port);
