@@ -1,7 +1,9 @@
 //! Account management: add, remove (soft), purge (hard), list with the
 //! baseline flag.
 
-use qrie_model::{validate_account_id, validate_region, Account, AccountSource, AccountStatus, FindingState, ValidationError};
+use qrie_model::{
+    validate_account_id, validate_region, Account, AccountSource, AccountStatus, FindingState, ValidationError,
+};
 use qrie_store::{FindingFilter, FindingGroup, ResourceFilter, ResourceGroup};
 use serde::Serialize;
 use std::collections::HashMap;

@@ -43,7 +43,9 @@ pub struct Listing {
 pub enum Described {
     Present(Box<Resource>),
     /// The cloud says it does not exist (distinct from an error).
-    Gone { observed_at: Timestamp },
+    Gone {
+        observed_at: Timestamp,
+    },
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -51,7 +51,11 @@ struct SweepState {
 
 impl Engine {
     /// Runs an inventory sweep to the end and records it as a job.
-    pub async fn inventory_sweep(&self, req: &InventoryRequest, progress: &dyn Progress) -> Result<JobReport, EngineError> {
+    pub async fn inventory_sweep(
+        &self,
+        req: &InventoryRequest,
+        progress: &dyn Progress,
+    ) -> Result<JobReport, EngineError> {
         let now = Engine::now();
         for r in &req.regions {
             qrie_model::validate_region(r)?;
@@ -189,7 +193,8 @@ impl Engine {
         ids.iter()
             .map(|id| {
                 qrie_model::validate_account_id(id)?;
-                let a = all.iter().find(|a| &a.account_id == id).ok_or_else(|| EngineError::UnknownAccount(id.clone()))?;
+                let a =
+                    all.iter().find(|a| &a.account_id == id).ok_or_else(|| EngineError::UnknownAccount(id.clone()))?;
                 if a.is_active() {
                     Ok(a.clone())
                 } else {
@@ -261,7 +266,10 @@ impl Engine {
             })
             .collect();
         let gone: Vec<(String, String)> = if listing.complete {
-            live.values().filter(|d| !listed_arns.contains(d.arn.as_str())).map(|d| (d.arn.clone(), d.region.clone())).collect()
+            live.values()
+                .filter(|d| !listed_arns.contains(d.arn.as_str()))
+                .map(|d| (d.arn.clone(), d.region.clone()))
+                .collect()
         } else {
             Vec::new()
         };
@@ -353,6 +361,10 @@ pub(crate) fn drift_rows(tally: &Tally) -> Vec<PolicyDriftRow> {
         .by_policy
         .iter()
         .filter(|(_, t)| t.drift_opens + t.drift_resolves > 0)
-        .map(|(p, t)| PolicyDriftRow { policy_id: p.clone(), missed_opens: t.drift_opens, missed_resolves: t.drift_resolves })
+        .map(|(p, t)| PolicyDriftRow {
+            policy_id: p.clone(),
+            missed_opens: t.drift_opens,
+            missed_resolves: t.drift_resolves,
+        })
         .collect()
 }

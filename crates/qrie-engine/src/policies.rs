@@ -116,8 +116,7 @@ impl Engine {
         };
         let mut rows: Vec<PolicyView> = qrie_policies::catalog().iter().map(|d| view(d.id, Some(d))).collect();
         if which == PolicyListing::All {
-            let mut orphans: Vec<&String> =
-                launched.keys().filter(|id| qrie_policies::get(id).is_none()).collect();
+            let mut orphans: Vec<&String> = launched.keys().filter(|id| qrie_policies::get(id).is_none()).collect();
             orphans.sort();
             rows.extend(orphans.into_iter().map(|id| view(id, None)));
         }
@@ -171,7 +170,8 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<(LaunchedPolicy, Option<JobReport>), EngineError> {
         let def = qrie_policies::get(policy_id).ok_or_else(|| EngineError::UnknownPolicy(policy_id.into()))?;
-        let mut p = self.store.get_policy(policy_id).await?.ok_or_else(|| EngineError::NotLaunched(policy_id.into()))?;
+        let mut p =
+            self.store.get_policy(policy_id).await?.ok_or_else(|| EngineError::NotLaunched(policy_id.into()))?;
         let mut resweep = false;
         if let Some(scope) = update.scope {
             scope.validate()?;
@@ -193,7 +193,8 @@ impl Engine {
         p.updated_at = Engine::now();
         self.store.put_policy(p.clone()).await?;
         summary::invalidate(&*self.store).await?;
-        let report = if resweep && p.is_active() { Some(self.bootstrap_policy(policy_id, progress).await?) } else { None };
+        let report =
+            if resweep && p.is_active() { Some(self.bootstrap_policy(policy_id, progress).await?) } else { None };
         Ok((p, report))
     }
 
@@ -233,7 +234,8 @@ impl Engine {
             self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
         let active = self.active_findings_of(policy_id).await?;
         let mut tally = Tally::default();
-        let writes = close_findings(active, reason, &accounts, &Trigger::new(DetectedBy::Operator), Engine::now(), &mut tally);
+        let writes =
+            close_findings(active, reason, &accounts, &Trigger::new(DetectedBy::Operator), Engine::now(), &mut tally);
         let resolved = writes.len() as u64;
         for chunk in writes.chunks(1000) {
             self.store.put_findings(chunk.to_vec()).await?;

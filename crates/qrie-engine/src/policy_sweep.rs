@@ -23,7 +23,11 @@ pub struct PolicySweepRequest {
 }
 
 impl Engine {
-    pub async fn policy_sweep(&self, req: &PolicySweepRequest, progress: &dyn Progress) -> Result<JobReport, EngineError> {
+    pub async fn policy_sweep(
+        &self,
+        req: &PolicySweepRequest,
+        progress: &dyn Progress,
+    ) -> Result<JobReport, EngineError> {
         let now = Engine::now();
         let (mut policies, problems) = load_active_policies(&*self.store).await?;
         if let Some(id) = &req.policy_id {
@@ -36,7 +40,8 @@ impl Engine {
             }
         }
         let target = json!({ "Policies": policies.iter().map(|p| p.id()).collect::<Vec<_>>() });
-        let mut job = JobTracker::start(&*self.store, progress, JobKind::PolicySweep, req.scan_type, target, now).await?;
+        let mut job =
+            JobTracker::start(&*self.store, progress, JobKind::PolicySweep, req.scan_type, target, now).await?;
         for p in problems {
             job.error(JobError { account_id: None, service: None, region: None, policy_id: None, message: p });
         }

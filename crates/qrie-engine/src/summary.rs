@@ -41,7 +41,12 @@ pub async fn record_drift<T: Serialize>(
 ) -> Result<(), EngineError> {
     let value = serde_json::to_value(drift).map_err(|e| EngineError::Conflict(e.to_string()))?;
     store
-        .put_summary(SummaryEntry { key: key.into(), value: value.clone(), computed_at: Engine::now(), expires_at: None })
+        .put_summary(SummaryEntry {
+            key: key.into(),
+            value: value.clone(),
+            computed_at: Engine::now(),
+            expires_at: None,
+        })
         .await?;
     store.append_history(series, timestamp_ms, value).await?;
     Ok(())
@@ -105,9 +110,16 @@ impl Engine {
         let accounts = store.list_accounts().await?;
         let removed: Vec<String> = accounts.iter().filter(|a| !a.is_active()).map(|a| a.account_id.clone()).collect();
         let rfilter = ResourceFilter { exclude_accounts: removed.clone(), ..Default::default() };
-        let active = FindingFilter { state: Some(FindingState::Active), exclude_accounts: removed.clone(), ..Default::default() };
-        let resolved =
-            FindingFilter { state: Some(FindingState::Resolved), exclude_accounts: removed.clone(), ..Default::default() };
+        let active = FindingFilter {
+            state: Some(FindingState::Active),
+            exclude_accounts: removed.clone(),
+            ..Default::default()
+        };
+        let resolved = FindingFilter {
+            state: Some(FindingState::Resolved),
+            exclude_accounts: removed.clone(),
+            ..Default::default()
+        };
         let group = |g| store.count_findings(&active, Some(g));
 
         let mut by_severity: BTreeMap<String, u64> = SeverityLabel::ALL.iter().map(|l| (l.to_string(), 0)).collect();
@@ -122,7 +134,11 @@ impl Engine {
         Ok(Dashboard {
             computed_at: Some(Engine::now()),
             resources: total(store.count_resources(&rfilter, None).await?),
-            resources_by_service: store.count_resources(&rfilter, Some(ResourceGroup::Service)).await?.into_iter().collect(),
+            resources_by_service: store
+                .count_resources(&rfilter, Some(ResourceGroup::Service))
+                .await?
+                .into_iter()
+                .collect(),
             accounts: accounts.iter().filter(|a| a.is_active()).count() as u64,
             unbaselined_accounts: accounts
                 .iter()

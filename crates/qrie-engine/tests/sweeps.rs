@@ -7,7 +7,9 @@ use qrie_engine::accounts::NewAccount;
 use qrie_engine::policies::LaunchOptions;
 use qrie_engine::sim::generate as g;
 use qrie_engine::{Cloud, CloudError, Described, Engine, InventoryRequest, Listing, NoProgress, SweepUnit};
-use qrie_model::{Account, AccountSource, FindingState, JobStatus, ResolvedReason, Resource, ScanType, Service, Timestamp};
+use qrie_model::{
+    Account, AccountSource, FindingState, JobStatus, ResolvedReason, Resource, ScanType, Service, Timestamp,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -22,12 +24,16 @@ struct Scripted {
 
 impl Scripted {
     fn set(&self, account: &str, service: Service, resources: Vec<Resource>, complete: bool, observed_at: Timestamp) {
-        let listing = Listing { resources, complete, observed_at, errors: vec!["page 2 throttled".into()], ..Default::default() };
+        let listing =
+            Listing { resources, complete, observed_at, errors: vec!["page 2 throttled".into()], ..Default::default() };
         self.listings.lock().unwrap().insert((account.into(), service), Ok(listing));
     }
 
     fn fail(&self, account: &str, service: Service) {
-        self.listings.lock().unwrap().insert((account.into(), service), Err(CloudError::AccessDenied("no role".into())));
+        self.listings
+            .lock()
+            .unwrap()
+            .insert((account.into(), service), Err(CloudError::AccessDenied("no role".into())));
     }
 }
 
@@ -182,7 +188,10 @@ async fn drift_counts_only_baselined_accounts_and_anti_entropy_sweeps() {
     f.cloud.set(A, Service::Ec2, vec![vol(A, "vol-1", false, t1), vol(A, "vol-9", true, t1)], true, t1);
     let r = sweep(&f, ScanType::AntiEntropy).await;
     let t = &r.result["DriftTotals"];
-    assert_eq!((t["MissedCreates"].as_u64(), t["MissedUpdates"].as_u64(), t["MissedOpens"].as_u64()), (Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (t["MissedCreates"].as_u64(), t["MissedUpdates"].as_u64(), t["MissedOpens"].as_u64()),
+        (Some(1), Some(1), Some(1))
+    );
     let latest = f.engine.drift(5).await.unwrap();
     assert_eq!(latest.last_inventory_scan.unwrap().job_id, r.job.id);
 }

@@ -50,7 +50,9 @@ impl FromStr for ScanType {
         match s {
             "bootstrap" => Ok(ScanType::Bootstrap),
             "anti-entropy" => Ok(ScanType::AntiEntropy),
-            _ => Err(ValidationError::Choice { what: "scan type", value: s.into(), expected: "bootstrap, anti-entropy" }),
+            _ => {
+                Err(ValidationError::Choice { what: "scan type", value: s.into(), expected: "bootstrap, anti-entropy" })
+            }
         }
     }
 }
@@ -186,7 +188,9 @@ pub struct PolicyDrift {
 
 impl InventoryDrift {
     pub fn totals(&self) -> (u64, u64, u64) {
-        self.rows.iter().fold((0, 0, 0), |(c, d, u), r| (c + r.missed_creates, d + r.missed_deletes, u + r.missed_updates))
+        self.rows
+            .iter()
+            .fold((0, 0, 0), |(c, d, u), r| (c + r.missed_creates, d + r.missed_deletes, u + r.missed_updates))
     }
 }
 

@@ -29,12 +29,15 @@ pub use account::{Account, AccountSource, AccountStatus};
 pub use error::ValidationError;
 pub use finding::{DetectedBy, Finding, FindingState, ResolvedReason, Transition, TransitionKind, Trigger};
 pub use ids::{validate_account_id, validate_region, Service};
-pub use job::{finding_drift_totals, InventoryDrift, InventoryDriftRow, Job, JobError, JobKind, JobStatus, PolicyDrift, PolicyDriftRow, ScanType};
+pub use job::{
+    finding_drift_totals, InventoryDrift, InventoryDriftRow, Job, JobError, JobKind, JobStatus, PolicyDrift,
+    PolicyDriftRow, ScanType,
+};
+pub use lifecycle::{Effect, Outcome, Subject};
 pub use policy::{
     ComplianceRef, EvalContext, LaunchedPolicy, NoRelated, ParamDef, ParamValue, Params, PolicyDef, PolicyStatus,
     RelatedLookup, Remediation,
 };
-pub use lifecycle::{Effect, Outcome, Subject};
 pub use resource::{MissingData, Resource, ResourceRef};
 pub use scope::{AccountPlacement, Scope, TagCondition};
 pub use severity::{Severity, SeverityLabel};

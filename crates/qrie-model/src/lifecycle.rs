@@ -98,7 +98,12 @@ pub fn apply(
     }
 }
 
-fn resolve(active: Option<&Finding>, reason: ResolvedReason, trigger: &Trigger, now: Timestamp) -> (Effect, Option<Finding>) {
+fn resolve(
+    active: Option<&Finding>,
+    reason: ResolvedReason,
+    trigger: &Trigger,
+    now: Timestamp,
+) -> (Effect, Option<Finding>) {
     let Some(f) = active else {
         return (Effect::Unchanged, None);
     };

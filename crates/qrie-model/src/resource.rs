@@ -136,7 +136,11 @@ impl Resource {
 
 /// SHA-256 over the canonical JSON of what was observed (serde_json maps are
 /// sorted, so equal content hashes equally).
-pub fn config_hash(configuration: &Value, tags: &BTreeMap<String, String>, errors: &BTreeMap<String, String>) -> String {
+pub fn config_hash(
+    configuration: &Value,
+    tags: &BTreeMap<String, String>,
+    errors: &BTreeMap<String, String>,
+) -> String {
     let mut h = Sha256::new();
     h.update(serde_json::to_vec(configuration).unwrap_or_default());
     h.update(b"\x00");

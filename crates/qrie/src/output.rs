@@ -17,7 +17,12 @@ pub enum Format {
 }
 
 /// Prints a list: `row` gives the table/CSV cells of one item.
-pub fn list<T: Serialize>(format: Format, headers: &[&str], items: &[T], row: impl Fn(&T) -> Vec<String>) -> Result<()> {
+pub fn list<T: Serialize>(
+    format: Format,
+    headers: &[&str],
+    items: &[T],
+    row: impl Fn(&T) -> Vec<String>,
+) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => {

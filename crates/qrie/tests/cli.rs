@@ -86,14 +86,19 @@ fn demo_opens_findings_for_every_service_with_evidence() {
     services.sort();
     services.dedup();
     assert_eq!(services, ["ec2", "iam", "s3"]);
-    let accounts: std::collections::BTreeSet<&str> = findings.iter().map(|f| f["AccountId"].as_str().unwrap()).collect();
+    let accounts: std::collections::BTreeSet<&str> =
+        findings.iter().map(|f| f["AccountId"].as_str().unwrap()).collect();
     assert_eq!(accounts.len(), 3, "findings in all three accounts");
     for f in &findings {
-        for field in ["ARN", "Policy", "AccountService", "Severity", "State", "FirstSeen", "LastEvaluated", "Evidence"] {
+        for field in ["ARN", "Policy", "AccountService", "Severity", "State", "FirstSeen", "LastEvaluated", "Evidence"]
+        {
             assert!(!f[field].is_null(), "{field} missing in {f}");
         }
         assert_eq!(f["State"], "ACTIVE");
-        assert!(f["Evidence"].is_object() && !f["Evidence"].as_object().unwrap().is_empty(), "evidence names the setting: {f}");
+        assert!(
+            f["Evidence"].is_object() && !f["Evidence"].as_object().unwrap().is_empty(),
+            "evidence names the setting: {f}"
+        );
         assert_eq!(f["DetectedBy"], "bootstrap");
     }
     // Most severe first by default.
@@ -102,7 +107,8 @@ fn demo_opens_findings_for_every_service_with_evidence() {
 
     let dashboard = q.json(&["summary", "dashboard"]);
     assert_eq!(dashboard["Findings"]["Active"].as_u64().unwrap(), findings.len() as u64);
-    let by_label: u64 = dashboard["Findings"]["BySeverity"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    let by_label: u64 =
+        dashboard["Findings"]["BySeverity"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(by_label, findings.len() as u64);
     let critical = findings.iter().filter(|f| f["Severity"].as_u64().unwrap() >= 90).count() as u64;
     assert_eq!(dashboard["Findings"]["BySeverity"]["critical"].as_u64().unwrap(), critical);
@@ -206,8 +212,9 @@ fn silent_changes_are_caught_as_drift_by_anti_entropy_only() {
 
     let sweep = q.json(&["inventory", "generate", "--scan-type", "anti-entropy"]);
     let t = &sweep["Result"]["DriftTotals"];
-    let inventory_drift =
-        t["MissedCreates"].as_u64().unwrap() + t["MissedDeletes"].as_u64().unwrap() + t["MissedUpdates"].as_u64().unwrap();
+    let inventory_drift = t["MissedCreates"].as_u64().unwrap()
+        + t["MissedDeletes"].as_u64().unwrap()
+        + t["MissedUpdates"].as_u64().unwrap();
     assert_eq!(inventory_drift, changed.len() as u64, "every changed resource is drift: {t}");
 
     // Findings drift is exactly the findings whose state the sweep changed.
@@ -227,7 +234,9 @@ fn silent_changes_are_caught_as_drift_by_anti_entropy_only() {
     assert!(opened + resolved > 0, "these changes move findings");
     assert_eq!(t["MissedOpens"], opened);
     assert_eq!(t["MissedResolves"], resolved);
-    for f in after.iter().filter(|f| f["State"] == "ACTIVE" && state(&before, f["ARN"].as_str().unwrap(), f["Policy"].as_str().unwrap()).is_none()) {
+    for f in after.iter().filter(|f| {
+        f["State"] == "ACTIVE" && state(&before, f["ARN"].as_str().unwrap(), f["Policy"].as_str().unwrap()).is_none()
+    }) {
         assert_eq!(f["DetectedBy"], "anti-entropy");
     }
 
@@ -246,7 +255,12 @@ fn new_account_is_flagged_and_left_out_of_drift() {
     let accounts = q.json(&["accounts", "list"]);
     let new = accounts.as_array().unwrap().iter().find(|a| a["AccountId"] == "123456789012").unwrap();
     assert_eq!(new["Baselined"], false);
-    assert!(accounts.as_array().unwrap().iter().filter(|a| a["AccountId"] != "123456789012").all(|a| a["Baselined"] == true));
+    assert!(accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["AccountId"] != "123456789012")
+        .all(|a| a["Baselined"] == true));
     assert!(q.ok(&["accounts", "list"]).contains("NOT BASELINED"));
 
     let sweep = q.json(&["inventory", "generate", "--scan-type", "anti-entropy"]);
@@ -278,7 +292,9 @@ fn bad_input_gets_a_clear_error() {
     assert!(e.contains("invalid account id") && e.contains("1234"), "{e}");
     assert!(q.fails(&["policies", "update", "ec2-sg-open-ssh", "--tags", "=x"]).contains("tag condition"));
     assert!(q.fails(&["policies", "update", "ec2-sg-open-ssh", "--regions", "mars"]).contains("invalid region"));
-    assert!(q.fails(&["policies", "update", "iam-user-access-key-too-old", "--param", "max_age=3"]).contains("max_age_days"));
+    assert!(q
+        .fails(&["policies", "update", "iam-user-access-key-too-old", "--param", "max_age=3"])
+        .contains("max_age_days"));
     assert!(q.fails(&["accounts", "scan", "999999999999"]).contains("unknown account"));
     assert!(q.fails(&["accounts", "add", "12345"]).contains("invalid account id"));
     assert!(q.fails(&["findings", "list", "--account", "999999999999"]).contains("unknown account"));

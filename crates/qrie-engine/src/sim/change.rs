@@ -92,67 +92,132 @@ impl SimEstate {
         }
         let now = Utc::now();
         match kind {
-            ChangeKind::OpenBucketAcl => self.modify(rng, "AWS::S3::Bucket", |r| !public_acl(r) && r.configuration["PublicAccessBlock"].is_null(), |r, a| {
-                r.configuration["Acl"] = g::s3_acl(&a.owner_id, true);
-                r.configuration["OwnershipControls"] = Value::Null;
-                ("made public-read through its ACL".into(), s3_event("PutBucketAcl", a, r, json!({"x-amz-acl": ["public-read"], "acl": ""})))
-            }),
+            ChangeKind::OpenBucketAcl => self.modify(
+                rng,
+                "AWS::S3::Bucket",
+                |r| !public_acl(r) && r.configuration["PublicAccessBlock"].is_null(),
+                |r, a| {
+                    r.configuration["Acl"] = g::s3_acl(&a.owner_id, true);
+                    r.configuration["OwnershipControls"] = Value::Null;
+                    (
+                        "made public-read through its ACL".into(),
+                        s3_event("PutBucketAcl", a, r, json!({"x-amz-acl": ["public-read"], "acl": ""})),
+                    )
+                },
+            ),
             ChangeKind::CloseBucketAcl => self.modify(rng, "AWS::S3::Bucket", public_acl, |r, a| {
                 r.configuration["Acl"] = g::s3_acl(&a.owner_id, false);
-                ("ACL set back to private".into(), s3_event("PutBucketAcl", a, r, json!({"x-amz-acl": ["private"], "acl": ""})))
+                (
+                    "ACL set back to private".into(),
+                    s3_event("PutBucketAcl", a, r, json!({"x-amz-acl": ["private"], "acl": ""})),
+                )
             }),
-            ChangeKind::SuspendVersioning => self.modify(rng, "AWS::S3::Bucket", |r| versioning(r) == Some("Enabled"), |r, a| {
-                r.configuration["Versioning"] = json!({"Status": "Suspended", "MFADelete": "Disabled"});
-                ("versioning suspended".into(), versioning_event(a, r, "Suspended"))
-            }),
-            ChangeKind::EnableVersioning => self.modify(rng, "AWS::S3::Bucket", |r| versioning(r) != Some("Enabled"), |r, a| {
-                r.configuration["Versioning"] = json!({"Status": "Enabled", "MFADelete": "Disabled"});
-                ("versioning enabled".into(), versioning_event(a, r, "Enabled"))
-            }),
+            ChangeKind::SuspendVersioning => self.modify(
+                rng,
+                "AWS::S3::Bucket",
+                |r| versioning(r) == Some("Enabled"),
+                |r, a| {
+                    r.configuration["Versioning"] = json!({"Status": "Suspended", "MFADelete": "Disabled"});
+                    ("versioning suspended".into(), versioning_event(a, r, "Suspended"))
+                },
+            ),
+            ChangeKind::EnableVersioning => self.modify(
+                rng,
+                "AWS::S3::Bucket",
+                |r| versioning(r) != Some("Enabled"),
+                |r, a| {
+                    r.configuration["Versioning"] = json!({"Status": "Enabled", "MFADelete": "Disabled"});
+                    ("versioning enabled".into(), versioning_event(a, r, "Enabled"))
+                },
+            ),
             ChangeKind::OpenSecurityGroupPort => {
                 let port = [22u16, 3389][rng.random_range(0..2)];
-                self.modify(rng, "AWS::EC2::SecurityGroup", |r| open_ports(r).is_empty(), move |r, a| {
-                    if let Some(perms) = r.configuration["SecurityGroup"]["IpPermissions"].as_array_mut() {
-                        perms.push(g::open_permission(port, false));
-                    }
-                    (format!("port {port} opened to 0.0.0.0/0"), sg_event("AuthorizeSecurityGroupIngress", a, r, port, now))
-                })
+                self.modify(
+                    rng,
+                    "AWS::EC2::SecurityGroup",
+                    |r| open_ports(r).is_empty(),
+                    move |r, a| {
+                        if let Some(perms) = r.configuration["SecurityGroup"]["IpPermissions"].as_array_mut() {
+                            perms.push(g::open_permission(port, false));
+                        }
+                        (
+                            format!("port {port} opened to 0.0.0.0/0"),
+                            sg_event("AuthorizeSecurityGroupIngress", a, r, port, now),
+                        )
+                    },
+                )
             }
-            ChangeKind::RevokeSecurityGroupPort => self.modify(rng, "AWS::EC2::SecurityGroup", |r| !open_ports(r).is_empty(), move |r, a| {
-                let port = open_ports(r)[0];
-                if let Some(perms) = r.configuration["SecurityGroup"]["IpPermissions"].as_array_mut() {
-                    perms.retain(|p| !(is_open(p) && p["FromPort"] == json!(port)));
-                }
-                (format!("port {port} closed to the internet"), sg_event("RevokeSecurityGroupIngress", a, r, port, now))
-            }),
-            ChangeKind::MakeImdsOptional => self.modify(rng, "AWS::EC2::Instance", |r| http_tokens(r) == Some("required"), |r, a| {
-                r.configuration["Instance"]["MetadataOptions"]["HttpTokens"] = json!("optional");
-                ("IMDSv1 allowed again (HttpTokens optional)".into(), imds_event(a, r, "optional"))
-            }),
-            ChangeKind::RequireImdsV2 => self.modify(rng, "AWS::EC2::Instance", |r| http_tokens(r) == Some("optional"), |r, a| {
-                r.configuration["Instance"]["MetadataOptions"]["HttpTokens"] = json!("required");
-                ("IMDSv2 required (HttpTokens required)".into(), imds_event(a, r, "required"))
-            }),
-            ChangeKind::DeleteVolume => self.delete(rng, "AWS::EC2::Volume", |r| r.configuration["Volume"]["State"] == "available", |r, a| {
-                let id = r.name.clone();
-                ec2_event("DeleteVolume", a, &r.region, json!({"volumeId": id}), json!({"_return": true}))
-            }),
-            ChangeKind::DeleteBucket => self.delete(rng, "AWS::S3::Bucket", |_| true, |r, a| s3_event("DeleteBucket", a, r, json!({}))),
-            ChangeKind::DeleteUser => self.delete(rng, "AWS::IAM::User", |_| true, |r, a| {
-                iam_event("DeleteUser", a, json!({"userName": r.name}), Value::Null)
-            }),
-            ChangeKind::DeactivateAccessKey => self.modify(rng, "AWS::IAM::User", |r| active_key_slot(r).is_some(), |r, a| {
-                let slot = active_key_slot(r).unwrap_or(1);
-                r.configuration["CredentialReport"][format!("access_key_{slot}_active")] = json!("false");
-                let key_id = format!("AKIA{}", &r.name.to_uppercase().chars().chain(std::iter::repeat('X')).take(16).collect::<String>());
-                let record = iam_event(
-                    "UpdateAccessKey",
-                    a,
-                    json!({"userName": r.name, "accessKeyId": key_id, "status": "Inactive"}),
-                    Value::Null,
-                );
-                (format!("access key {slot} deactivated"), record)
-            }),
+            ChangeKind::RevokeSecurityGroupPort => self.modify(
+                rng,
+                "AWS::EC2::SecurityGroup",
+                |r| !open_ports(r).is_empty(),
+                move |r, a| {
+                    let port = open_ports(r)[0];
+                    if let Some(perms) = r.configuration["SecurityGroup"]["IpPermissions"].as_array_mut() {
+                        perms.retain(|p| !(is_open(p) && p["FromPort"] == json!(port)));
+                    }
+                    (
+                        format!("port {port} closed to the internet"),
+                        sg_event("RevokeSecurityGroupIngress", a, r, port, now),
+                    )
+                },
+            ),
+            ChangeKind::MakeImdsOptional => self.modify(
+                rng,
+                "AWS::EC2::Instance",
+                |r| http_tokens(r) == Some("required"),
+                |r, a| {
+                    r.configuration["Instance"]["MetadataOptions"]["HttpTokens"] = json!("optional");
+                    ("IMDSv1 allowed again (HttpTokens optional)".into(), imds_event(a, r, "optional"))
+                },
+            ),
+            ChangeKind::RequireImdsV2 => self.modify(
+                rng,
+                "AWS::EC2::Instance",
+                |r| http_tokens(r) == Some("optional"),
+                |r, a| {
+                    r.configuration["Instance"]["MetadataOptions"]["HttpTokens"] = json!("required");
+                    ("IMDSv2 required (HttpTokens required)".into(), imds_event(a, r, "required"))
+                },
+            ),
+            ChangeKind::DeleteVolume => self.delete(
+                rng,
+                "AWS::EC2::Volume",
+                |r| r.configuration["Volume"]["State"] == "available",
+                |r, a| {
+                    let id = r.name.clone();
+                    ec2_event("DeleteVolume", a, &r.region, json!({"volumeId": id}), json!({"_return": true}))
+                },
+            ),
+            ChangeKind::DeleteBucket => {
+                self.delete(rng, "AWS::S3::Bucket", |_| true, |r, a| s3_event("DeleteBucket", a, r, json!({})))
+            }
+            ChangeKind::DeleteUser => self.delete(
+                rng,
+                "AWS::IAM::User",
+                |_| true,
+                |r, a| iam_event("DeleteUser", a, json!({"userName": r.name}), Value::Null),
+            ),
+            ChangeKind::DeactivateAccessKey => self.modify(
+                rng,
+                "AWS::IAM::User",
+                |r| active_key_slot(r).is_some(),
+                |r, a| {
+                    let slot = active_key_slot(r).unwrap_or(1);
+                    r.configuration["CredentialReport"][format!("access_key_{slot}_active")] = json!("false");
+                    let key_id = format!(
+                        "AKIA{}",
+                        &r.name.to_uppercase().chars().chain(std::iter::repeat('X')).take(16).collect::<String>()
+                    );
+                    let record = iam_event(
+                        "UpdateAccessKey",
+                        a,
+                        json!({"userName": r.name, "accessKeyId": key_id, "status": "Inactive"}),
+                        Value::Null,
+                    );
+                    (format!("access key {slot} deactivated"), record)
+                },
+            ),
             ChangeKind::CreateVolume => self.create_new(rng, |estate, rng, a| {
                 let region = a.regions[rng.random_range(0..a.regions.len())].clone();
                 let id = format!("vol-{}", g::hex_id(rng, 17));
@@ -205,7 +270,12 @@ impl SimEstate {
         }
     }
 
-    fn pick(&self, rng: &mut ChaCha8Rng, rtype: &str, eligible: impl Fn(&Resource) -> bool) -> Option<(Resource, SimAccount)> {
+    fn pick(
+        &self,
+        rng: &mut ChaCha8Rng,
+        rtype: &str,
+        eligible: impl Fn(&Resource) -> bool,
+    ) -> Option<(Resource, SimAccount)> {
         let candidates: Vec<&Resource> = self.iter().filter(|r| r.resource_type == rtype && eligible(r)).collect();
         if candidates.is_empty() {
             return None;
@@ -282,11 +352,15 @@ fn kind_of(record: &Value) -> ChangeKind {
     match name {
         "PutBucketAcl" if params["x-amz-acl"][0] == "public-read" => ChangeKind::OpenBucketAcl,
         "PutBucketAcl" => ChangeKind::CloseBucketAcl,
-        "PutBucketVersioning" if params["VersioningConfiguration"]["Status"] == "Suspended" => ChangeKind::SuspendVersioning,
+        "PutBucketVersioning" if params["VersioningConfiguration"]["Status"] == "Suspended" => {
+            ChangeKind::SuspendVersioning
+        }
         "PutBucketVersioning" => ChangeKind::EnableVersioning,
         "AuthorizeSecurityGroupIngress" => ChangeKind::OpenSecurityGroupPort,
         "RevokeSecurityGroupIngress" => ChangeKind::RevokeSecurityGroupPort,
-        "ModifyInstanceMetadataOptions" if params["ModifyInstanceMetadataOptionsRequest"]["HttpTokens"] == "optional" => {
+        "ModifyInstanceMetadataOptions"
+            if params["ModifyInstanceMetadataOptionsRequest"]["HttpTokens"] == "optional" =>
+        {
             ChangeKind::MakeImdsOptional
         }
         "ModifyInstanceMetadataOptions" => ChangeKind::RequireImdsV2,
@@ -390,7 +464,8 @@ fn aws_z(t: Timestamp) -> String {
 
 /// S3 bucket-level calls: successful ones carry `responseElements: null`.
 fn s3_event(name: &str, a: &SimAccount, bucket: &Resource, extra: Value) -> Value {
-    let mut request = json!({"bucketName": bucket.name, "Host": format!("{}.s3.{}.amazonaws.com", bucket.name, bucket.region)});
+    let mut request =
+        json!({"bucketName": bucket.name, "Host": format!("{}.s3.{}.amazonaws.com", bucket.name, bucket.region)});
     if let (Some(req), Some(more)) = (request.as_object_mut(), extra.as_object()) {
         req.extend(more.clone());
     }

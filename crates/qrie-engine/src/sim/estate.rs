@@ -107,7 +107,11 @@ impl SimEstate {
         self.resources.values()
     }
 
-    pub fn resources_of<'a>(&'a self, account_id: &'a str, service: Service) -> impl Iterator<Item = &'a Resource> + 'a {
+    pub fn resources_of<'a>(
+        &'a self,
+        account_id: &'a str,
+        service: Service,
+    ) -> impl Iterator<Item = &'a Resource> + 'a {
         self.resources
             .range((account_id.to_string(), service, String::new())..)
             .take_while(move |((a, s, _), _)| a == account_id && *s == service)
@@ -185,17 +189,25 @@ impl SimEstate {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(key: &str, v: Value) -> Result<T, EngineError> {
-    serde_json::from_value(v).map_err(|e| {
-        EngineError::Store(qrie_store::StoreError::Decode { key: key.to_string(), reason: e.to_string() })
-    })
+    serde_json::from_value(v)
+        .map_err(|e| EngineError::Store(qrie_store::StoreError::Decode { key: key.to_string(), reason: e.to_string() }))
 }
 
-const ACCOUNT_NAMES: [&str; 8] =
-    ["prod-payments", "prod-web", "staging", "dev-sandbox", "data-lake", "security-tooling", "shared-services", "analytics"];
+const ACCOUNT_NAMES: [&str; 8] = [
+    "prod-payments",
+    "prod-web",
+    "staging",
+    "dev-sandbox",
+    "data-lake",
+    "security-tooling",
+    "shared-services",
+    "analytics",
+];
 
 fn new_account(rng: &mut ChaCha8Rng, index: usize, account_id: String) -> SimAccount {
     let base = ACCOUNT_NAMES[index % ACCOUNT_NAMES.len()];
-    let name = if index < ACCOUNT_NAMES.len() { base.to_string() } else { format!("{base}-{}", index / ACCOUNT_NAMES.len()) };
+    let name =
+        if index < ACCOUNT_NAMES.len() { base.to_string() } else { format!("{base}-{}", index / ACCOUNT_NAMES.len()) };
     let mut regions = vec!["us-east-1".to_string()];
     let extra = 1 + rng.random_range(0..2);
     while regions.len() < 1 + extra {
@@ -260,7 +272,8 @@ fn generate_account(rng: &mut ChaCha8Rng, a: &SimAccount, index: usize, spec: &S
     let account_created = at - Duration::days(rng.random_range(400..2000));
     out.push(g::iam_root(id, root_mfa, account_created, at));
     out.push(g::password_policy(id, rng.random_bool(0.5), at));
-    let vpcs: BTreeMap<&str, String> = a.regions.iter().map(|r| (r.as_str(), format!("vpc-{}", g::hex_id(rng, 17)))).collect();
+    let vpcs: BTreeMap<&str, String> =
+        a.regions.iter().map(|r| (r.as_str(), format!("vpc-{}", g::hex_id(rng, 17)))).collect();
     for region in &a.regions {
         out.push(g::ec2_account_settings(id, region, rng.random_bool(0.5), at));
     }
@@ -309,9 +322,8 @@ fn generate_account(rng: &mut ChaCha8Rng, a: &SimAccount, index: usize, spec: &S
         out.push(g::security_group(id, &region, &sg, at));
     }
 
-    let volume_ids: Vec<(String, String)> = (0..volumes)
-        .map(|n| (a.regions[n % a.regions.len()].clone(), format!("vol-{}", g::hex_id(rng, 17))))
-        .collect();
+    let volume_ids: Vec<(String, String)> =
+        (0..volumes).map(|n| (a.regions[n % a.regions.len()].clone(), format!("vol-{}", g::hex_id(rng, 17)))).collect();
     let mut attached_to: HashMap<String, String> = HashMap::new();
     for n in 0..instances {
         let region = a.regions[n % a.regions.len()].clone();
@@ -330,7 +342,9 @@ fn generate_account(rng: &mut ChaCha8Rng, a: &SimAccount, index: usize, spec: &S
             id: format!("i-{}", g::hex_id(rng, 17)),
             name: format!("{}-{n}", ["api", "worker", "bastion", "etl"][n % 4]),
             imds_required: rng.random_bool(0.6),
-            public_ip: rng.random_bool(0.3).then(|| format!("54.{}.{}.{}", rng.random_range(0..255), rng.random_range(0..255), rng.random_range(1..255))),
+            public_ip: rng.random_bool(0.3).then(|| {
+                format!("54.{}.{}.{}", rng.random_range(0..255), rng.random_range(0..255), rng.random_range(1..255))
+            }),
             security_group: group,
             volume_id,
             subnet_id: format!("subnet-{}", g::hex_id(rng, 17)),
@@ -354,7 +368,12 @@ fn generate_account(rng: &mut ChaCha8Rng, a: &SimAccount, index: usize, spec: &S
         let keys = (0..key_count)
             .map(|_| KeySlot {
                 active: rng.random_bool(0.85),
-                last_rotated: at - Duration::days(if rng.random_bool(0.3) { rng.random_range(100..700) } else { rng.random_range(1..80) }),
+                last_rotated: at
+                    - Duration::days(if rng.random_bool(0.3) {
+                        rng.random_range(100..700)
+                    } else {
+                        rng.random_range(1..80)
+                    }),
             })
             .collect();
         let console = rng.random_bool(0.5);
@@ -377,7 +396,12 @@ mod tests {
     use chrono::TimeZone;
 
     fn spec(seed: u64, accounts: usize, per: usize) -> SimSpec {
-        SimSpec { seed, accounts, resources_per_account: per, created_at: chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() }
+        SimSpec {
+            seed,
+            accounts,
+            resources_per_account: per,
+            created_at: chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        }
     }
 
     #[test]

@@ -134,7 +134,17 @@ pub fn s3_bucket(account: &str, owner_id: &str, b: &BucketSpec, at: Timestamp) -
         "Replication": Value::Null,
         "Tags": if b.tags.is_empty() { Value::Null } else { json!({"TagSet": tag_set(&b.tags)}) },
     });
-    resource(format!("arn:aws:s3:::{}", b.name), account, &b.region, Service::S3, "AWS::S3::Bucket", &b.name, b.tags.clone(), config, at)
+    resource(
+        format!("arn:aws:s3:::{}", b.name),
+        account,
+        &b.region,
+        Service::S3,
+        "AWS::S3::Bucket",
+        &b.name,
+        b.tags.clone(),
+        config,
+        at,
+    )
 }
 
 pub fn ec2_account_settings(account: &str, region: &str, ebs_default: bool, at: Timestamp) -> Resource {
@@ -247,9 +257,19 @@ pub fn instance(account: &str, region: &str, i: &InstanceSpec, at: Timestamp) ->
     )
 }
 
-pub fn volume(account: &str, region: &str, id: &str, encrypted: bool, attached_to: Option<&str>, created: Timestamp, at: Timestamp) -> Resource {
+pub fn volume(
+    account: &str,
+    region: &str,
+    id: &str,
+    encrypted: bool,
+    attached_to: Option<&str>,
+    created: Timestamp,
+    at: Timestamp,
+) -> Resource {
     let attachments = match attached_to {
-        Some(i) => json!([{"InstanceId": i, "Device": "/dev/xvda", "State": "attached", "VolumeId": id, "DeleteOnTermination": true}]),
+        Some(i) => {
+            json!([{"InstanceId": i, "Device": "/dev/xvda", "State": "attached", "VolumeId": id, "DeleteOnTermination": true}])
+        }
         None => json!([]),
     };
     let mut v = json!({
@@ -302,7 +322,8 @@ pub fn credential_report_row(account: &str, u: &UserSpec) -> Value {
     for n in 1..=2 {
         let slot = u.keys.get(n - 1);
         row[format!("access_key_{n}_active")] = json!(if slot.is_some_and(|k| k.active) { "true" } else { "false" });
-        row[format!("access_key_{n}_last_rotated")] = json!(slot.map_or("N/A".to_string(), |k| report_time(k.last_rotated)));
+        row[format!("access_key_{n}_last_rotated")] =
+            json!(slot.map_or("N/A".to_string(), |k| report_time(k.last_rotated)));
         row[format!("access_key_{n}_last_used_date")] = json!("N/A");
         row[format!("access_key_{n}_last_used_region")] = json!("N/A");
         row[format!("access_key_{n}_last_used_service")] = json!("N/A");
@@ -339,7 +360,17 @@ pub fn iam_root(account: &str, mfa: bool, created: Timestamp, at: Timestamp) -> 
             "access_key_2_active": "false", "access_key_2_last_rotated": "N/A",
         },
     });
-    resource(pseudo_arn::iam_root(account), account, GLOBAL_REGION, Service::Iam, "AWS::IAM::RootUser", "root", BTreeMap::new(), config, at)
+    resource(
+        pseudo_arn::iam_root(account),
+        account,
+        GLOBAL_REGION,
+        Service::Iam,
+        "AWS::IAM::RootUser",
+        "root",
+        BTreeMap::new(),
+        config,
+        at,
+    )
 }
 
 pub fn password_policy(account: &str, strong: bool, at: Timestamp) -> Resource {

@@ -50,7 +50,11 @@ pass --reset to replace it, or use another --store",
                 eprintln!("replaced the previous demo estate");
             }
             let estate = SimEstate::create(store, spec).await?;
-            eprintln!("generated a simulated estate of {} resources in {} accounts", estate.len(), estate.accounts().len());
+            eprintln!(
+                "generated a simulated estate of {} resources in {} accounts",
+                estate.len(),
+                estate.accounts().len()
+            );
         }
     }
 
@@ -134,6 +138,9 @@ async fn change(ctx: &Ctx, format: Format, args: DemoChangeArgs) -> Result<()> {
         serde_json::to_writer(&mut out, &c.record)?;
         writeln!(out)?;
     }
-    eprintln!("{} CloudTrail record(s) printed as JSON lines (real-time event processing is not part of this build yet)", changes.len());
+    eprintln!(
+        "{} CloudTrail record(s) printed as JSON lines (real-time event processing is not part of this build yet)",
+        changes.len()
+    );
     Ok(())
 }

@@ -49,18 +49,23 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: FindingsCmd) -> Result<()> {
                 SortArg::Arn => FindingSort::Key,
             };
             let items = collect(ctx, &filter, sort, limit).await?;
-            output::list(format, &["SEVERITY", "STATE", "POLICY", "ACCOUNT", "REGION", "RESOURCE", "FIRST SEEN", "LAST EVALUATED"], &items, |f| {
-                vec![
-                    format!("{} {}", f.severity, f.severity.label()),
-                    f.state.as_str().into(),
-                    f.policy.clone(),
-                    f.account_id.clone(),
-                    f.region.clone(),
-                    f.arn.clone(),
-                    output::time(&f.first_seen),
-                    output::time(&f.last_evaluated),
-                ]
-            })
+            output::list(
+                format,
+                &["SEVERITY", "STATE", "POLICY", "ACCOUNT", "REGION", "RESOURCE", "FIRST SEEN", "LAST EVALUATED"],
+                &items,
+                |f| {
+                    vec![
+                        format!("{} {}", f.severity, f.severity.label()),
+                        f.state.as_str().into(),
+                        f.policy.clone(),
+                        f.account_id.clone(),
+                        f.region.clone(),
+                        f.arn.clone(),
+                        output::time(&f.first_seen),
+                        output::time(&f.last_evaluated),
+                    ]
+                },
+            )
         }
         FindingsCmd::Show { arn, policy } => {
             let Some(f) = ctx.store.get_finding(&arn, &policy).await? else {
@@ -98,7 +103,14 @@ fn show_text(f: &Finding, def: Option<&qrie_model::PolicyDef>) -> String {
     if let (Some(at), Some(why)) = (f.resolved_at, f.resolved_reason) {
         s += &format!(" ({why} at {})", output::time(&at));
     }
-    s += &format!("\nseverity  {} {}\nfirst seen {}  last evaluated {}  detected by {}\n", f.severity, f.severity.label(), output::time(&f.first_seen), output::time(&f.last_evaluated), f.detected_by.as_str());
+    s += &format!(
+        "\nseverity  {} {}\nfirst seen {}  last evaluated {}  detected by {}\n",
+        f.severity,
+        f.severity.label(),
+        output::time(&f.first_seen),
+        output::time(&f.last_evaluated),
+        f.detected_by.as_str()
+    );
     s += &format!("evidence:\n{}\n", serde_json::to_string_pretty(&f.evidence).unwrap_or_default());
     if let Some(d) = def {
         s += "remediation:\n";
@@ -109,7 +121,13 @@ fn show_text(f: &Finding, def: Option<&qrie_model::PolicyDef>) -> String {
     }
     s += "history:\n";
     for t in &f.history {
-        s += &format!("  {} {:?}{} by {}\n", output::time(&t.at), t.kind, t.reason.map(|r| format!(" ({r})")).unwrap_or_default(), t.trigger.detected_by.as_str());
+        s += &format!(
+            "  {} {:?}{} by {}\n",
+            output::time(&t.at),
+            t.kind,
+            t.reason.map(|r| format!(" ({r})")).unwrap_or_default(),
+            t.trigger.detected_by.as_str()
+        );
     }
     s
 }

@@ -44,7 +44,13 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: PoliciesCmd) -> Result<()> {
                 let mut s = format!("{} [{}]\n", p.policy_id, p.status);
                 if let Some(d) = p.definition {
                     s += &format!("{}\n\n{}\n\n", d.title, d.description);
-                    s += &format!("service {}  type {}  category {}  severity {}\n", d.service, d.resource_type, d.category, p.effective_severity.unwrap_or(d.severity));
+                    s += &format!(
+                        "service {}  type {}  category {}  severity {}\n",
+                        d.service,
+                        d.resource_type,
+                        d.category,
+                        p.effective_severity.unwrap_or(d.severity)
+                    );
                     s += "remediation:\n";
                     for step in d.remediation.steps {
                         s += &format!("  - {step}\n");
@@ -54,11 +60,16 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: PoliciesCmd) -> Result<()> {
                         s += &format!("compliance {}: {}\n", c.framework, c.controls.join(", "));
                     }
                     for param in d.params {
-                        s += &format!("parameter {} (default {:?}): {}\n", param.name, param.default, param.description);
+                        s +=
+                            &format!("parameter {} (default {:?}): {}\n", param.name, param.default, param.description);
                     }
                 }
                 if let Some(l) = &p.launched {
-                    s += &format!("launched {}; scope {}\n", output::time(&l.created_at), serde_json::to_string(&l.scope).unwrap_or_default());
+                    s += &format!(
+                        "launched {}; scope {}\n",
+                        output::time(&l.created_at),
+                        serde_json::to_string(&l.scope).unwrap_or_default()
+                    );
                 }
                 s += &format!("active findings: {}\n", p.active_findings);
                 s
@@ -121,9 +132,19 @@ async fn purge(ctx: &Ctx, format: Format, args: PurgeArgs, delete: bool) -> Resu
         std::fs::write(path, json).with_context(|| format!("writing archive {}", path.display()))?;
         eprintln!("archived {} finding(s) to {}", active.len(), path.display());
     }
-    let purge = if delete { engine.delete_policy(&args.policy_id).await? } else { engine.suspend_policy(&args.policy_id).await? };
+    let purge = if delete {
+        engine.delete_policy(&args.policy_id).await?
+    } else {
+        engine.suspend_policy(&args.policy_id).await?
+    };
     output::document(format, &purge, || {
-        format!("{} {}: {} finding(s) resolved ({})\n", if delete { "deleted" } else { "suspended" }, purge.policy_id, purge.resolved, purge.reason)
+        format!(
+            "{} {}: {} finding(s) resolved ({})\n",
+            if delete { "deleted" } else { "suspended" },
+            purge.policy_id,
+            purge.resolved,
+            purge.reason
+        )
     })
 }
 

@@ -23,13 +23,29 @@ pub async fn run(ctx: &Ctx, format: Format, args: SummaryArgs) -> Result<()> {
                     Some(i) => {
                         let (c, del, u) = i.totals();
                         let (o, r) = qrie_model::finding_drift_totals(&i.findings);
-                        let _ = writeln!(s, "last anti-entropy inventory sweep ({}, job {}):", ms(i.timestamp_ms), i.job_id);
+                        let _ = writeln!(
+                            s,
+                            "last anti-entropy inventory sweep ({}, job {}):",
+                            ms(i.timestamp_ms),
+                            i.job_id
+                        );
                         let _ = writeln!(s, "  missed creates {c}, missed deletes {del}, missed updates {u}; findings opened {o}, resolved {r}");
-                        for row in i.rows.iter().filter(|r| r.missed_creates + r.missed_deletes + r.missed_updates > 0) {
-                            let _ = writeln!(s, "  {} {} {}: +{} -{} ~{}", row.account_id, row.service, row.region, row.missed_creates, row.missed_deletes, row.missed_updates);
+                        for row in i.rows.iter().filter(|r| r.missed_creates + r.missed_deletes + r.missed_updates > 0)
+                        {
+                            let _ = writeln!(
+                                s,
+                                "  {} {} {}: +{} -{} ~{}",
+                                row.account_id,
+                                row.service,
+                                row.region,
+                                row.missed_creates,
+                                row.missed_deletes,
+                                row.missed_updates
+                            );
                         }
                         if !i.unbaselined_accounts.is_empty() {
-                            let _ = writeln!(s, "  not counted (no baseline yet): {}", i.unbaselined_accounts.join(", "));
+                            let _ =
+                                writeln!(s, "  not counted (no baseline yet): {}", i.unbaselined_accounts.join(", "));
                         }
                     }
                     None => s.push_str("no anti-entropy inventory sweep yet\n"),
@@ -37,9 +53,18 @@ pub async fn run(ctx: &Ctx, format: Format, args: SummaryArgs) -> Result<()> {
                 match &d.last_policy_scan {
                     Some(p) => {
                         let (o, r) = qrie_model::finding_drift_totals(&p.rows);
-                        let _ = writeln!(s, "last anti-entropy policy sweep ({}, job {}): missed opens {o}, missed resolves {r}", ms(p.timestamp_ms), p.job_id);
+                        let _ = writeln!(
+                            s,
+                            "last anti-entropy policy sweep ({}, job {}): missed opens {o}, missed resolves {r}",
+                            ms(p.timestamp_ms),
+                            p.job_id
+                        );
                         for row in &p.rows {
-                            let _ = writeln!(s, "  {}: opened {}, resolved {}", row.policy_id, row.missed_opens, row.missed_resolves);
+                            let _ = writeln!(
+                                s,
+                                "  {}: opened {}, resolved {}",
+                                row.policy_id, row.missed_opens, row.missed_resolves
+                            );
                         }
                     }
                     None => s.push_str("no anti-entropy policy sweep yet\n"),
