@@ -27,7 +27,7 @@
 //!    ones; `crate::testing` builds AWS-shaped resources and loads the recorded
 //!    AWS responses under `shared/testdata`).
 //! 2. Declare the module in `src/<service>/mod.rs`.
-//! 3. Add `&<service>::<module>::POLICY` to `CATALOG` below. The registry tests
+//! 3. Add `&<module>::POLICY` to that service's `POLICIES` in `src/<service>/mod.rs`. The registry tests
 //!    then check its id, metadata, remediation, compliance references and
 //!    parameters, and that it never passes a resource whose data is missing.
 
@@ -40,22 +40,15 @@ mod s3;
 #[cfg(test)]
 mod testing;
 
-/// Every built-in policy. Listing, documenting and validating the catalog all
-/// start here, so there is no second list to keep in sync.
-static CATALOG: &[&PolicyDef] = &[
-    &s3::bucket_public_read_acl::POLICY,
-    &s3::bucket_versioning_disabled::POLICY,
-    &ec2::sg_open_ssh::POLICY,
-    &ec2::sg_open_rdp::POLICY,
-    &ec2::ebs_volume_unencrypted::POLICY,
-    &ec2::instance_imdsv2_not_required::POLICY,
-    &iam::root_mfa_disabled::POLICY,
-    &iam::user_access_key_too_old::POLICY,
-];
+/// Every built-in policy, service by service. Listing, documenting and
+/// validating the catalog all start here, so there is no second list to keep in
+/// sync; each service module owns its own `POLICIES` slice.
+static CATALOG: std::sync::LazyLock<Vec<&'static PolicyDef>> =
+    std::sync::LazyLock::new(|| [s3::POLICIES, ec2::POLICIES, iam::POLICIES].concat());
 
 /// All built-in policies, in catalog order.
 pub fn catalog() -> &'static [&'static PolicyDef] {
-    CATALOG
+    &CATALOG
 }
 
 /// The policy with this id.
