@@ -1,7 +1,25 @@
-//! IAM policies: users and the root user.
+//! IAM policies: the root user, the password policy, users, groups, roles,
+//! customer-managed policies and server certificates.
+//!
+//! Shared pieces: `report` reads credential report rows and IAM times.
 
+#[cfg(test)]
+pub(crate) mod fixtures;
+pub(crate) mod report;
+
+pub(crate) mod root_access_key_present;
+pub(crate) mod root_hardware_mfa_disabled;
 pub(crate) mod root_mfa_disabled;
+pub(crate) mod root_used_recently;
+pub(crate) mod support_role_missing;
 pub(crate) mod user_access_key_too_old;
 
 /// This service's policies, in catalog order.
-pub(crate) static POLICIES: &[&qrie_model::PolicyDef] = &[&root_mfa_disabled::POLICY, &user_access_key_too_old::POLICY];
+pub(crate) static POLICIES: &[&qrie_model::PolicyDef] = &[
+    &root_mfa_disabled::POLICY,
+    &user_access_key_too_old::POLICY,
+    &root_hardware_mfa_disabled::POLICY,
+    &root_access_key_present::POLICY,
+    &root_used_recently::POLICY,
+    &support_role_missing::POLICY,
+];

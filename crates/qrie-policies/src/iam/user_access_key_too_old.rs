@@ -1,13 +1,13 @@
 //! `iam-user-access-key-too-old`: an active access key has not been rotated
 //! within `max_age_days`.
 
-use chrono::{DateTime, Utc};
 use qrie_model::{
     ComplianceRef, EvalContext, MissingData, ParamDef, ParamValue, PolicyDef, Remediation, Resource, Service, Severity,
     Timestamp, Verdict,
 };
 use serde_json::{json, Value};
 
+use super::report::{age_days, parse_time};
 use crate::config::{described, required};
 
 const MAX_AGE_DAYS: &str = "max_age_days";
@@ -59,20 +59,6 @@ resource "aws_config_config_rule" "access_keys_rotated" {
     related: None,
     evaluate,
 };
-
-/// The credential report's times are RFC 3339 (`2016-11-25T14:21:05+00:00`);
-/// GetAccountAuthorizationDetails dumps also use a space for the `T`.
-fn parse_time(s: &str) -> Option<Timestamp> {
-    DateTime::parse_from_rfc3339(s)
-        .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%:z"))
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// Whole days from `then` to `now` (negative if `then` is in the future).
-fn age_days(then: Timestamp, now: Timestamp) -> i64 {
-    (now - then).num_days()
-}
 
 enum Slot {
     Inactive,
@@ -142,7 +128,7 @@ fn without_report_row(r: &Resource, now: Timestamp, max_age: i64) -> Result<Verd
 mod tests {
     use super::*;
     use crate::testing::*;
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
 
     /// A credential report row with these two key slots as (active, last_rotated).
     fn row(slot1: (&str, &str), slot2: (&str, &str)) -> Value {
