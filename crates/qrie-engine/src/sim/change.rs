@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 use super::estate::{SimAccount, SimEstate};
-use super::generate::{self as g, BucketSpec, UserSpec, ALL_USERS};
+use super::generate::{self as g, AclKind, BucketPolicyKind, BucketSpec, EncryptionKind, UserSpec, ALL_USERS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ChangeKind {
@@ -97,7 +97,7 @@ impl SimEstate {
                 "AWS::S3::Bucket",
                 |r| !public_acl(r) && r.configuration["PublicAccessBlock"].is_null(),
                 |r, a| {
-                    r.configuration["Acl"] = g::s3_acl(&a.owner_id, true);
+                    r.configuration["Acl"] = g::s3_acl(&a.owner_id, AclKind::PublicRead);
                     r.configuration["OwnershipControls"] = Value::Null;
                     (
                         "made public-read through its ACL".into(),
@@ -106,7 +106,7 @@ impl SimEstate {
                 },
             ),
             ChangeKind::CloseBucketAcl => self.modify(rng, "AWS::S3::Bucket", public_acl, |r, a| {
-                r.configuration["Acl"] = g::s3_acl(&a.owner_id, false);
+                r.configuration["Acl"] = g::s3_acl(&a.owner_id, AclKind::Private);
                 (
                     "ACL set back to private".into(),
                     s3_event("PutBucketAcl", a, r, json!({"x-amz-acl": ["private"], "acl": ""})),
@@ -239,11 +239,16 @@ impl SimEstate {
                 let b = BucketSpec {
                     name: format!("{}-new-{}-{}", a.name, &a.account_id[8..], estate.serial),
                     region: region.clone(),
-                    public_read_acl: false,
+                    acl: AclKind::Private,
                     bucket_bpa: true,
+                    policy: BucketPolicyKind::None,
                     versioning: None,
-                    encrypted: true,
+                    mfa_delete: false,
+                    encryption: EncryptionKind::SseS3,
                     logging: false,
+                    ownership_enforced: true,
+                    lifecycle: false,
+                    object_lock: false,
                     tags: BTreeMap::new(),
                 };
                 let r = g::s3_bucket(&a.account_id, &a.owner_id, &b, now);
@@ -261,6 +266,9 @@ impl SimEstate {
                     console: false,
                     mfa: false,
                     keys: Vec::new(),
+                    password_last_used: None,
+                    attached: Vec::new(),
+                    inline: None,
                 };
                 let r = g::iam_user(&a.account_id, &u, now);
                 let response = json!({"user": {"userName": u.name, "path": "/", "userId": u.user_id,

@@ -9,7 +9,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
-use super::generate::{self as g, BucketSpec, InstanceSpec, KeySlot, SecurityGroupSpec, UserSpec};
+use super::generate::iam::{ADMINISTRATOR_ACCESS, READ_ONLY_ACCESS};
+use super::generate::{
+    self as g, AclKind, BucketPolicyKind, BucketSpec, EncryptionKind, InstanceSpec, KeySlot, RoleTrust,
+    SecurityGroupSpec, UserSpec,
+};
 use crate::EngineError;
 
 const NS: &str = "sim";
@@ -232,12 +236,40 @@ fn tags(rng: &mut ChaCha8Rng, account: &SimAccount) -> BTreeMap<String, String> 
     BTreeMap::from([("env".to_string(), env.to_string()), ("team".to_string(), team.to_string())])
 }
 
-/// Splits `n` resources over the kinds (buckets, security groups, instances,
-/// volumes, users), at least one of each once `n` allows.
-fn split(n: usize) -> [usize; 5] {
-    let weights = [25, 20, 20, 20, 15];
-    let mut counts = weights.map(|w| n * w / 100);
-    if n >= 5 {
+/// Resource kinds and their share of an account's resources, in percent.
+const KINDS: [(Kind, usize); 11] = [
+    (Kind::Bucket, 20),
+    (Kind::SecurityGroup, 15),
+    (Kind::Instance, 15),
+    (Kind::Volume, 14),
+    (Kind::User, 10),
+    (Kind::Role, 8),
+    (Kind::Snapshot, 8),
+    (Kind::Image, 4),
+    (Kind::Policy, 3),
+    (Kind::Group, 2),
+    (Kind::Certificate, 1),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Bucket,
+    SecurityGroup,
+    Instance,
+    Volume,
+    User,
+    Role,
+    Snapshot,
+    Image,
+    Policy,
+    Group,
+    Certificate,
+}
+
+/// Splits `n` resources over the kinds, at least one of each once `n` allows.
+fn split(n: usize) -> HashMap<Kind, usize> {
+    let mut counts: Vec<usize> = KINDS.iter().map(|(_, w)| n * w / 100).collect();
+    if n >= KINDS.len() {
         for c in counts.iter_mut() {
             *c = (*c).max(1);
         }
@@ -245,101 +277,184 @@ fn split(n: usize) -> [usize; 5] {
     let assigned: usize = counts.iter().sum();
     counts[0] += n.saturating_sub(assigned);
     while counts.iter().sum::<usize>() > n {
-        let i = (0..5).max_by_key(|&i| counts[i]).unwrap_or(0);
+        let i = (0..counts.len()).max_by_key(|&i| counts[i]).unwrap_or(0);
         counts[i] -= 1;
     }
-    counts
+    KINDS.iter().map(|(k, _)| *k).zip(counts).collect()
+}
+
+fn pick<T: Copy>(rng: &mut ChaCha8Rng, weighted: &[(T, u32)]) -> T {
+    let total: u32 = weighted.iter().map(|w| w.1).sum();
+    let mut roll = rng.random_range(0..total);
+    for (item, w) in weighted {
+        if roll < *w {
+            return *item;
+        }
+        roll -= w;
+    }
+    weighted[0].0
 }
 
 /// One account's resources. Account 0 is deliberately weak (no account Block
-/// Public Access, no root MFA) and account 1 strong, so a small demo shows
-/// both verdicts of every account-level policy.
+/// Public Access, no root MFA, a root access key) and account 1 strong, so a
+/// small demo shows both verdicts of every account-level policy.
 fn generate_account(rng: &mut ChaCha8Rng, a: &SimAccount, index: usize, spec: &SimSpec) -> Vec<Resource> {
     let at = spec.created_at;
     let id = a.account_id.as_str();
+    let days = |rng: &mut ChaCha8Rng, r: std::ops::Range<i64>| at - Duration::days(rng.random_range(r));
+    let weak = index == 0;
+    let strong = index == 1;
     let mut out = Vec::new();
-    let account_bpa = match index {
-        0 => false,
-        1 => true,
-        _ => rng.random_bool(0.5),
+
+    // Account-level settings.
+    out.push(g::s3_account_bpa(id, !weak && (strong || rng.random_bool(0.5)), at));
+    let support_roles = if weak || !rng.random_bool(0.6) { Vec::new() } else { vec!["AWSSupportRole".to_string()] };
+    let root = g::RootSpec {
+        mfa: strong || (!weak && rng.random_bool(0.8)),
+        virtual_mfa: !strong && rng.random_bool(0.5),
+        access_key: weak,
+        last_used: if weak { days(rng, 1..10) } else { days(rng, 200..900) },
+        support_roles: support_roles.clone(),
     };
-    out.push(g::s3_account_bpa(id, account_bpa, at));
-    let root_mfa = match index {
-        0 => false,
-        1 => true,
-        _ => rng.random_bool(0.8),
+    out.push(g::iam_root(id, &root, days(rng, 900..2000), at));
+    let password = if weak {
+        None
+    } else if strong {
+        Some(true)
+    } else {
+        pick(rng, &[(Some(true), 2), (Some(false), 1), (None, 1)])
     };
-    let account_created = at - Duration::days(rng.random_range(400..2000));
-    out.push(g::iam_root(id, root_mfa, account_created, at));
-    out.push(g::password_policy(id, rng.random_bool(0.5), at));
-    let vpcs: BTreeMap<&str, String> =
-        a.regions.iter().map(|r| (r.as_str(), format!("vpc-{}", g::hex_id(rng, 17)))).collect();
+    out.push(g::password_policy(id, password, at));
+    let mut vpcs: BTreeMap<&str, String> = BTreeMap::new();
     for region in &a.regions {
-        out.push(g::ec2_account_settings(id, region, rng.random_bool(0.5), at));
+        let vpc = format!("vpc-{}", g::hex_id(rng, 17));
+        out.push(g::ec2_account_settings(
+            id,
+            region,
+            strong || (!weak && rng.random_bool(0.5)),
+            strong || (!weak && rng.random_bool(0.4)),
+            at,
+        ));
+        out.push(g::default_security_group(
+            id,
+            region,
+            &format!("sg-{}", g::hex_id(rng, 17)),
+            &vpc,
+            strong || (!weak && rng.random_bool(0.3)),
+            at,
+        ));
+        out.push(g::network_acl(
+            id,
+            region,
+            &format!("acl-{}", g::hex_id(rng, 17)),
+            &vpc,
+            strong || (!weak && rng.random_bool(0.3)),
+            at,
+        ));
+        vpcs.insert(region.as_str(), vpc);
     }
 
-    let [buckets, sgs, instances, volumes, users] = split(spec.resources_per_account);
+    let counts = split(spec.resources_per_account);
     let suffix = &id[8..];
-    for n in 0..buckets {
+    let region_of = |n: usize| a.regions[n % a.regions.len()].clone();
+
+    for n in 0..counts[&Kind::Bucket] {
         let purpose = ["logs", "assets", "backups", "data", "reports", "uploads", "artifacts", "static-site"][n % 8];
-        let public = rng.random_bool(0.12);
+        let acl = pick(
+            rng,
+            &[
+                (AclKind::Private, 85),
+                (AclKind::PublicRead, 7),
+                (AclKind::PublicWrite, 3),
+                (AclKind::AuthenticatedRead, 5),
+            ],
+        );
+        let policy = pick(rng, &[(0u8, 40), (1, 35), (2, 8), (3, 7), (4, 10)]);
+        let policy = match policy {
+            0 => BucketPolicyKind::None,
+            1 => BucketPolicyKind::DenyInsecureTransport,
+            2 => BucketPolicyKind::PublicRead,
+            3 => BucketPolicyKind::PublicReadFromVpce,
+            _ => BucketPolicyKind::CrossAccount("999988887777".into()),
+        };
+        let versioning = pick(rng, &[(Some("Enabled"), 60), (Some("Suspended"), 15), (None, 25)]);
         let b = BucketSpec {
             name: format!("{}-{purpose}-{suffix}-{n}", a.name),
             region: a.regions[rng.random_range(0..a.regions.len())].clone(),
-            public_read_acl: public,
-            // Some public ACLs are neutralised by the bucket's own Block Public Access.
-            bucket_bpa: if public { rng.random_bool(0.3) } else { rng.random_bool(0.6) },
-            versioning: match rng.random_range(0..100) {
-                0..60 => Some("Enabled"),
-                60..75 => Some("Suspended"),
-                _ => None,
+            // Some public ACLs and policies are neutralised by the bucket's own Block Public Access.
+            bucket_bpa: if acl != AclKind::Private || policy == BucketPolicyKind::PublicRead {
+                rng.random_bool(0.4)
+            } else {
+                rng.random_bool(0.6)
             },
-            encrypted: rng.random_bool(0.9),
+            ownership_enforced: acl == AclKind::Private && rng.random_bool(0.6),
+            acl,
+            policy,
+            mfa_delete: versioning == Some("Enabled") && rng.random_bool(0.1),
+            versioning,
+            encryption: pick(
+                rng,
+                &[(EncryptionKind::None, 10), (EncryptionKind::SseS3, 60), (EncryptionKind::Kms, 30)],
+            ),
             logging: rng.random_bool(0.5),
+            lifecycle: rng.random_bool(0.5),
+            object_lock: rng.random_bool(0.1),
             tags: tags(rng, a),
         };
         out.push(g::s3_bucket(id, &a.owner_id, &b, at));
     }
 
-    let mut groups: Vec<(String, String, String)> = Vec::new();
-    for n in 0..sgs {
-        let region = a.regions[n % a.regions.len()].clone();
-        let role = ["web", "db", "bastion", "app", "cache", "batch"][n % 6];
-        let open_ports = match rng.random_range(0..100) {
-            0..15 => vec![22],
-            15..23 => vec![3389],
-            23..28 => vec![22, 3389],
-            _ => vec![],
-        };
-        let sg = SecurityGroupSpec {
-            id: format!("sg-{}", g::hex_id(rng, 17)),
-            name: format!("{role}-{n}"),
-            vpc_id: vpcs[region.as_str()].clone(),
-            open_ports,
-            tags: tags(rng, a),
-        };
-        groups.push((region.clone(), sg.id.clone(), sg.name.clone()));
-        out.push(g::security_group(id, &region, &sg, at));
-    }
+    // Security groups are built after the instances that use them.
+    let mut groups: Vec<(String, SecurityGroupSpec)> = (0..counts[&Kind::SecurityGroup])
+        .map(|n| {
+            let region = region_of(n);
+            let open_ports = match rng.random_range(0..100) {
+                0..12 => vec![22],
+                12..19 => vec![3389],
+                19..23 => vec![22, 3389],
+                23..27 => vec![3306],
+                27..30 => vec![6379, 9200],
+                _ => vec![],
+            };
+            let sg = SecurityGroupSpec {
+                id: format!("sg-{}", g::hex_id(rng, 17)),
+                name: format!("{}-{n}", ["web", "db", "bastion", "app", "cache", "batch"][n % 6]),
+                vpc_id: vpcs[region.as_str()].clone(),
+                open_ports,
+                all_traffic: rng.random_bool(0.03),
+                interfaces: Vec::new(),
+                tags: tags(rng, a),
+            };
+            (region, sg)
+        })
+        .collect();
 
     let volume_ids: Vec<(String, String)> =
-        (0..volumes).map(|n| (a.regions[n % a.regions.len()].clone(), format!("vol-{}", g::hex_id(rng, 17)))).collect();
+        (0..counts[&Kind::Volume]).map(|n| (region_of(n), format!("vol-{}", g::hex_id(rng, 17)))).collect();
     let mut attached_to: HashMap<String, String> = HashMap::new();
-    for n in 0..instances {
-        let region = a.regions[n % a.regions.len()].clone();
-        let group = groups
-            .iter()
-            .find(|(r, _, _)| *r == region)
-            .map(|(_, gid, gname)| (gid.clone(), gname.clone()))
-            .unwrap_or_else(|| ("sg-0000000000000000".into(), "default".into()));
+    for n in 0..counts[&Kind::Instance] {
+        let region = region_of(n);
+        let instance_id = format!("i-{}", g::hex_id(rng, 17));
+        let group = match groups.iter_mut().filter(|(r, _)| *r == region).nth(n / a.regions.len() % 3) {
+            Some((_, sg)) => {
+                sg.interfaces.push((format!("eni-{}", g::hex_id(rng, 17)), instance_id.clone()));
+                (sg.id.clone(), sg.name.clone())
+            }
+            None => ("sg-0000000000000000".into(), "default".into()),
+        };
         let volume_id = volume_ids
             .iter()
             .filter(|(r, _)| *r == region)
             .nth(n / a.regions.len())
             .map(|v| v.1.clone())
             .unwrap_or_else(|| format!("vol-{}", g::hex_id(rng, 17)));
+        let user_data = match rng.random_range(0..10) {
+            0 => g::user_data(true),
+            1..6 => g::user_data(false),
+            _ => Value::Null,
+        };
         let i = InstanceSpec {
-            id: format!("i-{}", g::hex_id(rng, 17)),
+            id: instance_id,
             name: format!("{}-{n}", ["api", "worker", "bastion", "etl"][n % 4]),
             imds_required: rng.random_bool(0.6),
             public_ip: rng.random_bool(0.3).then(|| {
@@ -349,31 +464,141 @@ fn generate_account(rng: &mut ChaCha8Rng, a: &SimAccount, index: usize, spec: &S
             volume_id,
             subnet_id: format!("subnet-{}", g::hex_id(rng, 17)),
             vpc_id: vpcs[region.as_str()].clone(),
-            launched: at - Duration::days(rng.random_range(1..300)),
+            launched: days(rng, 1..300),
+            user_data,
             tags: tags(rng, a),
         };
         attached_to.insert(i.volume_id.clone(), i.id.clone());
         out.push(g::instance(id, &region, &i, at));
     }
+    for (region, sg) in &groups {
+        out.push(g::security_group(id, region, sg, at));
+    }
     for (region, vid) in &volume_ids {
-        let created = at - Duration::days(rng.random_range(1..500));
+        let created = days(rng, 1..500);
         let instance = attached_to.get(vid).map(String::as_str);
         out.push(g::volume(id, region, vid, rng.random_bool(0.75), instance, created, at));
     }
+    for n in 0..counts[&Kind::Snapshot] {
+        let region = region_of(n);
+        let volume = volume_ids.get(n).map_or_else(|| "vol-ffffffff".to_string(), |v| v.1.clone());
+        let snap = format!("snap-{}", g::hex_id(rng, 17));
+        out.push(g::snapshot(
+            id,
+            &region,
+            &snap,
+            &volume,
+            rng.random_bool(0.7),
+            rng.random_bool(0.05),
+            days(rng, 1..200),
+            at,
+        ));
+    }
+    for n in 0..counts[&Kind::Image] {
+        let region = region_of(n);
+        let ami = format!("ami-{}", g::hex_id(rng, 17));
+        out.push(g::image(
+            id,
+            &region,
+            &ami,
+            &format!("{}-golden-{n}", a.name),
+            rng.random_bool(0.1),
+            days(rng, 1..400),
+            at,
+        ));
+    }
 
-    for n in 0..users {
+    let other_account = "999988887777".to_string();
+    for n in 0..counts[&Kind::Role] {
+        let (name, trust, managed): (String, RoleTrust, Vec<&str>) = match n % 6 {
+            0 => (format!("app-instance-role-{n}"), RoleTrust::Service("ec2.amazonaws.com"), vec![READ_ONLY_ACCESS]),
+            1 => (
+                format!("partner-audit-{n}"),
+                RoleTrust::Account { account_id: other_account.clone(), external_id: true },
+                vec![READ_ONLY_ACCESS],
+            ),
+            2 => (
+                format!("vendor-deploy-{n}"),
+                RoleTrust::Account { account_id: other_account.clone(), external_id: rng.random_bool(0.5) },
+                vec![],
+            ),
+            3 => (
+                format!("break-glass-admin-{n}"),
+                RoleTrust::Account { account_id: id.to_string(), external_id: false },
+                vec![ADMINISTRATOR_ACCESS],
+            ),
+            4 => (format!("lambda-exec-{n}"), RoleTrust::Service("lambda.amazonaws.com"), vec![]),
+            _ => (
+                format!("legacy-shared-{n}"),
+                if rng.random_bool(0.3) { RoleTrust::Anyone } else { RoleTrust::Service("ecs-tasks.amazonaws.com") },
+                vec![],
+            ),
+        };
+        let inline = (n % 6 == 4 && rng.random_bool(0.5)).then(|| g::iam::document("escalation"));
+        out.push(g::role(id, &name, &g::iam_id(rng, "AROA"), &trust, &managed, inline, days(rng, 30..900), at));
+    }
+    for role in &support_roles {
+        out.push(g::role(
+            id,
+            role,
+            &g::iam_id(rng, "AROA"),
+            &RoleTrust::Service("support.amazonaws.com"),
+            &[g::iam::SUPPORT_ACCESS],
+            None,
+            days(rng, 30..900),
+            at,
+        ));
+    }
+    for n in 0..counts[&Kind::Group] {
+        let (name, managed) = if n % 2 == 0 {
+            (format!("developers-{n}"), vec![READ_ONLY_ACCESS])
+        } else {
+            (format!("admins-{n}"), vec![ADMINISTRATOR_ACCESS])
+        };
+        out.push(g::group(id, &name, &g::iam_id(rng, "AGPA"), &managed, days(rng, 30..900), at));
+    }
+    for n in 0..counts[&Kind::Policy] {
+        let kind = ["read-reports", "ci-deploy", "full-admin-custom"][n % 3];
+        let doc = g::iam::document(match kind {
+            "ci-deploy" => "escalation",
+            "full-admin-custom" => "admin",
+            _ => "read",
+        });
+        out.push(g::managed_policy(
+            id,
+            &format!("{kind}-{n}"),
+            &g::iam_id(rng, "ANPA"),
+            doc,
+            rng.random_range(0..4),
+            days(rng, 30..900),
+            at,
+        ));
+    }
+    for n in 0..counts[&Kind::Certificate] {
+        let uploaded = days(rng, 400..800);
+        let expires = if rng.random_bool(0.5) {
+            at - Duration::days(rng.random_range(1..90))
+        } else {
+            at + Duration::days(rng.random_range(30..365))
+        };
+        out.push(g::server_certificate(
+            id,
+            &format!("www-{}-{n}", a.name),
+            &g::iam_id(rng, "ASCA"),
+            uploaded,
+            expires,
+            at,
+        ));
+    }
+
+    for n in 0..counts[&Kind::User] {
         let first = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"][n % 10];
-        let created = at - Duration::days(rng.random_range(30..900));
+        let created = days(rng, 30..900);
         let key_count = rng.random_range(0..3);
         let keys = (0..key_count)
             .map(|_| KeySlot {
                 active: rng.random_bool(0.85),
-                last_rotated: at
-                    - Duration::days(if rng.random_bool(0.3) {
-                        rng.random_range(100..700)
-                    } else {
-                        rng.random_range(1..80)
-                    }),
+                last_rotated: if rng.random_bool(0.3) { days(rng, 100..700) } else { days(rng, 1..80) },
             })
             .collect();
         let console = rng.random_bool(0.5);
@@ -384,6 +609,13 @@ fn generate_account(rng: &mut ChaCha8Rng, a: &SimAccount, index: usize, spec: &S
             console,
             mfa: console && rng.random_bool(0.7),
             keys,
+            password_last_used: if rng.random_bool(0.2) { Some(days(rng, 60..400)) } else { Some(days(rng, 0..20)) },
+            attached: match rng.random_range(0..10) {
+                0 => vec![ADMINISTRATOR_ACCESS],
+                1 | 2 => vec![READ_ONLY_ACCESS],
+                _ => vec![],
+            },
+            inline: rng.random_bool(0.08).then(|| g::iam::document("escalation")),
         };
         out.push(g::iam_user(id, &u, at));
     }
@@ -420,15 +652,17 @@ mod tests {
         let e = SimEstate::generate(spec(1, 2, 100));
         for a in e.accounts() {
             let per_account = Service::ALL.iter().map(|s| e.resources_of(&a.account_id, *s).count()).sum::<usize>();
-            // 100 resources plus account-level settings (BPA, root, password policy, one per region).
-            assert_eq!(per_account, 100 + 3 + a.regions.len());
+            // 100 resources plus account-level settings (BPA, root, password policy; per region the
+            // EC2 settings, default security group and network ACL) and the support role, if any.
+            let support = e.resources_of(&a.account_id, Service::Iam).filter(|r| r.name == "AWSSupportRole").count();
+            assert_eq!(per_account, 100 + 3 + 3 * a.regions.len() + support);
             for s in Service::ALL {
                 assert!(e.resources_of(&a.account_id, s).count() > 0, "{s}");
             }
         }
-        assert_eq!(split(5), [1, 1, 1, 1, 1]);
-        assert_eq!(split(3).iter().sum::<usize>(), 3);
-        assert_eq!(split(1000).iter().sum::<usize>(), 1000);
+        assert!(split(11).values().all(|c| *c == 1));
+        assert_eq!(split(3).values().sum::<usize>(), 3);
+        assert_eq!(split(1000).values().sum::<usize>(), 1000);
     }
 
     #[test]

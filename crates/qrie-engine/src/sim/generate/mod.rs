@@ -3,7 +3,13 @@
 //! Each builder takes the choices that matter to policies as arguments, so the
 //! generator and the change simulator share them.
 
-use chrono::Duration;
+mod ec2;
+pub mod iam;
+mod s3;
+
+pub use ec2::{default_security_group, image, network_acl, snapshot, user_data};
+pub use iam::{group, managed_policy, role, server_certificate, RoleTrust};
+
 use qrie_model::ids::{pseudo_arn, GLOBAL_REGION};
 use qrie_model::{Resource, Service, Timestamp};
 use rand::Rng;
@@ -32,12 +38,12 @@ fn upper_id(rng: &mut ChaCha8Rng, len: usize) -> String {
     (0..len).map(|_| A[rng.random_range(0..A.len())] as char).collect()
 }
 
-fn tag_set(tags: &BTreeMap<String, String>) -> Value {
+pub(crate) fn tag_set(tags: &BTreeMap<String, String>) -> Value {
     Value::Array(tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect())
 }
 
 #[allow(clippy::too_many_arguments)]
-fn resource(
+pub(crate) fn resource(
     arn: String,
     account: &str,
     region: &str,
@@ -74,80 +80,20 @@ pub fn s3_account_bpa(account: &str, all_on: bool, at: Timestamp) -> Resource {
     )
 }
 
-pub fn s3_acl(owner_id: &str, public_read: bool) -> Value {
-    let mut grants = vec![json!({
-        "Grantee": {"Type": "CanonicalUser", "ID": owner_id, "DisplayName": "owner"},
-        "Permission": "FULL_CONTROL"
-    })];
-    if public_read {
-        grants.push(json!({"Grantee": {"Type": "Group", "URI": ALL_USERS}, "Permission": "READ"}));
-    }
-    json!({"Owner": {"ID": owner_id, "DisplayName": "owner"}, "Grants": grants})
-}
+pub use s3::{s3_acl, s3_bucket, AclKind, BucketPolicyKind, BucketSpec, EncryptionKind};
 
-/// What makes a bucket pass or fail the catalog's S3 policies.
-#[derive(Debug, Clone)]
-pub struct BucketSpec {
-    pub name: String,
-    pub region: String,
-    pub public_read_acl: bool,
-    pub bucket_bpa: bool,
-    pub versioning: Option<&'static str>,
-    pub encrypted: bool,
-    pub logging: bool,
-    pub tags: BTreeMap<String, String>,
-}
-
-pub fn s3_bucket(account: &str, owner_id: &str, b: &BucketSpec, at: Timestamp) -> Resource {
-    let location = if b.region == "us-east-1" { Value::Null } else { json!(b.region) };
-    let versioning = match b.versioning {
-        Some(status) => json!({"Status": status, "MFADelete": "Disabled"}),
-        None => json!({}),
-    };
-    let encryption = if b.encrypted {
-        json!({"ServerSideEncryptionConfiguration": {"Rules": [
-            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": format!("arn:aws:kms:{}:{account}:alias/aws/s3", b.region)}, "BucketKeyEnabled": true}
-        ]}})
-    } else {
-        Value::Null
-    };
-    let logging = if b.logging {
-        json!({"LoggingEnabled": {"TargetBucket": format!("{account}-access-logs"), "TargetPrefix": format!("{}/", b.name)}})
+pub fn ec2_account_settings(
+    account: &str,
+    region: &str,
+    ebs_default: bool,
+    imds_required: bool,
+    at: Timestamp,
+) -> Resource {
+    let imds = if imds_required {
+        json!({"HttpTokens": "required", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled", "InstanceMetadataTags": "disabled"})
     } else {
         json!({})
     };
-    let config = json!({
-        "Location": {"LocationConstraint": location},
-        "Acl": s3_acl(owner_id, b.public_read_acl),
-        "Policy": Value::Null,
-        "PolicyStatus": Value::Null,
-        "PublicAccessBlock": bpa(b.bucket_bpa),
-        "Encryption": encryption,
-        "Versioning": versioning,
-        "Logging": logging,
-        "OwnershipControls": if b.public_read_acl { Value::Null } else {
-            json!({"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}})
-        },
-        "Lifecycle": Value::Null,
-        "ObjectLock": Value::Null,
-        "Website": Value::Null,
-        "Replication": Value::Null,
-        "Tags": if b.tags.is_empty() { Value::Null } else { json!({"TagSet": tag_set(&b.tags)}) },
-    });
-    resource(
-        format!("arn:aws:s3:::{}", b.name),
-        account,
-        &b.region,
-        Service::S3,
-        "AWS::S3::Bucket",
-        &b.name,
-        b.tags.clone(),
-        config,
-        at,
-    )
-}
-
-pub fn ec2_account_settings(account: &str, region: &str, ebs_default: bool, at: Timestamp) -> Resource {
     resource(
         pseudo_arn::ec2_account_settings(account, region),
         account,
@@ -156,7 +102,7 @@ pub fn ec2_account_settings(account: &str, region: &str, ebs_default: bool, at: 
         "AWS::EC2::AccountSettings",
         "account-settings",
         BTreeMap::new(),
-        json!({"EbsEncryptionByDefault": ebs_default, "InstanceMetadataDefaults": {}}),
+        json!({"EbsEncryptionByDefault": ebs_default, "InstanceMetadataDefaults": imds}),
         at,
     )
 }
@@ -185,6 +131,10 @@ pub struct SecurityGroupSpec {
     pub vpc_id: String,
     /// Ports open to the internet.
     pub open_ports: Vec<u16>,
+    /// All traffic (protocol -1) from anywhere.
+    pub all_traffic: bool,
+    /// Network interfaces using the group: (interface id, instance id).
+    pub interfaces: Vec<(String, String)>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -196,13 +146,21 @@ pub fn security_group(account: &str, region: &str, sg: &SecurityGroupSpec, at: T
     })];
     perms.push(private_permission(22));
     perms.extend(sg.open_ports.iter().map(|p| open_permission(*p, *p == 3389)));
+    if sg.all_traffic {
+        perms.push(json!({"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [], "PrefixListIds": [], "UserIdGroupPairs": []}));
+    }
+    let interfaces: Vec<Value> = sg
+        .interfaces
+        .iter()
+        .map(|(eni, instance)| json!({"NetworkInterfaceId": eni, "InterfaceType": "interface", "Status": "in-use", "Attachment": {"InstanceId": instance, "Status": "attached"}}))
+        .collect();
     let config = json!({"SecurityGroup": {
         "GroupId": sg.id, "GroupName": sg.name, "Description": format!("{} security group", sg.name),
         "VpcId": sg.vpc_id, "OwnerId": account,
         "IpPermissions": perms,
         "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [], "PrefixListIds": [], "UserIdGroupPairs": []}],
         "Tags": tag_set(&sg.tags),
-    }});
+    }, "NetworkInterfaces": interfaces});
     resource(
         format!("arn:aws:ec2:{region}:{account}:security-group/{}", sg.id),
         account,
@@ -226,6 +184,7 @@ pub struct InstanceSpec {
     pub subnet_id: String,
     pub vpc_id: String,
     pub launched: Timestamp,
+    pub user_data: Value,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -252,7 +211,7 @@ pub fn instance(account: &str, region: &str, i: &InstanceSpec, at: Timestamp) ->
         "AWS::EC2::Instance",
         &i.name,
         i.tags.clone(),
-        json!({"Instance": inst, "UserData": Value::Null}),
+        json!({"Instance": inst, "UserData": i.user_data}),
         at,
     )
 }
@@ -306,6 +265,11 @@ pub struct UserSpec {
     pub console: bool,
     pub mfa: bool,
     pub keys: Vec<KeySlot>,
+    /// Console password last used this long ago (None: never).
+    pub password_last_used: Option<Timestamp>,
+    /// Managed policies attached to the user directly (not through a group).
+    pub attached: Vec<&'static str>,
+    pub inline: Option<Value>,
 }
 
 pub fn credential_report_row(account: &str, u: &UserSpec) -> Value {
@@ -313,7 +277,11 @@ pub fn credential_report_row(account: &str, u: &UserSpec) -> Value {
         "user": u.name, "arn": format!("arn:aws:iam::{account}:user/{}", u.name),
         "user_creation_time": report_time(u.created),
         "password_enabled": if u.console { "true" } else { "false" },
-        "password_last_used": if u.console { report_time(u.created + Duration::days(3)) } else { "N/A".into() },
+        "password_last_used": match (u.console, u.password_last_used) {
+            (true, Some(t)) => report_time(t),
+            (true, None) => "no_information".to_string(),
+            (false, _) => "N/A".to_string(),
+        },
         "password_last_changed": if u.console { report_time(u.created) } else { "N/A".into() },
         "password_next_rotation": "N/A",
         "mfa_active": if u.mfa { "true" } else { "false" },
@@ -336,8 +304,9 @@ pub fn iam_user(account: &str, u: &UserSpec, at: Timestamp) -> Resource {
     let config = json!({
         "User": {
             "Path": "/", "UserName": u.name, "UserId": u.user_id, "Arn": arn, "CreateDate": aws_time(u.created),
-            "UserPolicyList": [], "GroupList": ["developers"],
-            "AttachedManagedPolicies": [{"PolicyName": "ReadOnlyAccess", "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}],
+            "UserPolicyList": u.inline.iter().map(|d| json!({"PolicyName": format!("{}-inline", u.name), "PolicyDocument": d})).collect::<Vec<_>>(),
+            "GroupList": ["developers"],
+            "AttachedManagedPolicies": u.attached.iter().map(|a| json!({"PolicyName": a.rsplit('/').next().unwrap_or(a), "PolicyArn": a})).collect::<Vec<_>>(),
             "Tags": [],
         },
         "CredentialReport": credential_report_row(account, u),
@@ -345,20 +314,43 @@ pub fn iam_user(account: &str, u: &UserSpec, at: Timestamp) -> Resource {
     resource(arn, account, GLOBAL_REGION, Service::Iam, "AWS::IAM::User", &u.name, BTreeMap::new(), config, at)
 }
 
-pub fn iam_root(account: &str, mfa: bool, created: Timestamp, at: Timestamp) -> Resource {
+/// How the root user is protected and used.
+pub struct RootSpec {
+    pub mfa: bool,
+    /// The MFA is a virtual device (not hardware).
+    pub virtual_mfa: bool,
+    pub access_key: bool,
+    pub last_used: Timestamp,
+    /// Roles with AWSSupportAccess attached.
+    pub support_roles: Vec<String>,
+}
+
+pub fn iam_root(account: &str, root: &RootSpec, created: Timestamp, at: Timestamp) -> Resource {
+    let mfa = root.mfa;
+    let virtual_devices: Vec<Value> = if root.mfa && root.virtual_mfa {
+        vec![json!({"SerialNumber": format!("arn:aws:iam::{account}:mfa/root-account-mfa-device"),
+                    "User": {"Arn": format!("arn:aws:iam::{account}:root"), "UserId": account}, "EnableDate": aws_time(created)})]
+    } else {
+        Vec::new()
+    };
     let config = json!({
         "AccountSummary": {
-            "AccountMFAEnabled": if mfa { 1 } else { 0 }, "AccountAccessKeysPresent": 0,
+            "AccountMFAEnabled": if mfa { 1 } else { 0 }, "AccountAccessKeysPresent": if root.access_key { 1 } else { 0 },
             "AccountSigningCertificatesPresent": 0, "Users": 0, "Groups": 1, "Roles": 4, "Policies": 3, "MFADevices": 1,
             "MFADevicesInUse": 1,
         },
         "CredentialReport": {
             "user": "<root_account>", "arn": format!("arn:aws:iam::{account}:root"),
             "user_creation_time": report_time(created), "password_enabled": "not_supported",
-            "password_last_used": report_time(created + Duration::days(1)), "mfa_active": if mfa { "true" } else { "false" },
-            "access_key_1_active": "false", "access_key_1_last_rotated": "N/A",
+            "password_last_used": report_time(root.last_used), "mfa_active": if mfa { "true" } else { "false" },
+            "access_key_1_active": if root.access_key { "true" } else { "false" },
+            "access_key_1_last_rotated": if root.access_key { report_time(created) } else { "N/A".into() },
+            "access_key_1_last_used_date": "N/A",
             "access_key_2_active": "false", "access_key_2_last_rotated": "N/A",
         },
+        "VirtualMFADevices": virtual_devices,
+        "SupportAccessEntities": {"PolicyGroups": [], "PolicyUsers": [],
+            "PolicyRoles": root.support_roles.iter().map(|r| json!({"RoleName": r, "RoleId": format!("AROA{}", r.to_uppercase())})).collect::<Vec<_>>()},
     });
     resource(
         pseudo_arn::iam_root(account),
@@ -373,8 +365,13 @@ pub fn iam_root(account: &str, mfa: bool, created: Timestamp, at: Timestamp) -> 
     )
 }
 
-pub fn password_policy(account: &str, strong: bool, at: Timestamp) -> Resource {
-    let policy = if strong {
+/// `Some(true)` a policy meeting CIS, `Some(false)` a weak one, `None` no policy.
+pub fn password_policy(account: &str, strength: Option<bool>, at: Timestamp) -> Resource {
+    let policy = if strength == Some(false) {
+        json!({"MinimumPasswordLength": 8, "RequireSymbols": false, "RequireNumbers": true, "RequireUppercaseCharacters": true,
+               "RequireLowercaseCharacters": true, "AllowUsersToChangePassword": true, "ExpirePasswords": false,
+               "HardExpiry": false})
+    } else if strength == Some(true) {
         json!({"MinimumPasswordLength": 14, "RequireSymbols": true, "RequireNumbers": true, "RequireUppercaseCharacters": true,
                "RequireLowercaseCharacters": true, "AllowUsersToChangePassword": true, "ExpirePasswords": true,
                "MaxPasswordAge": 90, "PasswordReusePrevention": 24, "HardExpiry": false})
