@@ -5,7 +5,13 @@
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub(crate) mod password_policy;
 pub(crate) mod report;
+
+pub(crate) mod password_policy_expiry_too_long;
+pub(crate) mod password_policy_reuse_allowed;
+pub(crate) mod password_policy_too_short;
+pub(crate) mod password_policy_weak_complexity;
 
 pub(crate) mod root_access_key_present;
 pub(crate) mod root_hardware_mfa_disabled;
@@ -22,4 +28,8 @@ pub(crate) static POLICIES: &[&qrie_model::PolicyDef] = &[
     &root_access_key_present::POLICY,
     &root_used_recently::POLICY,
     &support_role_missing::POLICY,
+    &password_policy_too_short::POLICY,
+    &password_policy_reuse_allowed::POLICY,
+    &password_policy_weak_complexity::POLICY,
+    &password_policy_expiry_too_long::POLICY,
 ];
