@@ -141,3 +141,35 @@ pub fn dump_resources() -> Vec<Resource> {
     );
     out
 }
+
+/// Each non-root row of a recorded credential report as a user resource.
+pub fn recorded_users(file: &str) -> Vec<(String, Resource)> {
+    crate::testing::credential_report(file)
+        .into_iter()
+        .filter(|r| r["user"] != "<root_account>")
+        .map(|r| {
+            let name = r["user"].as_str().unwrap().to_string();
+            let item = user_item(&name, json!({"CreateDate": r["user_creation_time"]}));
+            (name, user(item, r))
+        })
+        .collect()
+}
+
+/// The users of `users` that fail `def` at `at` with `params`; every other
+/// user must pass (recorded data never leaves these policies undecided).
+pub fn failing_users(
+    def: &qrie_model::PolicyDef,
+    users: &[(String, Resource)],
+    params: Value,
+    at: Timestamp,
+) -> Vec<String> {
+    let mut failing = Vec::new();
+    for (name, r) in users {
+        match crate::testing::run_with(def, r, &[], params.clone(), at) {
+            qrie_model::Verdict::Fail(_) => failing.push(name.clone()),
+            qrie_model::Verdict::Pass => {}
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    failing
+}

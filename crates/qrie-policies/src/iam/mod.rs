@@ -19,6 +19,10 @@ pub(crate) mod root_mfa_disabled;
 pub(crate) mod root_used_recently;
 pub(crate) mod support_role_missing;
 pub(crate) mod user_access_key_too_old;
+pub(crate) mod user_console_no_mfa;
+pub(crate) mod user_credentials_unused;
+pub(crate) mod user_direct_policies;
+pub(crate) mod user_multiple_active_access_keys;
 
 /// This service's policies, in catalog order.
 pub(crate) static POLICIES: &[&qrie_model::PolicyDef] = &[
@@ -32,4 +36,8 @@ pub(crate) static POLICIES: &[&qrie_model::PolicyDef] = &[
     &password_policy_reuse_allowed::POLICY,
     &password_policy_weak_complexity::POLICY,
     &password_policy_expiry_too_long::POLICY,
+    &user_console_no_mfa::POLICY,
+    &user_credentials_unused::POLICY,
+    &user_multiple_active_access_keys::POLICY,
+    &user_direct_policies::POLICY,
 ];
