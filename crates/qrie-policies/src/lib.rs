@@ -34,6 +34,7 @@
 use qrie_model::PolicyDef;
 
 mod config;
+pub mod document;
 mod ec2;
 mod iam;
 mod s3;
