@@ -3,22 +3,27 @@
 //!
 //! Shared pieces: `report` reads credential report rows and IAM times.
 
+pub(crate) mod administrator_access;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub(crate) mod password_policy;
 pub(crate) mod report;
 
+pub(crate) mod group_administrator_access;
 pub(crate) mod password_policy_expiry_too_long;
 pub(crate) mod password_policy_reuse_allowed;
 pub(crate) mod password_policy_too_short;
 pub(crate) mod password_policy_weak_complexity;
 
+pub(crate) mod role_administrator_access;
 pub(crate) mod root_access_key_present;
 pub(crate) mod root_hardware_mfa_disabled;
 pub(crate) mod root_mfa_disabled;
 pub(crate) mod root_used_recently;
+pub(crate) mod server_certificate_expired;
 pub(crate) mod support_role_missing;
 pub(crate) mod user_access_key_too_old;
+pub(crate) mod user_administrator_access;
 pub(crate) mod user_console_no_mfa;
 pub(crate) mod user_credentials_unused;
 pub(crate) mod user_direct_policies;
@@ -40,4 +45,8 @@ pub(crate) static POLICIES: &[&qrie_model::PolicyDef] = &[
     &user_credentials_unused::POLICY,
     &user_multiple_active_access_keys::POLICY,
     &user_direct_policies::POLICY,
+    &user_administrator_access::POLICY,
+    &group_administrator_access::POLICY,
+    &role_administrator_access::POLICY,
+    &server_certificate_expired::POLICY,
 ];
