@@ -35,7 +35,9 @@ use qrie_model::PolicyDef;
 
 mod config;
 pub mod document;
+pub mod docs;
 mod ec2;
+pub mod frameworks;
 mod iam;
 mod s3;
 #[cfg(test)]

@@ -311,3 +311,58 @@ pub fn failing_groups_in_all_recordings(def: &PolicyDef) -> (usize, usize) {
     }
     (failing, total)
 }
+
+/// The per-region EC2 account settings with this configuration.
+pub fn ec2_account_settings(configuration: Value) -> Resource {
+    resource(
+        "AWS::EC2::AccountSettings",
+        &pseudo_arn::ec2_account_settings(ACCOUNT, REGION),
+        "ec2-account-settings",
+        configuration,
+    )
+}
+
+/// A snapshot from one DescribeSnapshots item and its CreateVolumePermissions.
+pub fn snapshot(item: Value, permissions: Value) -> Resource {
+    let id = item["SnapshotId"].as_str().expect("SnapshotId").to_string();
+    resource(
+        "AWS::EC2::Snapshot",
+        &format!("arn:aws:ec2:{REGION}:{ACCOUNT}:snapshot/{id}"),
+        &id,
+        json!({"Snapshot": item, "CreateVolumePermissions": permissions}),
+    )
+}
+
+/// An AMI from one DescribeImages item and its LaunchPermissions.
+pub fn image(item: Value, permissions: Value) -> Resource {
+    let id = item["ImageId"].as_str().expect("ImageId").to_string();
+    resource(
+        "AWS::EC2::Image",
+        &format!("arn:aws:ec2:{REGION}:{ACCOUNT}:image/{id}"),
+        &id,
+        json!({"Image": item, "LaunchPermissions": permissions}),
+    )
+}
+
+/// A network ACL from one DescribeNetworkAcls item.
+pub fn network_acl(item: Value) -> Resource {
+    let id = item["NetworkAclId"].as_str().expect("NetworkAclId").to_string();
+    resource(
+        "AWS::EC2::NetworkAcl",
+        &format!("arn:aws:ec2:{REGION}:{ACCOUNT}:network-acl/{id}"),
+        &id,
+        json!({"NetworkAcl": item}),
+    )
+}
+
+/// Every instance of every recorded DescribeInstances response.
+pub fn recorded_instances() -> Vec<Value> {
+    recorded_files("ec2.DescribeInstances")
+        .iter()
+        .flat_map(|f| {
+            let data = recorded("ec2.DescribeInstances", f);
+            let reservations = data["Reservations"].as_array().expect("Reservations").clone();
+            reservations.into_iter().flat_map(|r| r["Instances"].as_array().expect("Instances").clone())
+        })
+        .collect()
+}

@@ -20,12 +20,11 @@ use crate::config::{described, required};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Protocol {
     Tcp,
-    #[cfg_attr(not(test), allow(dead_code))] // No UDP policy yet; tests keep the distinction honest.
     Udp,
 }
 
 impl Protocol {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Protocol::Tcp => "tcp",
             Protocol::Udp => "udp",
@@ -40,7 +39,7 @@ impl Protocol {
         }
     }
 
-    fn carried_by(self, ip_protocol: &str) -> bool {
+    pub(crate) fn carried_by(self, ip_protocol: &str) -> bool {
         ip_protocol == "-1" || ip_protocol.eq_ignore_ascii_case(self.name()) || ip_protocol == self.number()
     }
 }
@@ -67,56 +66,214 @@ fn covers(permission: &Value, path: &str, protocol: Protocol, port: u16) -> Resu
 
 /// The sources of `permission` that are the whole internet, with their paths.
 /// A list that is absent has no entries (older responses have no `Ipv6Ranges`).
-fn internet_sources(permission: &Value, path: &str) -> Vec<(String, String)> {
+fn internet_sources(permission: &Value, path: &str) -> Vec<(String, &'static str, String)> {
     [("IpRanges", "CidrIp"), ("Ipv6Ranges", "CidrIpv6")]
         .into_iter()
         .flat_map(|(list, key)| {
             let ranges = permission.get(list).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
             ranges.iter().enumerate().filter_map(move |(j, range)| {
                 let cidr = range.get(key)?.as_str()?;
-                is_whole_internet(cidr).then(|| (format!("{path}.{list}[{j}]"), cidr.to_string()))
+                is_whole_internet(cidr).then(|| (format!("{path}.{list}[{j}]"), list, cidr.to_string()))
             })
         })
         .collect()
 }
 
-/// Fails a security group whose ingress lets `protocol`/`port` in from anywhere.
-/// One complete matching permission decides; an incomplete permission that
-/// might match makes the verdict `Error` only if nothing else matched.
-pub(crate) fn evaluate(r: &Resource, protocol: Protocol, port: u16) -> Result<Verdict, MissingData> {
-    let group = described(r, "SecurityGroup")?;
-    let permissions = required(group, "SecurityGroup", "IpPermissions", Value::as_array)?;
+/// Which whole-internet sources count: a resource reachable only over IPv4 (an
+/// instance with a public IPv4 address and no IPv6 address) is not exposed by a
+/// `::/0` rule, and the other way round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Families {
+    pub ipv4: bool,
+    pub ipv6: bool,
+}
+
+impl Families {
+    pub const BOTH: Families = Families { ipv4: true, ipv6: true };
+
+    fn admits(self, list: &str) -> bool {
+        match list {
+            "IpRanges" => self.ipv4,
+            _ => self.ipv6,
+        }
+    }
+}
+
+/// A whole-internet source of a permission that lets the traffic in question through.
+pub(crate) struct Match<'a> {
+    pub path: String,
+    pub source: String,
+    pub rule: &'a Value,
+}
+
+/// The ingress permissions of a DescribeSecurityGroups item (at `group_path`)
+/// that `lets_in` and that have a whole-internet source of `families`. One
+/// complete matching permission decides; an incomplete permission that might
+/// match (`lets_in` errs) makes the answer `Err` only if nothing else matched.
+pub(crate) fn matching<'a>(
+    group: &'a Value,
+    group_path: &str,
+    families: Families,
+    lets_in: impl Fn(&Value, &str) -> Result<bool, MissingData>,
+) -> Result<Vec<Match<'a>>, MissingData> {
+    let permissions = required(group, group_path, "IpPermissions", Value::as_array)?;
     let mut matches = Vec::new();
     let mut undecided = None;
     for (i, permission) in permissions.iter().enumerate() {
-        let path = format!("SecurityGroup.IpPermissions[{i}]");
-        let sources = internet_sources(permission, &path);
+        let path = format!("{group_path}.IpPermissions[{i}]");
+        let sources: Vec<_> =
+            internet_sources(permission, &path).into_iter().filter(|(_, list, _)| families.admits(list)).collect();
         if sources.is_empty() {
             continue;
         }
-        match covers(permission, &path, protocol, port) {
-            Ok(true) => matches.extend(sources.into_iter().map(|(p, cidr)| (p, cidr, permission))),
+        match lets_in(permission, &path) {
+            Ok(true) => {
+                matches.extend(sources.into_iter().map(|(path, _, source)| Match { path, source, rule: permission }))
+            }
             Ok(false) => {}
             Err(e) => undecided = undecided.or(Some(e)),
         }
     }
-    let Some((path, source, rule)) = matches.first() else {
-        return match undecided {
-            Some(e) => Err(e),
-            None => Ok(Verdict::Pass),
-        };
-    };
-    let mut evidence = json!({
-        "Path": path,
-        "Source": source,
-        "Rule": rule,
-        "Protocol": protocol.name(),
-        "Port": port,
-    });
-    if matches.len() > 1 {
-        evidence["AlsoMatched"] = matches[1..].iter().map(|(p, _, _)| json!(p)).collect();
+    match undecided {
+        Some(e) if matches.is_empty() => Err(e),
+        _ => Ok(matches),
     }
-    Ok(Verdict::Fail(evidence))
+}
+
+/// The verdict for a list of matches: the first decides, the others are named.
+fn verdict(matches: Vec<Match>, extra: Value) -> Verdict {
+    let Some(first) = matches.first() else { return Verdict::Pass };
+    let mut evidence = json!({"Path": first.path, "Source": first.source, "Rule": first.rule});
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        evidence[k] = v.clone();
+    }
+    if matches.len() > 1 {
+        evidence["AlsoMatched"] = matches[1..].iter().map(|m| json!(m.path)).collect();
+    }
+    Verdict::Fail(evidence)
+}
+
+/// Fails a security group whose ingress lets `protocol`/`port` in from anywhere.
+pub(crate) fn evaluate(r: &Resource, protocol: Protocol, port: u16) -> Result<Verdict, MissingData> {
+    let group = described(r, "SecurityGroup")?;
+    let matches = matching(group, "SecurityGroup", Families::BOTH, |p, path| covers(p, path, protocol, port))?;
+    Ok(verdict(matches, json!({"Protocol": protocol.name(), "Port": port})))
+}
+
+/// Whether `permission` opens every port: all traffic (`-1`), or TCP or UDP
+/// over the whole port range. Port 0 is reserved and never used, so 1-65535 is
+/// as good as 0-65535.
+fn opens_all_ports(permission: &Value, path: &str) -> Result<bool, MissingData> {
+    let ip_protocol = required(permission, path, "IpProtocol", Value::as_str)?;
+    if ip_protocol == "-1" {
+        return Ok(true);
+    }
+    if ![Protocol::Tcp, Protocol::Udp].iter().any(|p| p.carried_by(ip_protocol)) {
+        return Ok(false);
+    }
+    let from = required(permission, path, "FromPort", Value::as_i64)?;
+    let to = required(permission, path, "ToPort", Value::as_i64)?;
+    Ok(from <= 1 && to >= 65535)
+}
+
+/// Fails a security group with an ingress rule that opens every port to anywhere.
+pub(crate) fn evaluate_all_ports(r: &Resource) -> Result<Verdict, MissingData> {
+    let group = described(r, "SecurityGroup")?;
+    let matches = matching(group, "SecurityGroup", Families::BOTH, opens_all_ports)?;
+    Ok(verdict(matches, json!({})))
+}
+
+/// A port that should never be reachable from the internet, and what usually listens on it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RiskyPort {
+    pub port: u16,
+    pub protocol: Protocol,
+    pub service: &'static str,
+}
+
+const fn tcp(port: u16, service: &'static str) -> RiskyPort {
+    RiskyPort { port, protocol: Protocol::Tcp, service }
+}
+
+const fn udp(port: u16, service: &'static str) -> RiskyPort {
+    RiskyPort { port, protocol: Protocol::Udp, service }
+}
+
+/// Remote administration: each has its own security-group policy
+/// (`ec2-sg-open-ssh`, `ec2-sg-open-rdp`) because CIS names them.
+pub(crate) const REMOTE_ADMIN_PORTS: &[RiskyPort] = &[tcp(22, "SSH"), tcp(3389, "RDP")];
+
+/// Services that are attacked as soon as they face the internet: databases,
+/// caches, file sharing, directory and cleartext protocols, unauthenticated
+/// admin APIs. SSH and RDP are in [`REMOTE_ADMIN_PORTS`].
+pub(crate) const HIGH_RISK_PORTS: &[RiskyPort] = &[
+    tcp(20, "FTP data"),
+    tcp(21, "FTP"),
+    tcp(23, "Telnet"),
+    tcp(25, "SMTP"),
+    tcp(88, "Kerberos"),
+    udp(88, "Kerberos"),
+    tcp(135, "Microsoft RPC"),
+    udp(137, "NetBIOS name service"),
+    udp(138, "NetBIOS datagram"),
+    tcp(139, "SMB over NetBIOS"),
+    udp(161, "SNMP"),
+    tcp(389, "LDAP"),
+    udp(389, "CLDAP"),
+    tcp(445, "SMB/CIFS"),
+    tcp(636, "LDAPS"),
+    tcp(1433, "Microsoft SQL Server"),
+    udp(1434, "SQL Server Browser"),
+    tcp(1521, "Oracle Database"),
+    tcp(2049, "NFS"),
+    tcp(2375, "Docker API (plain)"),
+    tcp(2376, "Docker API (TLS)"),
+    tcp(3306, "MySQL/MariaDB"),
+    tcp(5432, "PostgreSQL"),
+    tcp(5601, "Kibana"),
+    tcp(5900, "VNC"),
+    tcp(5984, "CouchDB"),
+    tcp(6379, "Redis"),
+    tcp(7001, "Cassandra (TLS)"),
+    tcp(8020, "Hadoop HDFS NameNode"),
+    tcp(9042, "Cassandra CQL"),
+    tcp(9092, "Kafka"),
+    tcp(9200, "Elasticsearch/OpenSearch HTTP"),
+    tcp(9300, "Elasticsearch transport"),
+    tcp(11211, "Memcached"),
+    udp(11211, "Memcached"),
+    tcp(27017, "MongoDB"),
+    tcp(27018, "MongoDB shard"),
+];
+
+/// The `ports` of a DescribeSecurityGroups item (at `group_path`) that its
+/// ingress lets in from the internet (sources of `families`): one evidence
+/// entry per exposed port, naming the service and the permission. One exposed
+/// port decides; `Err` only when none is exposed by a complete permission but an
+/// incomplete one might expose some.
+pub(crate) fn exposed_ports(
+    group: &Value,
+    group_path: &str,
+    families: Families,
+    ports: &[RiskyPort],
+) -> Result<Vec<Value>, MissingData> {
+    let mut exposed = Vec::new();
+    let mut undecided = None;
+    for risky in ports {
+        match matching(group, group_path, families, |p, path| covers(p, path, risky.protocol, risky.port)) {
+            Ok(matches) => {
+                if let Some(m) = matches.first() {
+                    exposed.push(json!({"Port": risky.port, "Protocol": risky.protocol.name(),
+                                        "Service": risky.service, "Path": m.path, "Source": m.source}));
+                }
+            }
+            Err(e) => undecided = undecided.or(Some(e)),
+        }
+    }
+    match undecided {
+        Some(e) if exposed.is_empty() => Err(e),
+        _ => Ok(exposed),
+    }
 }
 
 #[cfg(test)]
