@@ -59,7 +59,10 @@ mod tests {
     const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 
     /// Each policy with a builder of its principal kind with these attachments.
-    fn kinds() -> Vec<(&'static PolicyDef, &'static str, fn(Value) -> Resource)> {
+    /// A policy, where its principal kind keeps what it judges, and a builder of that kind.
+    type Kind = (&'static PolicyDef, &'static str, fn(Value) -> Resource);
+
+    fn kinds() -> Vec<Kind> {
         vec![
             (&user_administrator_access::POLICY, "User", |a| {
                 user(user_item("alice", json!({"AttachedManagedPolicies": a})), Value::Null)

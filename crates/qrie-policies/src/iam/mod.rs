@@ -4,18 +4,26 @@
 //! Shared pieces: `report` reads credential report rows and IAM times.
 
 pub(crate) mod administrator_access;
+pub(crate) mod documents;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub(crate) mod full_admin;
 pub(crate) mod password_policy;
 pub(crate) mod report;
+pub(crate) mod trust;
 
 pub(crate) mod group_administrator_access;
+pub(crate) mod group_inline_policy_full_admin;
+pub(crate) mod managed_policy_full_admin;
 pub(crate) mod password_policy_expiry_too_long;
 pub(crate) mod password_policy_reuse_allowed;
 pub(crate) mod password_policy_too_short;
 pub(crate) mod password_policy_weak_complexity;
 
 pub(crate) mod role_administrator_access;
+pub(crate) mod role_inline_policy_full_admin;
+pub(crate) mod role_trust_any_principal;
+pub(crate) mod role_trust_cross_account_unconditioned;
 pub(crate) mod root_access_key_present;
 pub(crate) mod root_hardware_mfa_disabled;
 pub(crate) mod root_mfa_disabled;
@@ -27,6 +35,7 @@ pub(crate) mod user_administrator_access;
 pub(crate) mod user_console_no_mfa;
 pub(crate) mod user_credentials_unused;
 pub(crate) mod user_direct_policies;
+pub(crate) mod user_inline_policy_full_admin;
 pub(crate) mod user_multiple_active_access_keys;
 
 /// This service's policies, in catalog order.
@@ -49,4 +58,10 @@ pub(crate) static POLICIES: &[&qrie_model::PolicyDef] = &[
     &group_administrator_access::POLICY,
     &role_administrator_access::POLICY,
     &server_certificate_expired::POLICY,
+    &managed_policy_full_admin::POLICY,
+    &user_inline_policy_full_admin::POLICY,
+    &group_inline_policy_full_admin::POLICY,
+    &role_inline_policy_full_admin::POLICY,
+    &role_trust_any_principal::POLICY,
+    &role_trust_cross_account_unconditioned::POLICY,
 ];

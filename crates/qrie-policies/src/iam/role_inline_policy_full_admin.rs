@@ -1,0 +1,50 @@
+//! `iam-role-inline-policy-full-admin`: an inline policy of the role grants `*:*`.
+
+use qrie_model::{
+    ComplianceRef, EvalContext, MissingData, PolicyDef, Remediation, Resource, Service, Severity, Verdict,
+};
+
+use super::{documents, full_admin};
+
+pub static POLICY: PolicyDef = PolicyDef {
+    id: "iam-role-inline-policy-full-admin",
+    title: "Inline policy of an IAM role grants *:*",
+    description:
+        "An inline policy of the role allows every action on every resource (Action \"*\" on Resource \"*\"), \
+        making it a full administrator through a grant that is invisible in the list of managed policies and \
+        cannot be reused or reviewed centrally.",
+    service: Service::Iam,
+    resource_type: "AWS::IAM::Role",
+    category: "identity",
+    severity: Severity::of(80),
+    remediation: Remediation {
+        steps: &[
+            "Find which actions the role actually uses (IAM last accessed data, or IAM Access Analyzer policy \
+             generation from CloudTrail).",
+            "Replace the inline policy named in the evidence with a managed policy granting only those actions.",
+            "Delete the inline policy.",
+        ],
+        cli: "aws iam delete-role-policy --role-name ROLE --policy-name POLICY_NAME",
+        console: "IAM > Roles > ROLE > Permissions > POLICY_NAME > Remove",
+        iac: r#"resource "aws_iam_role_policy" "app" {
+  role  = aws_iam_role.app.name
+  name  = "app"
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = ["s3:GetObject"], Resource = "arn:aws:s3:::app-bucket/*" }]
+  })
+}"#,
+    },
+    compliance: &[
+        ComplianceRef { framework: "cis-aws-3.0", controls: &["1.16"] },
+        ComplianceRef { framework: "nist-800-53-r5", controls: &["AC-6"] },
+        ComplianceRef { framework: "pci-dss-4.0", controls: &["7.2.1", "7.2.2"] },
+    ],
+    params: &[],
+    related: None,
+    evaluate,
+};
+
+fn evaluate(r: &Resource, _: &EvalContext) -> Result<Verdict, MissingData> {
+    full_admin::verdict(&documents::inline(r, &documents::ROLE)?)
+}
