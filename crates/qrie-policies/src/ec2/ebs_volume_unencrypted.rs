@@ -51,6 +51,8 @@ resource "aws_ebs_volume" "data" {
         ComplianceRef { framework: "cis-aws-3.0", controls: &["2.2.1"] },
         ComplianceRef { framework: "nist-800-53-r5", controls: &["SC-28", "SC-28(1)"] },
         ComplianceRef { framework: "pci-dss-4.0", controls: &["3.5.1"] },
+        ComplianceRef { framework: "hipaa", controls: &["164.312(a)(2)(iv)"] },
+        ComplianceRef { framework: "cmmc-2.0", controls: &["SC.L2-3.13.16"] },
     ],
     params: &[],
     related: None,

@@ -42,6 +42,7 @@ pub static POLICY: PolicyDef = PolicyDef {
     compliance: &[
         ComplianceRef { framework: "cis-aws-3.0", controls: &["5.6"] },
         ComplianceRef { framework: "nist-800-53-r5", controls: &["AC-3", "AC-6"] },
+        ComplianceRef { framework: "cmmc-2.0", controls: &["CM.L2-3.4.2"] },
     ],
     params: &[],
     related: None,

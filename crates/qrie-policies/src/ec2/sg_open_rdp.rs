@@ -46,6 +46,7 @@ resource "aws_vpc_security_group_ingress_rule" "rdp_admin" {
         ComplianceRef { framework: "cis-aws-3.0", controls: &["5.2", "5.3"] },
         ComplianceRef { framework: "nist-800-53-r5", controls: &["AC-4", "CM-7", "SC-7"] },
         ComplianceRef { framework: "pci-dss-4.0", controls: &["1.3.1"] },
+        ComplianceRef { framework: "cmmc-2.0", controls: &["SC.L1-3.13.1", "AC.L2-3.1.12"] },
     ],
     params: &[],
     related: None,
