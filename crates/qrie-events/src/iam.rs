@@ -57,6 +57,9 @@ use Action::{Deleted, Refresh};
 use Kind::{Group, Role, ServerCertificate as Cert, User};
 use Part::*;
 
+const ROOT_USER_NAME: &str = "AWS ROOT USER";
+const ROOT_MFA: &str = "root-account-mfa-device";
+
 const USER: Part = Named(User, "userName", Refresh);
 const GROUP: Part = Named(Group, "groupName", Refresh);
 const ROLE: Part = Named(Role, "roleName", Refresh);
@@ -163,11 +166,17 @@ fn resolve(ctx: &Ctx, part: Part) -> Vec<Target> {
             (Some(old), None) => vec![named(ctx, kind, old, Refresh)],
             _ => vec![],
         },
-        SelfUser => match first(ctx.request("userName")).or_else(|| ctx.acting_user()) {
-            Some(user) => vec![named(ctx, User, user, Refresh)],
-            None if ctx.acting_as_root() => vec![ctx.root(Refresh)],
-            None => vec![],
-        },
+        SelfUser => {
+            // CloudTrail writes root's own MFA calls with the user name `AWS ROOT USER` (IAM user
+            // names cannot hold spaces) and root's device serial `…:mfa/root-account-mfa-device`.
+            let user = first(ctx.request("userName"));
+            let root_device = first(ctx.request("serialNumber")).as_deref().and_then(arn_name) == Some(ROOT_MFA);
+            match user.filter(|u| u != ROOT_USER_NAME && !root_device).or_else(|| ctx.acting_user()) {
+                Some(user) if !root_device => vec![named(ctx, User, user, Refresh)],
+                _ if root_device || ctx.acting_as_root() => vec![ctx.root(Refresh)],
+                _ => vec![],
+            }
+        }
         Policy(param, action) => {
             first(ctx.request(param)).and_then(|arn| policy(ctx, arn, action)).into_iter().collect()
         }
@@ -184,7 +193,7 @@ fn resolve(ctx: &Ctx, part: Part) -> Vec<Target> {
         }
         RootMfa => {
             let device = first(ctx.request("virtualMFADeviceName")).or_else(|| first(ctx.request("serialNumber")));
-            let roots = device.as_deref().and_then(arn_name).is_some_and(|d| d == "root-account-mfa-device");
+            let roots = device.as_deref().and_then(arn_name) == Some(ROOT_MFA);
             if ctx.acting_as_root() || roots {
                 vec![ctx.root(Refresh)]
             } else {
