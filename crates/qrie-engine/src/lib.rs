@@ -17,6 +17,7 @@
 pub mod accounts;
 pub mod cloud;
 pub mod evaluate;
+pub mod events;
 mod inventory;
 pub mod jobs;
 pub mod policies;

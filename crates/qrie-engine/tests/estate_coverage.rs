@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 #[test]
 fn every_policy_fails_and_passes_somewhere_in_the_demo_estate() {
     // The size `qrie demo` uses by default.
-    let estate = SimEstate::generate(SimSpec { seed: 42, accounts: 3, resources_per_account: 200, created_at: Utc::now() });
+    let estate =
+        SimEstate::generate(SimSpec { seed: 42, accounts: 3, resources_per_account: 200, created_at: Utc::now() });
     let all: HashMap<String, Resource> = estate.iter().map(|r| (r.arn.clone(), r.clone())).collect();
     let now = Utc::now();
     let mut tally: BTreeMap<&str, (usize, usize, Vec<String>)> = BTreeMap::new();
@@ -30,7 +31,9 @@ fn every_policy_fails_and_passes_somewhere_in_the_demo_estate() {
     let problems: Vec<String> = tally
         .iter()
         .filter(|(_, (fail, pass, errors))| *fail == 0 || *pass == 0 || !errors.is_empty())
-        .map(|(id, (fail, pass, errors))| format!("{id}: {fail} fail, {pass} pass, errors {:?}", &errors[..errors.len().min(2)]))
+        .map(|(id, (fail, pass, errors))| {
+            format!("{id}: {fail} fail, {pass} pass, errors {:?}", &errors[..errors.len().min(2)])
+        })
         .collect();
     assert!(problems.is_empty(), "policies the demo estate does not show both ways:\n{}", problems.join("\n"));
 }

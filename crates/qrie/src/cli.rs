@@ -53,6 +53,29 @@ pub enum Command {
     /// Running and past sweeps.
     #[command(subcommand)]
     Jobs(JobsCmd),
+    /// CloudTrail events: re-evaluate what they changed, explain routing, counters.
+    #[command(subcommand)]
+    Events(EventsCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EventsCmd {
+    /// Process CloudTrail input: each changed resource is re-read, stored and re-evaluated.
+    ///
+    /// Accepts CloudTrail log files ({"Records": [...]}, plain or gzip), EventBridge events,
+    /// bare records, JSON arrays or lines of them, CloudTrail Event history items and SQS/SNS
+    /// messages carrying any of these. `-` reads standard input.
+    Ingest {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+    },
+    /// Show, without side effects, what qrie decides for each event and which resources it touches.
+    Explain {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+    },
+    /// What the event path has processed, skipped (by reason) and not understood (by name).
+    Stats,
 }
 
 #[derive(Args, Debug)]
@@ -81,10 +104,11 @@ pub struct DemoArgs {
 pub enum DemoCmd {
     /// Apply realistic configuration changes to the simulated estate.
     ///
-    /// Each change has the CloudTrail record AWS would write for it. Without
-    /// --silent the records are printed as JSON lines (the input of the event
-    /// path); with --silent they are dropped, so only an anti-entropy sweep can
-    /// notice the change: that is how drift is demonstrated.
+    /// Each change has the CloudTrail record AWS would write for it. By default the
+    /// records go through the event path, so findings open and resolve at once;
+    /// with --silent they are dropped, so only an anti-entropy sweep can notice the
+    /// change: that is how drift is demonstrated. --print-records prints them as
+    /// JSON lines instead (for `qrie events explain -` or `ingest -`).
     Change(DemoChangeArgs),
 }
 
@@ -97,8 +121,11 @@ pub struct DemoChangeArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Drop the CloudTrail records: the events path never hears of the changes.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "print_records")]
     pub silent: bool,
+    /// Print the CloudTrail records as JSON lines instead of processing them.
+    #[arg(long)]
+    pub print_records: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -325,7 +325,7 @@ fn bad_input_gets_a_clear_error() {
 fn demo_change_prints_cloudtrail_records_and_demo_is_rerunnable() {
     let q = Qrie::new();
     q.demo();
-    let out = q.ok(&["demo", "change", "--count", "3", "--seed", "1"]);
+    let out = q.ok(&["demo", "change", "--count", "3", "--seed", "1", "--print-records"]);
     let records: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).expect("JSON lines")).collect();
     assert_eq!(records.len(), 3);
     for r in &records {
@@ -339,4 +339,73 @@ fn demo_change_prints_cloudtrail_records_and_demo_is_rerunnable() {
     assert!(q.findings(&["--state", "all"]).len() >= before);
     q.ok(&["demo", "--no-serve", "--accounts", "2", "--seed", "9", "--resources-per-account", "20", "--reset"]);
     assert_eq!(q.json(&["accounts", "list"]).as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn changes_with_their_events_leave_no_drift() {
+    let q = Qrie::new();
+    q.demo();
+    let before = q.findings(&["--state", "all"]);
+    let result = q.json(&["demo", "change", "--count", "12", "--seed", "3"]);
+    let stats = &result["Events"]["Stats"];
+    assert_eq!(stats["Received"], 12);
+    assert_eq!(stats["Mapped"], 12, "every simulated change is routed: {stats}");
+    let after = q.findings(&["--state", "all"]);
+    let moved: Vec<&Value> = after
+        .iter()
+        .filter(|f| {
+            let old = before.iter().find(|b| b["ARN"] == f["ARN"] && b["Policy"] == f["Policy"]);
+            old.map(|o| o["State"] != f["State"]).unwrap_or(f["State"] == "ACTIVE")
+        })
+        .collect();
+    assert!(!moved.is_empty(), "the events moved findings at once");
+    assert_eq!(
+        stats["FindingsOpened"].as_u64().unwrap() + stats["FindingsResolved"].as_u64().unwrap(),
+        moved.len() as u64
+    );
+    for f in &moved {
+        let last = f["History"].as_array().unwrap().last().unwrap();
+        assert_eq!(last["Trigger"]["DetectedBy"], "event");
+        assert!(last["Trigger"]["EventId"].is_string(), "the event is recorded on the transition: {last}");
+    }
+    // Nothing was missed: an anti-entropy sweep finds no drift.
+    let sweep = q.json(&["inventory", "generate", "--scan-type", "anti-entropy"]);
+    let t = &sweep["Result"]["DriftTotals"];
+    for k in ["MissedCreates", "MissedDeletes", "MissedUpdates", "MissedOpens", "MissedResolves"] {
+        assert_eq!(t[k], 0, "{k} in {t}");
+    }
+    let stats = q.json(&["events", "stats"]);
+    assert_eq!(stats["Received"], 12);
+}
+
+#[test]
+fn events_explain_and_ingest_real_cloudtrail() {
+    let q = Qrie::new();
+    q.demo();
+    let testdata = std::env::var("QRIE_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata"));
+    let dir = testdata.join("cloudtrail/invictus-ir_aws_dataset_gzipped_locally");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("test data missing at {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+        .collect();
+    files.sort();
+    let file = files[0].to_str().unwrap().to_string();
+    let out = q.ok(&["events", "explain", &file, "--format", "json"]);
+    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!lines.is_empty());
+    assert!(lines.iter().all(|l| l["Decision"].is_object() || l["Decision"].is_string()));
+    let table = q.ok(&["events", "explain", &file]);
+    assert!(table.contains("DECISION"));
+    // Ingesting events of accounts qrie does not monitor changes no finding and says so.
+    let before = q.findings(&["--state", "all"]).len();
+    let report = q.json(&["events", "ingest", &file]);
+    assert_eq!(report["Stats"]["Received"].as_u64().unwrap(), lines.len() as u64);
+    assert_eq!(q.findings(&["--state", "all"]).len(), before);
+    assert!(q.fails(&["events", "ingest", "/nonexistent/file.json"]).contains("/nonexistent/file.json"));
+    let garbage = q.dir().join("garbage.json");
+    std::fs::write(&garbage, "this is not json").unwrap();
+    assert!(q.fails(&["events", "explain", garbage.to_str().unwrap()]).contains("garbage.json"));
 }

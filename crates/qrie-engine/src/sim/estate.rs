@@ -369,12 +369,13 @@ fn generate_account(rng: &mut ChaCha8Rng, a: &SimAccount, index: usize, spec: &S
                 (AclKind::AuthenticatedRead, 5),
             ],
         );
-        let policy = pick(rng, &[(0u8, 40), (1, 35), (2, 8), (3, 7), (4, 10)]);
+        let policy = pick(rng, &[(0u8, 40), (1, 32), (2, 8), (3, 7), (4, 10), (5, 3)]);
         let policy = match policy {
             0 => BucketPolicyKind::None,
             1 => BucketPolicyKind::DenyInsecureTransport,
             2 => BucketPolicyKind::PublicRead,
             3 => BucketPolicyKind::PublicReadFromVpce,
+            5 => BucketPolicyKind::PublicWrite,
             _ => BucketPolicyKind::CrossAccount("999988887777".into()),
         };
         let versioning = pick(rng, &[(Some("Enabled"), 60), (Some("Suspended"), 15), (None, 25)]);
@@ -382,7 +383,9 @@ fn generate_account(rng: &mut ChaCha8Rng, a: &SimAccount, index: usize, spec: &S
             name: format!("{}-{purpose}-{suffix}-{n}", a.name),
             region: a.regions[rng.random_range(0..a.regions.len())].clone(),
             // Some public ACLs and policies are neutralised by the bucket's own Block Public Access.
-            bucket_bpa: if acl != AclKind::Private || policy == BucketPolicyKind::PublicRead {
+            bucket_bpa: if acl != AclKind::Private
+                || matches!(policy, BucketPolicyKind::PublicRead | BucketPolicyKind::PublicWrite)
+            {
                 rng.random_bool(0.4)
             } else {
                 rng.random_bool(0.6)
@@ -489,7 +492,7 @@ fn generate_account(rng: &mut ChaCha8Rng, a: &SimAccount, index: usize, spec: &S
             &snap,
             &volume,
             rng.random_bool(0.7),
-            rng.random_bool(0.05),
+            (weak && n == 0) || rng.random_bool(0.05),
             days(rng, 1..200),
             at,
         ));
@@ -534,7 +537,11 @@ fn generate_account(rng: &mut ChaCha8Rng, a: &SimAccount, index: usize, spec: &S
                 vec![],
             ),
         };
-        let inline = (n % 6 == 4 && rng.random_bool(0.5)).then(|| g::iam::document("escalation"));
+        let inline = match (n % 6, rng.random_range(0..4)) {
+            (4, 0 | 1) => Some(g::iam::document("escalation")),
+            (3, _) if n < 6 => Some(g::iam::document("admin")),
+            _ => None,
+        };
         out.push(g::role(id, &name, &g::iam_id(rng, "AROA"), &trust, &managed, inline, days(rng, 30..900), at));
     }
     for role in &support_roles {
@@ -555,7 +562,8 @@ fn generate_account(rng: &mut ChaCha8Rng, a: &SimAccount, index: usize, spec: &S
         } else {
             (format!("admins-{n}"), vec![ADMINISTRATOR_ACCESS])
         };
-        out.push(g::group(id, &name, &g::iam_id(rng, "AGPA"), &managed, days(rng, 30..900), at));
+        let inline = (n == 1).then(|| g::iam::document("admin"));
+        out.push(g::group(id, &name, &g::iam_id(rng, "AGPA"), &managed, inline, days(rng, 30..900), at));
     }
     for n in 0..counts[&Kind::Policy] {
         let kind = ["read-reports", "ci-deploy", "full-admin-custom"][n % 3];
@@ -615,7 +623,11 @@ fn generate_account(rng: &mut ChaCha8Rng, a: &SimAccount, index: usize, spec: &S
                 1 | 2 => vec![READ_ONLY_ACCESS],
                 _ => vec![],
             },
-            inline: rng.random_bool(0.08).then(|| g::iam::document("escalation")),
+            inline: match rng.random_range(0..100) {
+                0..8 => Some(g::iam::document("escalation")),
+                8..12 => Some(g::iam::document("admin")),
+                _ => None,
+            },
         };
         out.push(g::iam_user(id, &u, at));
     }

@@ -123,24 +123,35 @@ async fn change(ctx: &Ctx, format: Format, args: DemoChangeArgs) -> Result<()> {
     for c in &changes {
         eprintln!("changed {} — {}", c.account_id, c.description);
     }
-    if format == Format::Json {
-        return output::document(format, &changes, String::new);
+    if args.print_records {
+        // The records alone, as JSON lines: what `qrie events ingest -` or `explain -` reads.
+        let mut out = std::io::stdout().lock();
+        for c in &changes {
+            serde_json::to_writer(&mut out, &c.record)?;
+            writeln!(out)?;
+        }
+        return Ok(());
     }
     if args.silent {
         eprintln!(
             "{} CloudTrail record(s) dropped (--silent): run `qrie inventory generate --scan-type anti-entropy` to catch the change(s) as drift",
             changes.len()
         );
-        return Ok(());
+        return output::document(format, &changes, String::new);
     }
-    let mut out = std::io::stdout().lock();
-    for c in &changes {
-        serde_json::to_writer(&mut out, &c.record)?;
-        writeln!(out)?;
-    }
-    eprintln!(
-        "{} CloudTrail record(s) printed as JSON lines (real-time event processing is not part of this build yet)",
-        changes.len()
-    );
+    let routed: Vec<_> =
+        changes.iter().enumerate().map(|(i, c)| qrie_engine::events::route_record(i, c.record.clone())).collect();
+    let (engine, _) = ctx.engine_with_cloud().await?;
+    let report = engine.ingest_events(&routed).await?;
+    let doc = serde_json::json!({"Changes": changes, "Events": report});
+    output::document(format, &doc, || {
+        format!(
+            "{} CloudTrail record(s) processed as events: {} resource(s) re-read, findings opened {}, resolved {}\n",
+            report.stats.received,
+            report.stats.refreshed + report.stats.deleted,
+            report.stats.findings_opened,
+            report.stats.findings_resolved
+        )
+    })?;
     Ok(())
 }

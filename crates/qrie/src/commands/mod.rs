@@ -2,6 +2,7 @@
 
 mod accounts;
 mod demo;
+mod events;
 mod findings;
 mod jobs;
 mod policies;
@@ -25,5 +26,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Findings(cmd) => findings::run(&ctx, format, cmd).await,
         Command::Summary(args) => summary::run(&ctx, format, args).await,
         Command::Jobs(cmd) => jobs::run(&ctx, format, cmd).await,
+        Command::Events(cmd) => events::run(&ctx, format, cmd).await,
     }
 }

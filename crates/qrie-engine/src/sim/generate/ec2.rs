@@ -83,6 +83,7 @@ pub fn network_acl(account: &str, region: &str, id: &str, vpc_id: &str, hardened
 }
 
 /// `public`: restorable by anyone (`CreateVolumePermissions: [{"Group": "all"}]`).
+#[allow(clippy::too_many_arguments)] // one argument per attribute a policy reads
 pub fn snapshot(
     account: &str,
     region: &str,

@@ -49,6 +49,7 @@ fn attached(arns: &[&str]) -> Value {
     )
 }
 
+#[allow(clippy::too_many_arguments)] // one argument per attribute a policy reads
 pub fn role(
     account: &str,
     name: &str,
@@ -76,13 +77,16 @@ pub fn group(
     name: &str,
     group_id: &str,
     managed: &[&str],
+    inline: Option<Value>,
     created: Timestamp,
     at: Timestamp,
 ) -> Resource {
     let arn = format!("arn:aws:iam::{account}:group/{name}");
+    let inline: Vec<Value> =
+        inline.map(|doc| json!({"PolicyName": format!("{name}-inline"), "PolicyDocument": doc})).into_iter().collect();
     let config = json!({"Group": {
         "Path": "/", "GroupName": name, "GroupId": group_id, "Arn": arn, "CreateDate": aws_time(created),
-        "GroupPolicyList": [], "AttachedManagedPolicies": attached(managed),
+        "GroupPolicyList": inline, "AttachedManagedPolicies": attached(managed),
     }});
     resource(arn, account, GLOBAL_REGION, Service::Iam, "AWS::IAM::Group", name, BTreeMap::new(), config, at)
 }

@@ -23,6 +23,8 @@ pub enum BucketPolicyKind {
     DenyInsecureTransport,
     /// Anyone may read objects.
     PublicRead,
+    /// Anyone may upload objects.
+    PublicWrite,
     /// `Principal: "*"`, but only through one VPC endpoint: not public.
     PublicReadFromVpce,
     /// Another account may read and write.
@@ -87,6 +89,9 @@ fn bucket_policy(name: &str, kind: &BucketPolicyKind) -> Value {
             json!({"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": objects}),
             deny_http,
         ],
+        BucketPolicyKind::PublicWrite => vec![json!(
+            {"Sid": "DropBox", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["s3:PutObject"], "Resource": objects}
+        )],
         BucketPolicyKind::PublicReadFromVpce => vec![json!({
             "Sid": "ReadThroughEndpoint", "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:ListBucket"],
             "Resource": [bucket, objects], "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-0a1b2c3d4e5f60718"}}
@@ -118,8 +123,11 @@ pub fn s3_bucket(account: &str, owner_id: &str, b: &BucketSpec, at: Timestamp) -
         json!({"ServerSideEncryptionConfiguration": {"Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": b.encryption == EncryptionKind::Kms}]}})
     };
     let policy = bucket_policy(&b.name, &b.policy);
-    let policy_status =
-        if policy.is_null() { Value::Null } else { json!({"IsPublic": b.policy == BucketPolicyKind::PublicRead}) };
+    let policy_status = if policy.is_null() {
+        Value::Null
+    } else {
+        json!({"IsPublic": matches!(b.policy, BucketPolicyKind::PublicRead | BucketPolicyKind::PublicWrite)})
+    };
     let config = json!({
         "Location": {"LocationConstraint": location},
         "Acl": s3_acl(owner_id, b.acl),

@@ -1,0 +1,358 @@
+//! The event path: a CloudTrail event is a hint that a resource changed. The
+//! engine debounces hints per ARN, re-reads each resource through the cloud
+//! (so duplicates and out-of-order delivery cannot install a wrong state),
+//! stores what it observed, and evaluates it through the same path as sweeps,
+//! recording the event on every finding transition.
+
+use qrie_events::{Action, Decision, Routed, Target};
+use qrie_model::{Account, DetectedBy, Resource, Timestamp, Trigger};
+use qrie_store::{ResourceFilter, WriteOutcome};
+use serde::{Deserialize, Serialize};
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use crate::evaluate::{evaluate_batch, load_active_policies, ActivePolicy, FindingIndex, RelatedCache, Tally};
+use crate::{summary, Described, Engine, EngineError};
+
+const STATS_NS: &str = "events";
+const STATS_KEY: &str = "stats";
+
+/// One resource to re-read, and the latest event that asked for it.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub target: Target,
+    pub event_id: Option<String>,
+    pub event_time: Option<Timestamp>,
+}
+
+/// Collapses hints per ARN: a resource is re-read once the window has passed
+/// without a newer hint for it (trailing edge), so a burst of changes costs one
+/// describe call and the read sees the burst's final state.
+pub struct Debouncer {
+    window: Duration,
+    pending: HashMap<String, (Pending, Instant)>,
+}
+
+impl Debouncer {
+    pub fn new(window: Duration) -> Self {
+        Debouncer { window, pending: HashMap::new() }
+    }
+
+    /// Adds a hint; returns true when it merged into one already waiting.
+    pub fn offer(&mut self, p: Pending, now: Instant) -> bool {
+        let due = now + self.window;
+        let arn = p.target.arn.clone();
+        match self.pending.get_mut(&arn) {
+            Some((waiting, at)) => {
+                // A deletion or account-wide change outranks a refresh of the same ARN.
+                if p.target.action != Action::Refresh || waiting.target.action == Action::Refresh {
+                    waiting.target.action = p.target.action;
+                }
+                if p.event_time >= waiting.event_time {
+                    waiting.event_id = p.event_id;
+                    waiting.event_time = p.event_time;
+                }
+                *at = due;
+                true
+            }
+            None => {
+                self.pending.insert(arn, (p, due));
+                false
+            }
+        }
+    }
+
+    /// The hints whose window has passed.
+    pub fn take_due(&mut self, now: Instant) -> Vec<Pending> {
+        let due: Vec<String> = self.pending.iter().filter(|(_, (_, at))| *at <= now).map(|(k, _)| k.clone()).collect();
+        due.into_iter().filter_map(|k| self.pending.remove(&k).map(|p| p.0)).collect()
+    }
+
+    /// Every waiting hint (end of input).
+    pub fn take_all(&mut self) -> Vec<Pending> {
+        self.pending.drain().map(|(_, (p, _))| p).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+
+/// What the event path did with a batch.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventStats {
+    pub received: u64,
+    pub mapped: u64,
+    /// Skipped events by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Event names qrie does not route yet, as `eventSource:eventName`.
+    pub unmapped: BTreeMap<String, u64>,
+    /// Hints merged into another for the same resource.
+    pub debounced: u64,
+    pub refreshed: u64,
+    pub deleted: u64,
+    /// Targets in accounts qrie does not monitor (or removed ones).
+    pub unmonitored: u64,
+    pub findings_opened: u64,
+    pub findings_resolved: u64,
+    pub errors: u64,
+}
+
+impl EventStats {
+    fn add(&mut self, o: &EventStats) {
+        self.received += o.received;
+        self.mapped += o.mapped;
+        for (k, v) in &o.skipped {
+            *self.skipped.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.unmapped {
+            *self.unmapped.entry(k.clone()).or_default() += v;
+        }
+        self.debounced += o.debounced;
+        self.refreshed += o.refreshed;
+        self.deleted += o.deleted;
+        self.unmonitored += o.unmonitored;
+        self.findings_opened += o.findings_opened;
+        self.findings_resolved += o.findings_resolved;
+        self.errors += o.errors;
+    }
+}
+
+/// A batch's result: its counts and what went wrong, per resource.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventReport {
+    pub stats: EventStats,
+    pub errors: Vec<String>,
+}
+
+impl Engine {
+    /// Counts routed events and queues their targets in the debouncer.
+    pub fn accept_events(&self, routed: &[Routed], debouncer: &mut Debouncer, report: &mut EventReport) {
+        let now = Instant::now();
+        for r in routed {
+            report.stats.received += 1;
+            match &r.decision {
+                Decision::Mapped { targets } => {
+                    report.stats.mapped += 1;
+                    for t in targets {
+                        let p = Pending { target: t.clone(), event_id: r.event_id.clone(), event_time: r.event_time };
+                        if debouncer.offer(p, now) {
+                            report.stats.debounced += 1;
+                        }
+                    }
+                }
+                Decision::Skipped { reason } => {
+                    *report.stats.skipped.entry(reason.label().to_string()).or_default() += 1
+                }
+                Decision::Unmapped => {
+                    let name = format!(
+                        "{}:{}",
+                        r.event_source.as_deref().unwrap_or("?"),
+                        r.event_name.as_deref().unwrap_or("?")
+                    );
+                    *report.stats.unmapped.entry(name).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    /// Processes a whole batch (a file, a queue receive): every target is
+    /// re-read once, at the end of the batch.
+    pub async fn ingest_events(&self, routed: &[Routed]) -> Result<EventReport, EngineError> {
+        let mut report = EventReport::default();
+        let mut debouncer = Debouncer::new(Duration::ZERO);
+        self.accept_events(routed, &mut debouncer, &mut report);
+        self.process_pending(debouncer.take_all(), &mut report).await?;
+        self.record_event_stats(&report.stats).await?;
+        Ok(report)
+    }
+
+    /// Re-reads, stores and evaluates each pending target.
+    pub async fn process_pending(&self, pending: Vec<Pending>, report: &mut EventReport) -> Result<(), EngineError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let accounts: HashMap<String, Account> =
+            self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
+        let (policies, _) = load_active_policies(&*self.store).await?;
+        let mut related = RelatedCache::default();
+        let mut tally = Tally::default();
+        for p in pending {
+            let Some(account) = accounts.get(&p.target.account_id).filter(|a| a.is_active()) else {
+                report.stats.unmonitored += 1;
+                continue;
+            };
+            let trigger = Trigger {
+                detected_by: DetectedBy::Event,
+                job_id: None,
+                event_id: p.event_id.clone(),
+                event_time: p.event_time,
+            };
+            match self.apply_target(&p.target, account, &accounts, &policies, &mut related, &trigger, &mut tally).await
+            {
+                Ok(Some(true)) => report.stats.refreshed += 1,
+                Ok(Some(false)) => report.stats.deleted += 1,
+                Ok(None) => {}
+                Err(e) => {
+                    report.stats.errors += 1;
+                    report.errors.push(format!("{}: {e}", p.target.arn));
+                }
+            }
+        }
+        report.stats.findings_opened += tally.total(|t| t.opened + t.reopened);
+        report.stats.findings_resolved += tally.total(|t| t.resolved);
+        if report.stats.refreshed + report.stats.deleted > 0 {
+            summary::invalidate(&*self.store).await?;
+        }
+        Ok(())
+    }
+
+    /// Observe → store → evaluate for one target. `Some(true)` when the
+    /// resource was stored present, `Some(false)` when recorded gone, `None`
+    /// when nothing was written (an unknown resource reported gone, or a newer
+    /// observation already stored).
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_target(
+        &self,
+        target: &Target,
+        account: &Account,
+        accounts: &HashMap<String, Account>,
+        policies: &[ActivePolicy],
+        related: &mut RelatedCache,
+        trigger: &Trigger,
+        tally: &mut Tally,
+    ) -> Result<Option<bool>, EngineError> {
+        let arn = self.resolve_arn(target).await?;
+        let described = self.cloud.describe(account, &arn).await.map_err(|e| EngineError::Conflict(e.to_string()))?;
+        let (resource, present): (Resource, bool) = match described {
+            Described::Present(r) => {
+                let r = *r;
+                if self.store.put_resources(vec![r.clone()]).await?[0] != WriteOutcome::Written {
+                    return Ok(None);
+                }
+                (r, true)
+            }
+            Described::Gone { observed_at } => {
+                if self.store.mark_deleted(vec![arn.clone()], observed_at).await?[0] != WriteOutcome::Written {
+                    return Ok(None);
+                }
+                match self.store.get_resource(&arn).await? {
+                    Some(r) => (r, false),
+                    None => return Ok(None),
+                }
+            }
+        };
+        related.invalidate(&resource.arn);
+        let mut batch = vec![resource];
+        if target.action == Action::AccountWide {
+            batch.extend(self.dependents_of(&arn, account, policies).await?);
+        }
+        let refs: Vec<&ActivePolicy> = policies.iter().collect();
+        let mut index = FindingIndex::new();
+        for r in &batch {
+            for f in self.store.findings_for_resource(&r.arn).await? {
+                index.insert((f.arn.clone(), f.policy.clone()), f);
+            }
+        }
+        related.prefetch(&*self.store, &refs, &batch).await?;
+        let writes = evaluate_batch(&batch, &refs, accounts, related, &mut index, trigger, chrono::Utc::now(), tally);
+        if !writes.is_empty() {
+            self.store.put_findings(writes).await?;
+        }
+        Ok(Some(present))
+    }
+
+    /// IAM events name users, roles and groups without their path; the stored
+    /// ARN (with its path) is found by name.
+    async fn resolve_arn(&self, target: &Target) -> Result<String, EngineError> {
+        let Some(name) = &target.name else {
+            return Ok(target.arn.clone());
+        };
+        if self.store.get_resource(&target.arn).await?.is_some() {
+            return Ok(target.arn.clone());
+        }
+        let filter = ResourceFilter {
+            account_id: Some(target.account_id.clone()),
+            resource_type: Some(target.resource_type.to_string()),
+            search: Some(name.clone()),
+            include_deleted: true,
+            ..Default::default()
+        };
+        let page = self.store.list_resources(&filter, &qrie_store::PageRequest::first(100)).await?;
+        Ok(page.items.into_iter().find(|r| &r.name == name).map_or_else(|| target.arn.clone(), |r| r.arn))
+    }
+
+    /// Stored resources of this account whose evaluation reads `setting_arn`
+    /// (e.g. every bucket, for the account's Block Public Access).
+    async fn dependents_of(
+        &self,
+        setting_arn: &str,
+        account: &Account,
+        policies: &[ActivePolicy],
+    ) -> Result<Vec<Resource>, EngineError> {
+        let mut types: Vec<&str> =
+            policies.iter().filter(|p| p.def.related.is_some()).map(|p| p.def.resource_type).collect();
+        types.sort_unstable();
+        types.dedup();
+        let mut out = Vec::new();
+        for t in types {
+            let filter = ResourceFilter {
+                account_id: Some(account.account_id.clone()),
+                resource_type: Some(t.to_string()),
+                ..Default::default()
+            };
+            let mut page = qrie_store::PageRequest::first(1000);
+            loop {
+                let p = self.store.list_resources(&filter, &page).await?;
+                out.extend(p.items.into_iter().filter(|r| {
+                    policies.iter().any(|pol| {
+                        pol.def.resource_type == r.resource_type
+                            && pol.def.related_arns(r).iter().any(|a| a == setting_arn)
+                    })
+                }));
+                match p.next_token {
+                    Some(t) => page.next_token = Some(t),
+                    None => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds a batch's counts to the totals `qrie events stats` shows.
+    pub async fn record_event_stats(&self, batch: &EventStats) -> Result<(), EngineError> {
+        let mut total = self.event_stats().await?;
+        total.add(batch);
+        let value = serde_json::to_value(&total).map_err(|e| EngineError::Conflict(e.to_string()))?;
+        self.store.kv_put(STATS_NS, STATS_KEY, value).await?;
+        Ok(())
+    }
+
+    /// Totals since the store was created.
+    pub async fn event_stats(&self) -> Result<EventStats, EngineError> {
+        Ok(self
+            .store
+            .kv_get(STATS_NS, STATS_KEY)
+            .await?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default())
+    }
+}
+
+/// A CloudTrail record as the router sees it when it did not come from a file
+/// (e.g. the simulated estate's changes).
+pub fn route_record(position: usize, record: serde_json::Value) -> Routed {
+    qrie_events::route(&qrie_events::Incoming {
+        position,
+        envelope: qrie_events::Envelope::Bare,
+        bus: None,
+        record: Ok(record),
+    })
+}
