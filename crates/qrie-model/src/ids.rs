@@ -115,6 +115,10 @@ pub mod pseudo_arn {
     pub fn iam_root(account_id: &str) -> String {
         format!("arn:aws:iam::{account_id}:root")
     }
+    /// The IAM Access Analyzer analyzers of one region (ListAnalyzers).
+    pub fn access_analyzers(account_id: &str, region: &str) -> String {
+        format!("arn:aws:access-analyzer:{region}:{account_id}:account-analyzers")
+    }
     /// The account password policy.
     pub fn iam_password_policy(account_id: &str) -> String {
         format!("arn:aws:iam::{account_id}:account-password-policy")
