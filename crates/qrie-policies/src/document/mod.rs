@@ -232,10 +232,11 @@ pub struct Statement {
 
 impl Statement {
     /// Whether the statement applies to anyone at all: `Principal` `*` or
-    /// `{"AWS": "*"}`, or an Allow with `NotPrincipal` (everyone but a few).
+    /// `{"AWS": "*"}`, or a `NotPrincipal` (everyone but the few it lists).
+    /// `false` for identity-policy statements (no principal).
     pub fn applies_to_anyone(&self) -> bool {
         match &self.principals {
-            Some(ps) if self.not_principal => self.effect == Effect::Allow || ps.is_empty(),
+            Some(_) if self.not_principal => true,
             Some(ps) => ps.contains(&Principal::Anyone),
             None => false,
         }

@@ -5,18 +5,17 @@
 use qrie_model::{
     ComplianceRef, EvalContext, MissingData, PolicyDef, Remediation, Resource, Service, Severity, Verdict,
 };
-use serde_json::{json, Value};
 
 use super::block_public_access as bpa;
-use crate::config::required;
+use super::exposure::{self, ALL_USERS};
 
 pub static POLICY: PolicyDef = PolicyDef {
     id: "s3-bucket-public-read-acl",
     title: "S3 bucket ACL grants public read access",
     description: "The bucket's access control list grants READ or FULL_CONTROL to the AllUsers group (everyone, \
         unauthenticated), and neither the bucket's nor the account's Block Public Access setting IgnorePublicAcls \
-        is on, so anyone on the internet can list the bucket's objects. Grants to AuthenticatedUsers, log delivery \
-        and WRITE-only grants are left to other policies.",
+        is on (and ACLs are not disabled by Object Ownership), so anyone on the internet can list the bucket's \
+        objects. Grants to AuthenticatedUsers, log delivery and WRITE-only grants are left to other policies.",
     service: Service::S3,
     resource_type: "AWS::S3::Bucket",
     category: "data-exposure",
@@ -64,46 +63,15 @@ resource "aws_s3_bucket_ownership_controls" "this" {
     evaluate,
 };
 
-const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
-
-fn grants_public_read(grant: &Value) -> bool {
-    grant["Grantee"]["URI"] == ALL_USERS && matches!(grant["Permission"].as_str(), Some("READ" | "FULL_CONTROL"))
-}
-
 fn evaluate(r: &Resource, ctx: &EvalContext) -> Result<Verdict, MissingData> {
-    let grants = required(r.field("Acl")?, "Acl", "Grants", Value::as_array)?;
-    let public: Vec<(String, &Value)> = grants
-        .iter()
-        .enumerate()
-        .filter(|(_, g)| grants_public_read(g))
-        .map(|(i, g)| (format!("Acl.Grants[{i}]"), g))
-        .collect();
-    let Some((path, grant)) = public.first() else {
-        return Ok(Verdict::Pass);
-    };
-    // Either level suffices to neutralise the grant, so one readable level that
-    // ignores public ACLs decides even if the other could not be read.
-    let bucket = r.field("PublicAccessBlock");
-    let account = bpa::account_settings(r, ctx);
-    if [&bucket, &account].into_iter().any(|s| s.as_ref().is_ok_and(|v| bpa::ignores_public_acls(v))) {
-        return Ok(Verdict::Pass);
-    }
-    let (bucket, account) = (bucket?, account?);
-    let mut evidence = json!({
-        "Path": path,
-        "Grant": grant,
-        "BlockPublicAccess": {"Bucket": bucket, "Account": account},
-    });
-    if public.len() > 1 {
-        evidence["AlsoMatched"] = public[1..].iter().map(|(p, _)| json!(p)).collect();
-    }
-    Ok(Verdict::Fail(evidence))
+    exposure::evaluate_acl(r, ctx, ALL_USERS, &["READ", "FULL_CONTROL"])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::*;
+    use serde_json::{json, Value};
 
     fn public_bucket(bucket_bpa: Value) -> Resource {
         bucket("public", json!({"Acl": acl(&[group_grant(ALL_USERS, "READ")]), "PublicAccessBlock": bucket_bpa}))
@@ -139,6 +107,22 @@ mod tests {
             ("account BPA ignores public ACLs", public_bucket(Value::Null), acct(ignore_only.clone()), "pass"),
             // BlockPublicAcls stops new public ACLs only; the existing grant still applies.
             ("BPA blocks but does not ignore", public_bucket(block_only.clone()), acct(block_only), "fail"),
+            (
+                "ACLs disabled by Object Ownership",
+                bucket(
+                    "b",
+                    json!({"Acl": acl(&[group_grant(ALL_USERS, "READ")]),
+                           "OwnershipControls": {"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}}}),
+                ),
+                vec![],
+                "pass",
+            ),
+            (
+                "Object Ownership unreadable, nothing else neutralises",
+                unreadable(public_bucket(Value::Null), "OwnershipControls"),
+                acct(Value::Null),
+                "error",
+            ),
             ("account BPA not in the inventory", public_bucket(Value::Null), vec![], "error"),
             (
                 "account BPA unreadable",
