@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod cloud;
+pub mod compliance;
 pub mod evaluate;
 pub mod events;
 mod inventory;
@@ -38,7 +39,7 @@ use std::sync::Arc;
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] qrie_model::ValidationError),
     #[error("unknown policy {0:?}: `qrie policies list --status available` lists the catalog")]
     UnknownPolicy(String),

@@ -53,6 +53,11 @@ pub enum Command {
     /// Running and past sweeps.
     #[command(subcommand)]
     Jobs(JobsCmd),
+    /// Compliance posture per framework control: passing, failing (with finding counts), not evaluated.
+    Compliance {
+        /// cis-aws-3.0, nist-800-53-r5, pci-dss-4.0, hipaa or cmmc-2.0 (default: a summary of all).
+        framework: Option<String>,
+    },
     /// CloudTrail events: re-evaluate what they changed, explain routing, counters.
     #[command(subcommand)]
     Events(EventsCmd),

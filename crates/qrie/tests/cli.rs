@@ -409,3 +409,38 @@ fn events_explain_and_ingest_real_cloudtrail() {
     std::fs::write(&garbage, "this is not json").unwrap();
     assert!(q.fails(&["events", "explain", garbage.to_str().unwrap()]).contains("garbage.json"));
 }
+
+#[test]
+fn compliance_reports_every_control_of_a_framework() {
+    let q = Qrie::new();
+    q.demo();
+    let cis = q.json(&["compliance", "cis-aws-3.0"]);
+    let controls = cis["Controls"].as_array().unwrap();
+    assert!(controls.len() >= 30, "CIS controls: {}", controls.len());
+    let findings = q.findings(&[]);
+    for c in controls {
+        let count: usize = c["ActivePolicies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| findings.iter().filter(|f| &f["Policy"] == p).count())
+            .sum();
+        assert_eq!(c["ActiveFindings"].as_u64().unwrap() as usize, count, "{c}");
+        let expected = match (c["ActivePolicies"].as_array().unwrap().is_empty(), count) {
+            (true, _) => "not-evaluated",
+            (false, 0) => "passing",
+            _ => "failing",
+        };
+        assert_eq!(c["State"], expected, "{c}");
+    }
+    let by_state = |s: &str| controls.iter().filter(|c| c["State"] == s).count() as u64;
+    assert_eq!(cis["Failing"].as_u64().unwrap(), by_state("failing"));
+    assert_eq!(cis["NotEvaluated"].as_u64().unwrap(), by_state("not-evaluated"));
+    // Suspending the root MFA policy leaves its control unevaluated.
+    q.ok(&["policies", "suspend", "iam-root-mfa-disabled", "--yes"]);
+    let cis = q.json(&["compliance", "cis-aws-3.0"]);
+    let c15 = cis["Controls"].as_array().unwrap().iter().find(|c| c["ControlId"] == "1.5").unwrap().clone();
+    assert_eq!(c15["State"], "not-evaluated");
+    assert!(q.fails(&["compliance", "iso-27001"]).contains("unknown framework"));
+    assert!(q.ok(&["compliance"]).contains("pci-dss-4.0"));
+}

@@ -1,6 +1,7 @@
 //! One module per command group.
 
 mod accounts;
+mod compliance;
 mod demo;
 mod events;
 mod findings;
@@ -27,5 +28,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Summary(args) => summary::run(&ctx, format, args).await,
         Command::Jobs(cmd) => jobs::run(&ctx, format, cmd).await,
         Command::Events(cmd) => events::run(&ctx, format, cmd).await,
+        Command::Compliance { framework } => compliance::run(&ctx, format, framework).await,
     }
 }
