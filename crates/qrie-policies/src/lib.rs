@@ -34,8 +34,8 @@
 use qrie_model::PolicyDef;
 
 mod config;
-pub mod document;
 pub mod docs;
+pub mod document;
 mod ec2;
 pub mod frameworks;
 mod iam;
@@ -114,21 +114,25 @@ mod tests {
     }
 
     #[test]
-    fn the_catalog_is_the_agreed_one() {
-        let ids: Vec<(&str, u8)> = catalog().iter().map(|p| (p.id, p.severity.value())).collect();
-        assert_eq!(
-            ids,
-            [
-                ("s3-bucket-public-read-acl", 90),
-                ("s3-bucket-versioning-disabled", 40),
-                ("ec2-sg-open-ssh", 80),
-                ("ec2-sg-open-rdp", 80),
-                ("ec2-ebs-volume-unencrypted", 60),
-                ("ec2-instance-imdsv2-not-required", 60),
-                ("iam-root-mfa-disabled", 95),
-                ("iam-user-access-key-too-old", 50),
-            ]
-        );
+    fn the_catalog_covers_every_service_and_keeps_its_ids() {
+        assert!(catalog().len() >= 50, "{} policies", catalog().len());
+        for service in Service::ALL {
+            let n = catalog().iter().filter(|p| p.service == service).count();
+            assert!(n >= 10, "{service}: only {n} policies");
+        }
+        // Ids are stable: operators launch and scope policies by id.
+        for (id, severity) in [
+            ("s3-bucket-public-read-acl", 90),
+            ("s3-bucket-versioning-disabled", 40),
+            ("ec2-sg-open-ssh", 80),
+            ("ec2-sg-open-rdp", 80),
+            ("ec2-ebs-volume-unencrypted", 60),
+            ("ec2-instance-imdsv2-not-required", 60),
+            ("iam-root-mfa-disabled", 95),
+            ("iam-user-access-key-too-old", 50),
+        ] {
+            assert_eq!(get(id).map(|p| p.severity.value()), Some(severity), "{id}");
+        }
     }
 
     #[test]
@@ -143,21 +147,35 @@ mod tests {
 
     #[test]
     fn service_and_resource_type_agree() {
+        // The types docs/resources.md documents, and the service each is stored under.
         let known_types = [
-            "AWS::S3::Bucket",
-            "AWS::S3::AccountPublicAccessBlock",
-            "AWS::EC2::SecurityGroup",
-            "AWS::EC2::Instance",
-            "AWS::EC2::Volume",
-            "AWS::EC2::AccountSettings",
-            "AWS::IAM::User",
-            "AWS::IAM::RootUser",
-            "AWS::IAM::AccountPasswordPolicy",
+            ("AWS::S3::Bucket", Service::S3),
+            ("AWS::S3::AccountPublicAccessBlock", Service::S3),
+            ("AWS::EC2::SecurityGroup", Service::Ec2),
+            ("AWS::EC2::Instance", Service::Ec2),
+            ("AWS::EC2::Volume", Service::Ec2),
+            ("AWS::EC2::Snapshot", Service::Ec2),
+            ("AWS::EC2::Image", Service::Ec2),
+            ("AWS::EC2::NetworkAcl", Service::Ec2),
+            ("AWS::EC2::AccountSettings", Service::Ec2),
+            ("AWS::IAM::User", Service::Iam),
+            ("AWS::IAM::Group", Service::Iam),
+            ("AWS::IAM::Role", Service::Iam),
+            ("AWS::IAM::ManagedPolicy", Service::Iam),
+            ("AWS::IAM::ServerCertificate", Service::Iam),
+            ("AWS::IAM::RootUser", Service::Iam),
+            ("AWS::IAM::AccountPasswordPolicy", Service::Iam),
+            ("AWS::AccessAnalyzer::AccountAnalyzers", Service::Iam),
         ];
         for p in catalog() {
-            assert!(known_types.contains(&p.resource_type), "{}: unknown resource type {}", p.id, p.resource_type);
-            let service: Service = p.resource_type.split("::").nth(1).unwrap().parse().unwrap();
-            assert_eq!(service, p.service, "{}", p.id);
+            let service = known_types.iter().find(|(t, _)| *t == p.resource_type).map(|(_, s)| *s);
+            assert_eq!(
+                service,
+                Some(p.service),
+                "{}: resource type {} unknown or of another service",
+                p.id,
+                p.resource_type
+            );
         }
     }
 
@@ -189,19 +207,22 @@ mod tests {
     fn compliance_references_are_well_formed() {
         for p in catalog() {
             assert!(!p.compliance.is_empty(), "{}: no compliance reference", p.id);
-            let mut frameworks = HashSet::new();
+            let mut cited = HashSet::new();
             for c in p.compliance {
-                assert!(frameworks.insert(c.framework), "{}: {} cited twice", p.id, c.framework);
+                assert!(cited.insert(c.framework), "{}: {} cited twice", p.id, c.framework);
                 assert!(!c.controls.is_empty(), "{}: {} without controls", p.id, c.framework);
+                let framework = frameworks::framework(c.framework)
+                    .unwrap_or_else(|| panic!("{}: unknown framework {}", p.id, c.framework));
                 for control in c.controls {
-                    let valid = well_formed_control(c.framework, control)
-                        .unwrap_or_else(|| panic!("{}: unknown framework {}", p.id, c.framework));
-                    assert!(valid, "{}: {control:?} is not a {} control id", p.id, c.framework);
+                    assert!(
+                        framework.control(control).is_some(),
+                        "{}: {} has no control {control:?}",
+                        p.id,
+                        c.framework
+                    );
                 }
             }
         }
-        assert!(nist_control("SC-28(1)") && nist_control("AC-3") && !nist_control("AC-3(") && !nist_control("ac-3"));
-        assert!(dotted_numbers("2.1.4") && !dotted_numbers("2") && !dotted_numbers("2..1"));
     }
 
     #[test]
@@ -242,8 +263,8 @@ mod tests {
         }
         assert!(get("s3-no-such-policy").is_none());
         let sg: Vec<&str> = for_resource_type("AWS::EC2::SecurityGroup").map(|p| p.id).collect();
-        assert_eq!(sg, ["ec2-sg-open-ssh", "ec2-sg-open-rdp"]);
-        assert_eq!(for_resource_type("AWS::S3::Bucket").count(), 2);
+        assert!(sg.contains(&"ec2-sg-open-ssh") && sg.contains(&"ec2-sg-open-rdp"), "{sg:?}");
+        assert!(for_resource_type("AWS::S3::Bucket").all(|p| p.resource_type == "AWS::S3::Bucket"));
         assert_eq!(for_resource_type("AWS::Lambda::Function").count(), 0);
         let by_type: usize = catalog()
             .iter()
@@ -265,15 +286,44 @@ mod tests {
             let empty = testing::resource(p.resource_type, &arn, "x", json!({}));
             assert!(matches!(testing::run(p, &empty), Verdict::Error(_)), "{} on nothing", p.id);
             let mut denied = empty.clone();
+            // Every configuration key docs/resources.md documents.
             for key in [
+                "Location",
                 "Acl",
+                "Policy",
+                "PolicyStatus",
+                "PublicAccessBlock",
+                "Encryption",
                 "Versioning",
+                "Logging",
+                "OwnershipControls",
+                "Lifecycle",
+                "ObjectLock",
+                "Website",
+                "Replication",
+                "Tags",
                 "SecurityGroup",
+                "NetworkInterfaces",
                 "Instance",
+                "UserData",
                 "Volume",
+                "Snapshot",
+                "CreateVolumePermissions",
+                "Image",
+                "LaunchPermissions",
+                "NetworkAcl",
+                "EbsEncryptionByDefault",
+                "InstanceMetadataDefaults",
+                "User",
+                "Group",
+                "Role",
+                "ServerCertificateMetadata",
                 "AccountSummary",
                 "CredentialReport",
-                "User",
+                "VirtualMFADevices",
+                "SupportAccessEntities",
+                "PasswordPolicy",
+                "Analyzers",
             ] {
                 denied = testing::unreadable(denied, key);
             }
