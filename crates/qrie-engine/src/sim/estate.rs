@@ -343,6 +343,7 @@ fn generate_account(rng: &mut ChaCha8Rng, a: &SimAccount, index: usize, spec: &S
             strong || (!weak && rng.random_bool(0.3)),
             at,
         ));
+        out.push(g::iam::access_analyzers(id, region, strong || (!weak && rng.random_bool(0.5)), at));
         out.push(g::network_acl(
             id,
             region,
@@ -424,7 +425,7 @@ fn generate_account(rng: &mut ChaCha8Rng, a: &SimAccount, index: usize, spec: &S
                 name: format!("{}-{n}", ["web", "db", "bastion", "app", "cache", "batch"][n % 6]),
                 vpc_id: vpcs[region.as_str()].clone(),
                 open_ports,
-                all_traffic: rng.random_bool(0.03),
+                all_traffic: (weak && n == 1) || rng.random_bool(0.03),
                 interfaces: Vec::new(),
                 tags: tags(rng, a),
             };
@@ -665,9 +666,10 @@ mod tests {
         for a in e.accounts() {
             let per_account = Service::ALL.iter().map(|s| e.resources_of(&a.account_id, *s).count()).sum::<usize>();
             // 100 resources plus account-level settings (BPA, root, password policy; per region the
-            // EC2 settings, default security group and network ACL) and the support role, if any.
+            // EC2 settings, default security group, network ACL and Access Analyzer list) and the support
+            // role, if any.
             let support = e.resources_of(&a.account_id, Service::Iam).filter(|r| r.name == "AWSSupportRole").count();
-            assert_eq!(per_account, 100 + 3 + 3 * a.regions.len() + support);
+            assert_eq!(per_account, 100 + 3 + 4 * a.regions.len() + support);
             for s in Service::ALL {
                 assert!(e.resources_of(&a.account_id, s).count() > 0, "{s}");
             }

@@ -151,3 +151,24 @@ pub fn document(kind: &str) -> Value {
     };
     json!({"Version": "2012-10-17", "Statement": statement})
 }
+
+/// A region's IAM Access Analyzer analyzers: one account analyzer, or none.
+pub fn access_analyzers(account: &str, region: &str, active: bool, at: Timestamp) -> Resource {
+    let analyzers = if active {
+        json!([{"arn": format!("arn:aws:access-analyzer:{region}:{account}:analyzer/account-analyzer"),
+                "name": "account-analyzer", "type": "ACCOUNT", "status": "ACTIVE", "createdAt": aws_time(at)}])
+    } else {
+        json!([])
+    };
+    resource(
+        qrie_model::ids::pseudo_arn::access_analyzers(account, region),
+        account,
+        region,
+        Service::Iam,
+        "AWS::AccessAnalyzer::AccountAnalyzers",
+        "account-analyzers",
+        BTreeMap::new(),
+        json!({"Analyzers": analyzers}),
+        at,
+    )
+}
