@@ -79,35 +79,6 @@ mod tests {
     use serde_json::json;
     use std::collections::{BTreeMap, HashSet};
 
-    /// Whether `control` looks like a control id of `framework`; `None` for a
-    /// framework policies may not cite.
-    fn well_formed_control(framework: &str, control: &str) -> Option<bool> {
-        match framework {
-            // Section and requirement numbers: CIS 1.14, 2.1.4; PCI DSS 1.3.1, 8.4.1.
-            "cis-aws-3.0" | "pci-dss-4.0" => Some(dotted_numbers(control)),
-            // Family, number, optional enhancement: AC-3, SC-28(1), IA-2(1).
-            "nist-800-53-r5" => Some(nist_control(control)),
-            _ => None,
-        }
-    }
-
-    fn dotted_numbers(c: &str) -> bool {
-        c.split('.').count() >= 2 && c.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-    }
-
-    fn nist_control(c: &str) -> bool {
-        let Some((family, rest)) = c.split_once('-') else { return false };
-        let (number, enhancement) = match rest.split_once('(') {
-            Some((n, e)) => (n, e.strip_suffix(')')),
-            None => (rest, Some("1")),
-        };
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        family.len() == 2
-            && family.bytes().all(|b| b.is_ascii_uppercase())
-            && digits(number)
-            && enhancement.is_some_and(digits)
-    }
-
     fn is_kebab(s: &str) -> bool {
         !s.is_empty()
             && s.split('-').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
