@@ -42,6 +42,13 @@ pub(crate) fn inline(r: &Resource, kind: &Inline) -> Result<Vec<PolicyDocument>,
 /// item marked IsDefaultVersion (or whose VersionId is DefaultVersionId).
 /// Other versions grant nothing until someone makes them the default.
 pub(crate) fn default_version(r: &Resource) -> Result<PolicyDocument, MissingData> {
+    default_version_at(r, "Policy")
+}
+
+/// [`default_version`], with evidence paths rooted at `root` instead of
+/// `Policy` (e.g. `User.AttachedManagedPolicies[1].Policy`, for a policy read
+/// through a principal's attachment).
+pub(crate) fn default_version_at(r: &Resource, root: &str) -> Result<PolicyDocument, MissingData> {
     let policy = described(r, "Policy")?;
     let versions = required(policy, "Policy", "PolicyVersionList", Value::as_array)?;
     let default_id = policy.get("DefaultVersionId").and_then(Value::as_str);
@@ -53,7 +60,7 @@ pub(crate) fn default_version(r: &Resource) -> Result<PolicyDocument, MissingDat
                 || (default_id.is_some() && v.get("VersionId").and_then(Value::as_str) == default_id)
         })
         .ok_or_else(|| MissingData("Policy.PolicyVersionList has no default version".into()))?;
-    let at = format!("Policy.PolicyVersionList[{i}].Document");
+    let at = format!("{root}.PolicyVersionList[{i}].Document");
     let doc = version.get("Document").ok_or_else(|| MissingData(format!("{at} is absent")))?;
     Ok(PolicyDocument::parse(doc, &at)?)
 }

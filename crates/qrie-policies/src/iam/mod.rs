@@ -9,12 +9,15 @@ pub(crate) mod documents;
 pub(crate) mod fixtures;
 pub(crate) mod full_admin;
 pub(crate) mod password_policy;
+pub(crate) mod privilege_escalation;
 pub(crate) mod report;
 pub(crate) mod trust;
 
 pub(crate) mod group_administrator_access;
 pub(crate) mod group_inline_policy_full_admin;
+pub(crate) mod group_privilege_escalation;
 pub(crate) mod managed_policy_full_admin;
+pub(crate) mod managed_policy_privilege_escalation;
 pub(crate) mod password_policy_expiry_too_long;
 pub(crate) mod password_policy_reuse_allowed;
 pub(crate) mod password_policy_too_short;
@@ -22,6 +25,7 @@ pub(crate) mod password_policy_weak_complexity;
 
 pub(crate) mod role_administrator_access;
 pub(crate) mod role_inline_policy_full_admin;
+pub(crate) mod role_privilege_escalation;
 pub(crate) mod role_trust_any_principal;
 pub(crate) mod role_trust_cross_account_unconditioned;
 pub(crate) mod root_access_key_present;
@@ -37,6 +41,7 @@ pub(crate) mod user_credentials_unused;
 pub(crate) mod user_direct_policies;
 pub(crate) mod user_inline_policy_full_admin;
 pub(crate) mod user_multiple_active_access_keys;
+pub(crate) mod user_privilege_escalation;
 
 /// This service's policies, in catalog order.
 pub(crate) static POLICIES: &[&qrie_model::PolicyDef] = &[
@@ -64,4 +69,8 @@ pub(crate) static POLICIES: &[&qrie_model::PolicyDef] = &[
     &role_inline_policy_full_admin::POLICY,
     &role_trust_any_principal::POLICY,
     &role_trust_cross_account_unconditioned::POLICY,
+    &user_privilege_escalation::POLICY,
+    &group_privilege_escalation::POLICY,
+    &role_privilege_escalation::POLICY,
+    &managed_policy_privilege_escalation::POLICY,
 ];
