@@ -3,6 +3,7 @@
 //!
 //! Shared pieces: `report` reads credential report rows and IAM times.
 
+pub(crate) mod access_analyzer_disabled;
 pub(crate) mod administrator_access;
 pub(crate) mod documents;
 #[cfg(test)]
@@ -73,4 +74,5 @@ pub(crate) static POLICIES: &[&qrie_model::PolicyDef] = &[
     &group_privilege_escalation::POLICY,
     &role_privilege_escalation::POLICY,
     &managed_policy_privilege_escalation::POLICY,
+    &access_analyzer_disabled::POLICY,
 ];
