@@ -58,7 +58,6 @@ mod tests {
 
     const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 
-    /// Each policy with a builder of its principal kind with these attachments.
     /// A policy, where its principal kind keeps what it judges, and a builder of that kind.
     type Kind = (&'static PolicyDef, &'static str, fn(Value) -> Resource);
 

@@ -29,7 +29,6 @@ mod tests {
     use crate::testing::*;
     use qrie_model::{PolicyDef, Resource};
 
-    /// Each inline policy with a builder of its principal kind holding these inline policies.
     /// A policy, where its principal kind keeps what it judges, and a builder of that kind.
     type Kind = (&'static PolicyDef, &'static str, fn(Value) -> Resource);
 
