@@ -23,14 +23,13 @@ pub fn resource(resource_type: &str, arn: &str, name: &str, configuration: Value
     let service = match resource_type.split("::").nth(1) {
         Some("S3") => Service::S3,
         Some("EC2") => Service::Ec2,
-        Some("IAM") => Service::Iam,
+        // IAM Access Analyzer lists are stored under IAM, one per region.
+        Some("IAM") | Some("AccessAnalyzer") => Service::Iam,
         _ => panic!("no service for resource type {resource_type}"),
     };
-    let region = if service == Service::Iam || resource_type == "AWS::S3::AccountPublicAccessBlock" {
-        GLOBAL_REGION
-    } else {
-        REGION
-    };
+    let global = (service == Service::Iam && resource_type != "AWS::AccessAnalyzer::AccountAnalyzers")
+        || resource_type == "AWS::S3::AccountPublicAccessBlock";
+    let region = if global { GLOBAL_REGION } else { REGION };
     Resource::new(
         arn,
         ACCOUNT,

@@ -47,13 +47,21 @@
 //! path, the statement itself, and why it matched.
 //!
 //! # Example
-//! ```ignore
-//! let doc = PolicyDocument::parse(r.field("Policy")?, "Policy")?;
-//! for m in doc.public_grants() {
-//!     if m.access.iter().any(|l| l.modifies()) {
-//!         return Ok(Verdict::Fail(m.evidence()));
-//!     }
-//! }
+//! ```
+//! use qrie_policies::document::PolicyDocument;
+//! use serde_json::json;
+//!
+//! let policy = json!({"Statement": [
+//!     {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"},
+//!     {"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b/*",
+//!      "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-0a1b2c3d"}}}
+//! ]});
+//! let doc = PolicyDocument::parse(&policy, "Policy").unwrap();
+//! let public = doc.public_grants("s3");
+//! // Only the unconditioned read is public; the write is limited to one VPC endpoint.
+//! assert_eq!(public.len(), 1);
+//! assert!(public[0].access.iter().all(|level| !level.modifies()));
+//! assert_eq!(public[0].evidence()["Path"], "Policy.Statement[0]");
 //! ```
 
 pub mod access;
