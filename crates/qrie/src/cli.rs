@@ -307,6 +307,29 @@ pub enum InventoryCmd {
         #[arg(long, value_parser = parse_scan_type, default_value = "bootstrap")]
         scan_type: ScanType,
     },
+    /// List stored resources.
+    List {
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long, value_enum)]
+        service: Option<ServiceArg>,
+        #[arg(long)]
+        region: Option<String>,
+        /// Resource type, e.g. AWS::S3::Bucket.
+        #[arg(long = "type", value_name = "TYPE")]
+        resource_type: Option<String>,
+        /// Case-insensitive part of the name or ARN.
+        #[arg(long)]
+        search: Option<String>,
+        /// Include resources observed deleted.
+        #[arg(long)]
+        include_deleted: bool,
+        /// At most this many resources (default: all).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// One resource with its full configuration and its findings.
+    Show { arn: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -444,3 +444,82 @@ fn compliance_reports_every_control_of_a_framework() {
     assert!(q.fails(&["compliance", "iso-27001"]).contains("unknown framework"));
     assert!(q.ok(&["compliance"]).contains("pci-dss-4.0"));
 }
+
+#[test]
+fn the_demo_shows_every_policy_and_exposure_is_judged_whole() {
+    let q = Qrie::new();
+    q.ok(&["demo", "--no-serve", "--seed", "42"]);
+    let catalog = q.json(&["policies", "list", "--status", "available"]);
+    let catalog = catalog.as_array().unwrap();
+    assert!(catalog.len() >= 50, "{} policies", catalog.len());
+    for p in catalog {
+        let d = &p["Definition"];
+        assert!(d["Severity"].is_u64() && d["Remediation"]["Steps"].as_array().is_some_and(|s| !s.is_empty()), "{p}");
+        assert!(d["Compliance"].as_array().is_some_and(|c| !c.is_empty()), "{p}");
+    }
+    let findings = q.findings(&[]);
+    let resources = q.json(&["inventory", "list"]);
+    let resources = resources.as_array().unwrap();
+    for p in catalog {
+        let id = p["PolicyId"].as_str().unwrap();
+        let rtype = &p["Definition"]["ResourceType"];
+        let failing: std::collections::HashSet<&str> =
+            findings.iter().filter(|f| f["Policy"] == id).map(|f| f["ARN"].as_str().unwrap()).collect();
+        assert!(!failing.is_empty(), "{id}: no active finding in the demo");
+        let passing =
+            resources.iter().filter(|r| &r["ResourceType"] == rtype && !failing.contains(r["ARN"].as_str().unwrap()));
+        assert!(passing.count() > 0, "{id}: no resource passes it in the demo");
+    }
+
+    // Buckets whose public statement is neutralised by Block Public Access, or
+    // limited to a VPC endpoint, are not public.
+    let active = |arn: &str, policy: &str| findings.iter().any(|f| f["ARN"] == arn && f["Policy"] == policy);
+    let buckets: Vec<&Value> = resources.iter().filter(|r| r["ResourceType"] == "AWS::S3::Bucket").collect();
+    let statements = |b: &Value| b["Configuration"]["Policy"]["Statement"].as_array().cloned().unwrap_or_default();
+    let open_read = |s: &Value| s["Effect"] == "Allow" && s["Principal"] == "*" && s["Action"] == "s3:GetObject";
+    let vpce: Vec<&&Value> = buckets
+        .iter()
+        .filter(|b| statements(b).iter().any(|s| s["Condition"]["StringEquals"]["aws:SourceVpce"].is_string()))
+        .collect();
+    assert!(!vpce.is_empty(), "the demo has VPC-endpoint-limited buckets");
+    for b in &vpce {
+        assert!(!active(b["ARN"].as_str().unwrap(), "s3-bucket-public-read-policy"), "{}", b["ARN"]);
+    }
+    let neutralised: Vec<&&Value> = buckets
+        .iter()
+        .filter(|b| {
+            statements(b).iter().any(open_read)
+                && b["Configuration"]["PublicAccessBlock"]["RestrictPublicBuckets"] == true
+        })
+        .collect();
+    assert!(!neutralised.is_empty(), "the demo has public policies neutralised by Block Public Access");
+    for b in &neutralised {
+        let arn = b["ARN"].as_str().unwrap();
+        assert!(!active(arn, "s3-bucket-public-read-policy"), "{arn} reported public");
+        assert!(
+            active(arn, "s3-bucket-public-access-blocked-only-by-bpa"),
+            "{arn}: the latent risk is its own finding"
+        );
+    }
+    let exposed: Vec<&&Value> = buckets
+        .iter()
+        .filter(|b| statements(b).iter().any(open_read) && b["Configuration"]["PublicAccessBlock"].is_null())
+        .collect();
+    assert!(!exposed.is_empty(), "the demo has buckets with a public policy and no bucket-level Block Public Access");
+    let mut reported = 0;
+    for b in &exposed {
+        let arn = b["ARN"].as_str().unwrap();
+        reported += usize::from(active(arn, "s3-bucket-public-read-policy"));
+        let account_restricts = resources.iter().any(|r| {
+            r["ResourceType"] == "AWS::S3::AccountPublicAccessBlock"
+                && r["AccountId"] == b["AccountId"]
+                && r["Configuration"]["PublicAccessBlock"]["RestrictPublicBuckets"] == true
+        });
+        assert_eq!(active(arn, "s3-bucket-public-read-policy"), !account_restricts, "{arn}");
+    }
+    assert!(reported > 0, "some truly public bucket is reported");
+
+    let shown = q.json(&["inventory", "show", buckets[0]["ARN"].as_str().unwrap()]);
+    assert_eq!(shown["Resource"]["ARN"], buckets[0]["ARN"]);
+    assert!(q.fails(&["inventory", "show", "arn:aws:s3:::nope"]).contains("no resource"));
+}

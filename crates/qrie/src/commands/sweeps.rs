@@ -1,13 +1,14 @@
 //! `qrie scan policies`, `qrie inventory generate`.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use qrie_engine::{InventoryRequest, PolicySweepRequest};
 use qrie_model::Service;
+use qrie_store::{PageRequest, ResourceFilter};
 
 use super::jobs::print_report;
 use crate::cli::{InventoryCmd, ScanCmd, ServiceArg};
 use crate::context::Ctx;
-use crate::output::Format;
+use crate::output::{self, Format};
 use crate::progress::Bar;
 
 pub async fn scan(ctx: &Ctx, format: Format, cmd: ScanCmd) -> Result<()> {
@@ -18,9 +19,79 @@ pub async fn scan(ctx: &Ctx, format: Format, cmd: ScanCmd) -> Result<()> {
 }
 
 pub async fn inventory(ctx: &Ctx, format: Format, cmd: InventoryCmd) -> Result<()> {
-    let InventoryCmd::Generate { service, account, region, scan_type } = cmd;
-    let req = InventoryRequest { accounts: account, services: services(service), regions: region, scan_type };
-    run_inventory(ctx, format, &req).await
+    match cmd {
+        InventoryCmd::Generate { service, account, region, scan_type } => {
+            let req = InventoryRequest { accounts: account, services: services(service), regions: region, scan_type };
+            run_inventory(ctx, format, &req).await
+        }
+        InventoryCmd::List { account, service, region, resource_type, search, include_deleted, limit } => {
+            if let Some(a) = &account {
+                qrie_model::validate_account_id(a)?;
+            }
+            let filter = ResourceFilter {
+                account_id: account,
+                service: service.and_then(|s| services(s).first().copied()),
+                region,
+                resource_type,
+                search,
+                include_deleted,
+                ..Default::default()
+            };
+            let mut items = Vec::new();
+            let mut page = PageRequest::first(1000);
+            loop {
+                if let Some(l) = limit {
+                    page.limit = (l - items.len()).min(1000);
+                }
+                let p = ctx.store.list_resources(&filter, &page).await?;
+                items.extend(p.items);
+                match p.next_token {
+                    Some(t) if limit.is_none_or(|l| items.len() < l) => page.next_token = Some(t),
+                    _ => break,
+                }
+            }
+            output::list(format, &["ACCOUNT", "REGION", "TYPE", "NAME", "ARN", "LAST SEEN", "DELETED"], &items, |r| {
+                vec![
+                    r.account_id.clone(),
+                    r.region.clone(),
+                    r.resource_type.clone(),
+                    r.name.clone(),
+                    r.arn.clone(),
+                    output::time(&r.last_seen_at),
+                    output::opt_time(&r.deleted_at),
+                ]
+            })
+        }
+        InventoryCmd::Show { arn } => {
+            let Some(r) = ctx.store.get_resource(&arn).await? else {
+                bail!("no resource {arn:?} in the inventory: `qrie inventory list --search NAME` finds it");
+            };
+            let findings = ctx.store.findings_for_resource(&arn).await?;
+            let doc = serde_json::json!({"Resource": r, "Findings": findings});
+            output::document(format, &doc, || {
+                let mut s = format!(
+                    "{} ({})\naccount {}  region {}  last seen {}\n",
+                    r.arn,
+                    r.resource_type,
+                    r.account_id,
+                    r.region,
+                    output::time(&r.last_seen_at)
+                );
+                for (k, e) in &r.collection_errors {
+                    s += &format!("could not read {k}: {e}\n");
+                }
+                s += &format!(
+                    "configuration:\n{}\n",
+                    serde_json::to_string_pretty(&r.configuration).unwrap_or_default()
+                );
+                s += &format!("findings ({}):\n", findings.len());
+                for f in &findings {
+                    s += &format!("  {} {} {}\n", f.state.as_str(), f.severity, f.policy);
+                }
+                s
+            })
+        }
+    }
 }
 
 pub async fn run_inventory(ctx: &Ctx, format: Format, req: &InventoryRequest) -> Result<()> {
