@@ -102,24 +102,48 @@ pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 /// a file to WAL, and applies pending migrations. Reading the schema here is
 /// what makes a foreign or corrupt file fail at open rather than at first use.
 pub(super) fn prepare(conn: &mut Connection, location: &str, is_file: bool) -> Res<()> {
-    let version = check(conn, location)?;
-    if is_file {
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
-        }
-    }
+    // IMMEDIATE: of several processes opening the same new file, one checks and
+    // migrates while the others wait (busy timeout), then find it migrated. The
+    // check reads the version and the table list in that one transaction, so it
+    // never sees another process's migration half done.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version = check(&tx, location)?;
     if version < CURRENT_VERSION {
-        // IMMEDIATE so that two processes opening a new file do not both migrate.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let version = check(&tx, location)?;
         for sql in MIGRATIONS.iter().skip(usize::try_from(version).unwrap_or(0)) {
             tx.execute_batch(sql)?;
         }
         tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
-        tx.commit()?;
+    }
+    tx.commit()?;
+    if is_file {
+        switch_to_wal(conn)?;
     }
     Ok(())
+}
+
+/// Switches a file to WAL (after the check, so a foreign file is never
+/// rewritten). Two processes switching at once can be told "busy" without
+/// waiting; the switch is retried for a few seconds.
+fn switch_to_wal(conn: &Connection) -> Res<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let attempt = conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0)).and_then(|mode| {
+            if mode.eq_ignore_ascii_case("wal") {
+                Ok(mode)
+            } else {
+                conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            }
+        });
+        match attempt {
+            Ok(_) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// The schema version, if this is a database qrie may use.
