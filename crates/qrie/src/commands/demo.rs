@@ -101,8 +101,9 @@ pass --reset to replace it, or use another --store",
         let mut s = format!("\nqrie demo is loaded in {}\n\n", engine.store.location());
         s += &dashboard_text(&dashboard);
         s += "\nnext:\n  qrie findings list            the active findings, most severe first\n";
-        s += "  qrie policies list            the catalog and what is launched\n";
-        s += "  qrie demo change --silent     change the estate behind qrie's back\n";
+        s += "  qrie compliance cis-aws-3.0   the CIS posture, control by control\n";
+        s += "  qrie demo change              change the estate; the CloudTrail events re-evaluate at once\n";
+        s += "  qrie demo change --silent     change it behind qrie's back...\n";
         s += "  qrie inventory generate --scan-type anti-entropy   ...and measure the drift\n";
         s
     })?;
