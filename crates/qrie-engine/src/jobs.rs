@@ -11,6 +11,10 @@ use crate::EngineError;
 
 /// Receives progress of a running job.
 pub trait Progress: Send + Sync {
+    /// The job is recorded (other readers can see it) under this id. Called
+    /// once, before any work, so a caller that runs the job in the background
+    /// (the API) can answer with the id at once.
+    fn job_started(&self, _job_id: &str) {}
     fn start(&self, _total: u64, _what: &str) {}
     fn advance(&self, _done: u64, _message: &str) {}
     fn finish(&self) {}
@@ -63,6 +67,7 @@ impl<'a> JobTracker<'a> {
             finished_at: None,
         };
         store.put_job(job.clone()).await?;
+        progress.job_started(&job.id);
         Ok(JobTracker { store, progress, job, last_saved: Instant::now() })
     }
 

@@ -1,0 +1,123 @@
+//! `/api/findings`: list with filters, sort and pagination; one finding with
+//! its history, policy definition and resource.
+
+use crate::json::Json;
+use axum::extract::State;
+use axum::http::Method;
+use axum::routing::get;
+use qrie_engine::EngineError;
+use qrie_model::{Finding, FindingState, Service};
+use qrie_store::{FindingFilter, FindingSort};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::{Principal, Role};
+use crate::extract::{page_request, parse_opt, removed_accounts, ApiQuery, PageBody};
+use crate::{ApiError, ApiResult, AppState, Routes};
+
+pub(crate) fn routes(r: Routes) -> Routes {
+    r.add("/findings", &[Method::GET], get(list)).add("/findings/detail", &[Method::GET], get(detail))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    /// active (default), resolved or all.
+    state: Option<String>,
+    policy: Option<String>,
+    account: Option<String>,
+    service: Option<String>,
+    region: Option<String>,
+    #[serde(rename = "type")]
+    resource_type: Option<String>,
+    severity_min: Option<u8>,
+    /// severity (default), recent or arn.
+    sort: Option<String>,
+    #[serde(default)]
+    include_removed: bool,
+    limit: Option<usize>,
+    next_token: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<PageBody<Finding>>> {
+    who.require(Role::Viewer)?;
+    let store = &*state.engine.store;
+    let finding_state = match q.state.as_deref().unwrap_or("active") {
+        "all" => None,
+        s => Some(s.parse::<FindingState>()?),
+    };
+    // As the CLI: a filter naming something that does not exist is a mistake
+    // to report, not an empty list.
+    if let Some(p) = &q.policy {
+        if qrie_policies::get(p).is_none() && store.get_policy(p).await?.is_none() {
+            return Err(EngineError::UnknownPolicy(p.clone()).into());
+        }
+    }
+    if let Some(a) = &q.account {
+        qrie_model::validate_account_id(a)?;
+        if store.get_account(a).await?.is_none() {
+            return Err(EngineError::UnknownAccount(a.clone()).into());
+        }
+    }
+    if let Some(r) = &q.region {
+        qrie_model::validate_region(r)?;
+    }
+    if q.severity_min.is_some_and(|s| s > 100) {
+        return Err(ApiError::bad_request("validation", "severity_min must be from 0 to 100"));
+    }
+    let sort = match q.sort.as_deref().unwrap_or("severity") {
+        "severity" => FindingSort::SeverityDesc,
+        "recent" => FindingSort::LastEvaluatedDesc,
+        "arn" => FindingSort::Key,
+        other => {
+            return Err(ApiError::bad_request(
+                "validation",
+                format!("unknown sort {other:?}: expected one of severity, recent, arn"),
+            ))
+        }
+    };
+    let filter = FindingFilter {
+        state: finding_state,
+        policy: q.policy,
+        account_id: q.account,
+        service: parse_opt::<Service>(q.service.as_deref())?,
+        region: q.region,
+        resource_type: q.resource_type.filter(|t| !t.is_empty()),
+        severity_min: q.severity_min,
+        arn: None,
+        exclude_accounts: if q.include_removed { Vec::new() } else { removed_accounts(store).await? },
+    };
+    let page = page_request(q.limit, q.next_token)?;
+    Ok(Json(store.list_findings(&filter, sort, &page).await?.into()))
+}
+
+#[derive(Deserialize)]
+pub struct DetailQuery {
+    arn: String,
+    policy: String,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<DetailQuery>,
+) -> ApiResult<Json<Value>> {
+    who.require(Role::Viewer)?;
+    let store = &*state.engine.store;
+    let Some(f) = store.get_finding(&q.arn, &q.policy).await? else {
+        return Err(ApiError::not_found(
+            "unknown_finding",
+            format!("no finding for resource {:?} and policy {:?}", q.arn, q.policy),
+        ));
+    };
+    let launched = store.get_policy(&q.policy).await?;
+    Ok(Json(json!({
+        "Finding": f,
+        "Policy": qrie_policies::get(&q.policy),
+        "Launched": launched,
+        "Resource": store.get_resource(&q.arn).await?,
+    })))
+}

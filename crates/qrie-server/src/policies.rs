@@ -1,0 +1,199 @@
+//! `/api/policies`: list, launch (202: the bootstrap sweep runs as a job),
+//! update (scope, severity, remediation, parameters; `status` suspends or
+//! re-activates), delete.
+
+use crate::json::Json;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use qrie_engine::policies::{LaunchOptions, PolicyListing, PolicyUpdate};
+use qrie_model::{Scope, Severity, TagCondition};
+use serde::{Deserialize, Deserializer};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+use crate::auth::{Principal, Role};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::{spawn_job, ApiError, ApiResult, AppState, Routes, Started};
+
+pub(crate) fn routes(r: Routes) -> Routes {
+    r.add("/policies", &[Method::GET, Method::POST], get(list).post(launch)).add(
+        "/policies/{id}",
+        &[Method::GET, Method::PUT, Method::DELETE],
+        get(show).merge(put(update).delete(delete)),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    who.require(Role::Viewer)?;
+    let which: PolicyListing = q.status.as_deref().unwrap_or("all").parse()?;
+    Ok(Json(json!({"Policies": state.engine.list_policies(which).await?})))
+}
+
+async fn show(State(state): State<AppState>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+    who.require(Role::Viewer)?;
+    let rows = state.engine.list_policies(PolicyListing::All).await?;
+    match rows.into_iter().find(|p| p.policy_id == id) {
+        Some(p) => Ok(Json(serde_json::to_value(p).map_err(ApiError::internal)?)),
+        None => Err(qrie_engine::EngineError::UnknownPolicy(id).into()),
+    }
+}
+
+/// Scope as the API takes it (snake_case, like every request body).
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScopeBody {
+    include_accounts: Vec<String>,
+    exclude_accounts: Vec<String>,
+    include_ous: Vec<String>,
+    exclude_ous: Vec<String>,
+    include_regions: Vec<String>,
+    exclude_regions: Vec<String>,
+    include_tags: Vec<TagCondition>,
+    exclude_tags: Vec<TagCondition>,
+}
+
+impl From<ScopeBody> for Scope {
+    fn from(b: ScopeBody) -> Scope {
+        Scope {
+            include_accounts: b.include_accounts,
+            exclude_accounts: b.exclude_accounts,
+            include_ous: b.include_ous,
+            exclude_ous: b.exclude_ous,
+            include_regions: b.include_regions,
+            exclude_regions: b.exclude_regions,
+            include_tags: b.include_tags,
+            exclude_tags: b.exclude_tags,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchBody {
+    policy_id: String,
+    scope: Option<ScopeBody>,
+    severity: Option<i64>,
+    remediation: Option<String>,
+    #[serde(default)]
+    params: BTreeMap<String, Value>,
+}
+
+/// Launches a policy: 202 with the bootstrap sweep's job id.
+async fn launch(State(state): State<AppState>, who: Principal, ApiJson(b): ApiJson<LaunchBody>) -> ApiResult<Response> {
+    who.require(Role::Admin)?;
+    let opts = LaunchOptions {
+        scope: b.scope.map(Scope::from).unwrap_or_default(),
+        severity: b.severity.map(Severity::new).transpose()?,
+        remediation: b.remediation,
+        params: b.params,
+    };
+    let engine = state.engine.clone();
+    let id = b.policy_id.clone();
+    let started =
+        spawn_job(|p| async move { engine.launch_policy(&id, opts, &*p).await.map(|(launched, _)| launched) }).await?;
+    Ok(accepted_or_done(&b.policy_id, started))
+}
+
+fn accepted_or_done(policy_id: &str, started: Started<qrie_model::LaunchedPolicy>) -> Response {
+    match started {
+        Started::Job(job) => (StatusCode::ACCEPTED, Json(json!({"PolicyId": policy_id, "JobId": job}))).into_response(),
+        Started::Done(p) => Json(json!({"PolicyId": policy_id, "Policy": p, "JobId": null})).into_response(),
+    }
+}
+
+/// Absent stays absent; `null` becomes `Some(None)` (clear the override).
+fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    /// `suspended` suspends (and resolves its findings); `active` re-launches
+    /// a suspended policy with its settings.
+    status: Option<String>,
+    scope: Option<ScopeBody>,
+    #[serde(default, deserialize_with = "double_option")]
+    severity: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    remediation: Option<Option<String>>,
+    params: Option<BTreeMap<String, Value>>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(b): ApiJson<UpdateBody>,
+) -> ApiResult<Response> {
+    who.require(Role::Admin)?;
+    let engine = state.engine.clone();
+    let changes = b.scope.is_some() || b.severity.is_some() || b.remediation.is_some() || b.params.is_some();
+    match b.status.as_deref() {
+        Some("suspended") => {
+            if changes {
+                return Err(ApiError::bad_request(
+                    "validation",
+                    "a suspension changes nothing else: send status alone",
+                ));
+            }
+            return Ok(Json(engine.suspend_policy(&id).await?).into_response());
+        }
+        Some("active") => {
+            if changes {
+                return Err(ApiError::bad_request("validation", "re-activate first, then change settings"));
+            }
+            let Some(p) = engine.store.get_policy(&id).await? else {
+                return Err(match qrie_policies::get(&id) {
+                    Some(_) => qrie_engine::EngineError::NotLaunched(id),
+                    None => qrie_engine::EngineError::UnknownPolicy(id),
+                }
+                .into());
+            };
+            let opts =
+                LaunchOptions { scope: p.scope, severity: p.severity, remediation: p.remediation, params: p.params };
+            let pid = id.clone();
+            let started = spawn_job(|prog| async move {
+                engine.launch_policy(&pid, opts, &*prog).await.map(|(launched, _)| launched)
+            })
+            .await?;
+            return Ok(accepted_or_done(&id, started));
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "validation",
+                format!("unknown status {other:?}: expected suspended or active"),
+            ))
+        }
+        None => {}
+    }
+    let update = PolicyUpdate {
+        scope: b.scope.map(Scope::from),
+        severity: b.severity.map(|s| s.map(Severity::new).transpose()).transpose()?,
+        remediation: b.remediation,
+        params: b.params,
+    };
+    let pid = id.clone();
+    // A change of what decides verdicts re-sweeps the policy: answered 202
+    // with that job; other changes are done at once.
+    let started =
+        spawn_job(|prog| async move { engine.update_policy(&pid, update, &*prog).await.map(|(p, _)| p) }).await?;
+    Ok(accepted_or_done(&id, started))
+}
+
+/// Deletes a launched policy; its active findings resolve (POLICY_DELETED).
+async fn delete(State(state): State<AppState>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+    who.require(Role::Admin)?;
+    Ok(Json(serde_json::to_value(state.engine.delete_policy(&id).await?).map_err(ApiError::internal)?))
+}

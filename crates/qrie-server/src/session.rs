@@ -1,0 +1,50 @@
+//! `/api/session`: trades a token for a session cookie (for the UI), and ends it.
+
+use crate::json::Json;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{self, Principal, Via, SESSION_COOKIE};
+use crate::extract::ApiJson;
+use crate::{ApiError, ApiResult, AppState, Routes};
+
+pub(crate) fn routes(r: Routes) -> Routes {
+    r.add("/session", &[Method::POST, Method::DELETE], post(login).delete(logout))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    token: String,
+}
+
+fn cookie(state: &AppState, value: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
+    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .map_err(ApiError::internal)
+}
+
+/// 201 with the CSRF token to send as `X-CSRF-Token` on changes; the session
+/// id travels only in the HttpOnly cookie.
+async fn login(State(state): State<AppState>, ApiJson(b): ApiJson<LoginBody>) -> ApiResult<Response> {
+    let Some(s) = auth::open_session(&*state.engine.store, &b.token).await.map_err(ApiError::internal)? else {
+        return Err(ApiError::unauthorized("invalid or revoked token"));
+    };
+    let set = cookie(&state, &s.id, auth::SESSION_HOURS * 3600)?;
+    let body = json!({"Role": s.role, "CsrfToken": s.csrf, "ExpiresAt": s.expires_at});
+    Ok((StatusCode::CREATED, [(header::SET_COOKIE, set)], Json(body)).into_response())
+}
+
+async fn logout(State(state): State<AppState>, who: Principal) -> ApiResult<Response> {
+    let Via::Session(sid) = &who.via else {
+        return Err(ApiError::bad_request("no_session", "this request is not authenticated by a session cookie"));
+    };
+    auth::end_session(&*state.engine.store, sid).await.map_err(ApiError::internal)?;
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie(&state, "", 0)?)]).into_response())
+}
