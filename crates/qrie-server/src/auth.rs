@@ -315,3 +315,12 @@ impl FromRequestParts<AppState> for Principal {
         Err(ApiError::unauthorized("credentials required: `Authorization: Bearer qrie_...` or a session"))
     }
 }
+
+/// Creates an admin token when no live one exists, so that a new
+/// installation can be used at all; returns it (to be shown once).
+pub async fn ensure_admin(store: &dyn Store) -> Result<Option<NewToken>, TokenError> {
+    if has_admin(store).await? {
+        return Ok(None);
+    }
+    Ok(Some(create_token(store, Role::Admin, Some("initial-admin".into())).await?))
+}

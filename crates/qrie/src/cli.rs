@@ -61,6 +61,38 @@ pub enum Command {
     /// CloudTrail events: re-evaluate what they changed, explain routing, counters.
     #[command(subcommand)]
     Events(EventsCmd),
+    /// Serve the JSON API over HTTP (creates and prints an admin token if none exists).
+    Serve(ServeArgs),
+    /// API tokens: create (the token is shown once), list, revoke.
+    #[command(subcommand)]
+    Tokens(TokensCmd),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokensCmd {
+    /// Create a token; it is printed once and only its hash is stored.
+    Create {
+        /// viewer (read), operator (also sweeps and events) or admin (also policies, accounts, tokens).
+        #[arg(long, value_parser = parse_role)]
+        role: qrie_server::auth::Role,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Every token (never the secret), revoked ones included.
+    List,
+    /// Revoke a token by id; its sessions end with it.
+    Revoke { id: String },
+}
+
+fn parse_role(s: &str) -> Result<qrie_server::auth::Role, String> {
+    s.parse().map_err(|e: qrie_model::ValidationError| e.to_string())
 }
 
 #[derive(Subcommand, Debug)]

@@ -7,8 +7,10 @@ mod events;
 mod findings;
 mod jobs;
 mod policies;
+mod serve;
 mod summary;
 mod sweeps;
+mod tokens;
 
 use anyhow::Result;
 
@@ -29,5 +31,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Jobs(cmd) => jobs::run(&ctx, format, cmd).await,
         Command::Events(cmd) => events::run(&ctx, format, cmd).await,
         Command::Compliance { framework } => compliance::run(&ctx, format, framework).await,
+        Command::Serve(args) => serve::run(&ctx, args).await,
+        Command::Tokens(cmd) => tokens::run(&ctx, format, cmd).await,
     }
 }
