@@ -25,6 +25,14 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
+    /// AWS profile for reading real accounts (default: the standard credential chain).
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+
+    /// AWS region of the QOP account's clients (default: the profile's, else us-east-1).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -132,9 +140,15 @@ pub struct DemoArgs {
     /// Replace the demo estate this store already holds.
     #[arg(long)]
     pub reset: bool,
-    /// Exit after loading instead of serving the UI.
+    /// Exit after loading instead of serving.
     #[arg(long)]
     pub no_serve: bool,
+    /// Where to serve when not --no-serve.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Seconds between the gentle changes the estate makes while served (0: none).
+    #[arg(long, default_value_t = 20)]
+    pub change_every: u64,
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,17 +3,21 @@
 use anyhow::{Context, Result};
 use qrie_engine::sim::{SimCloud, SimEstate};
 use qrie_engine::{CloudRouter, Engine};
+use qrie_model::AccountSource;
 use qrie_store::Store;
 use std::sync::{Arc, RwLock};
 
 pub struct Ctx {
     pub store: Arc<dyn Store>,
+    /// `--profile` / `--region` for the AWS collectors.
+    pub aws_profile: Option<String>,
+    pub aws_region: Option<String>,
 }
 
 impl Ctx {
-    pub fn open(url: &str) -> Result<Self> {
+    pub fn open(url: &str, aws_profile: Option<String>, aws_region: Option<String>) -> Result<Self> {
         let store = qrie_store::open(url).with_context(|| format!("opening store {url}"))?;
-        Ok(Ctx { store })
+        Ok(Ctx { store, aws_profile, aws_region })
     }
 
     /// An engine that can read no cloud: enough for everything that works from
@@ -23,11 +27,23 @@ impl Ctx {
     }
 
     /// An engine that reads accounts: simulated ones from the estate saved in
-    /// this store (loaded here, which regenerates it from its seed).
+    /// this store (loaded here, which regenerates it from its seed), the others
+    /// through the AWS SDK — set up only when the store has such accounts, so
+    /// that a demo never waits on credential or region discovery.
     pub async fn engine_with_cloud(&self) -> Result<(Engine, Option<Arc<RwLock<SimEstate>>>)> {
         let estate = SimEstate::load(&*self.store).await?.map(|e| Arc::new(RwLock::new(e)));
         let simulated = estate.clone().map(|e| Arc::new(SimCloud::new(e)) as Arc<dyn qrie_engine::Cloud>);
-        let cloud = CloudRouter { simulated, aws: None };
+        let real_accounts =
+            self.store.list_accounts().await?.iter().any(|a| a.is_active() && a.source != AccountSource::Simulated);
+        let aws = if real_accounts {
+            let cloud = qrie_aws::AwsCloud::from_env(self.aws_profile.as_deref(), self.aws_region.as_deref())
+                .await
+                .context("setting up the AWS clients (check --profile, --region and AWS_* variables)")?;
+            Some(Arc::new(cloud) as Arc<dyn qrie_engine::Cloud>)
+        } else {
+            None
+        };
+        let cloud = CloudRouter { simulated, aws };
         Ok((Engine::new(self.store.clone(), Arc::new(cloud)), estate))
     }
 }

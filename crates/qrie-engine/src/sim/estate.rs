@@ -176,7 +176,13 @@ impl SimEstate {
 
     /// Saves the changes made since the last save.
     pub async fn save(&mut self, store: &dyn Store) -> Result<(), EngineError> {
-        let entries: Vec<(String, Value)> = std::mem::take(&mut self.dirty)
+        self.take_pending().persist(store).await
+    }
+
+    /// The changes made since the last save, to persist without holding the
+    /// estate (a long-running process shares it behind a lock).
+    pub fn take_pending(&mut self) -> PendingSave {
+        let entries = std::mem::take(&mut self.dirty)
             .into_iter()
             .map(|(arn, r)| {
                 let v = match r {
@@ -186,7 +192,19 @@ impl SimEstate {
                 (arn, v)
             })
             .collect();
-        store.kv_put_many(NS_OVERRIDES, entries).await?;
+        PendingSave { entries, serial: self.serial }
+    }
+}
+
+/// Overrides waiting to be written to the store.
+pub struct PendingSave {
+    entries: Vec<(String, Value)>,
+    serial: u64,
+}
+
+impl PendingSave {
+    pub async fn persist(self, store: &dyn Store) -> Result<(), EngineError> {
+        store.kv_put_many(NS_OVERRIDES, self.entries).await?;
         store.kv_put(NS, "state", json!({"Serial": self.serial})).await?;
         Ok(())
     }

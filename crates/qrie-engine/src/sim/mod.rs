@@ -14,7 +14,7 @@ mod estate;
 pub mod generate;
 
 pub use change::{AppliedChange, ChangeKind};
-pub use estate::{SimAccount, SimEstate, SimSpec};
+pub use estate::{PendingSave, SimAccount, SimEstate, SimSpec};
 
 use async_trait::async_trait;
 use qrie_model::{Account, Service};

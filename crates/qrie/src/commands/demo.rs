@@ -107,10 +107,12 @@ pass --reset to replace it, or use another --store",
         s += "  qrie inventory generate --scan-type anti-entropy   ...and measure the drift\n";
         s
     })?;
-    if !args.no_serve {
-        eprintln!("note: the web UI is not part of this build yet; exiting after loading (same as --no-serve)");
+    if args.no_serve {
+        return Ok(());
     }
-    Ok(())
+    eprintln!("note: the web pages are not part of this build yet; the JSON API is");
+    let changes = (args.change_every > 0).then(|| (estate.clone(), std::time::Duration::from_secs(args.change_every)));
+    super::serve::serve(ctx, args.listen, engine, changes).await
 }
 
 async fn change(ctx: &Ctx, format: Format, args: DemoChangeArgs) -> Result<()> {

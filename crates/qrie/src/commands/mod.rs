@@ -18,7 +18,7 @@ use crate::cli::{Cli, Command};
 use crate::context::Ctx;
 
 pub async fn run(cli: Cli) -> Result<()> {
-    let ctx = Ctx::open(&cli.store)?;
+    let ctx = Ctx::open(&cli.store, cli.profile.clone(), cli.region.clone())?;
     let format = cli.format;
     match cli.command {
         Command::Demo(args) => demo::run(&ctx, format, args).await,

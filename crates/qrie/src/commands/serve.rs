@@ -1,14 +1,32 @@
-//! `qrie serve`: the API over the store, with the simulated cloud for demo
-//! accounts (as `qrie demo` builds it).
+//! `qrie serve`, and the serving half of `qrie demo`: the API over the store,
+//! with the simulated cloud for demo accounts (and, in a demo, an estate that
+//! keeps changing at a gentle pace through the event path).
 
 use anyhow::{Context, Result};
+use qrie_engine::sim::SimEstate;
+use qrie_engine::Engine;
 use qrie_server::{auth, AppState, ServerConfig};
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use crate::cli::ServeArgs;
 use crate::context::Ctx;
 
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     let (engine, _estate) = ctx.engine_with_cloud().await?;
+    serve(ctx, args.listen, engine, None).await
+}
+
+/// Serves until Ctrl-C. With `changes`, the simulated estate makes one change
+/// every so often and sends its CloudTrail record through the event path, so
+/// findings open and resolve while an operator watches.
+pub async fn serve(
+    ctx: &Ctx,
+    listen: SocketAddr,
+    engine: Engine,
+    changes: Option<(Arc<RwLock<SimEstate>>, Duration)>,
+) -> Result<()> {
     if let Some(new) = auth::ensure_admin(&*ctx.store).await? {
         eprintln!(
             "no admin token existed: created one (shown once, only its hash is stored):\n\n  {}\n\n\
@@ -16,18 +34,63 @@ use it as `Authorization: Bearer <token>`; `qrie tokens create --role viewer` ma
             new.token
         );
     }
-    let listener =
-        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     eprintln!(
         "qrie serves http://{addr}/ (API under http://{addr}/api, description at /api/openapi.json); Ctrl-C stops"
     );
     tracing::info!(%addr, store = %ctx.store.location(), "serving");
+    let changer = changes.map(|(estate, every)| {
+        eprintln!(
+            "the simulated estate changes every {}s; its CloudTrail events re-evaluate what changed",
+            every.as_secs()
+        );
+        tokio::spawn(keep_changing(engine.clone(), estate, every))
+    });
     let state = AppState::new(engine, ServerConfig::default());
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
         eprintln!("stopping: finishing requests in flight");
     };
-    qrie_server::serve(listener, state, shutdown).await.context("serving")?;
-    Ok(())
+    let served = qrie_server::serve(listener, state, shutdown).await.context("serving");
+    if let Some(task) = changer {
+        task.abort();
+    }
+    served
+}
+
+/// One simulated change per tick, saved with the estate and processed as the
+/// event AWS would send. A failing tick is logged; the next one tries again.
+async fn keep_changing(engine: Engine, estate: Arc<RwLock<SimEstate>>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let applied = match estate.write() {
+            Ok(mut e) => {
+                let changes = e.apply_changes(1, None);
+                Some((changes, e.take_pending()))
+            }
+            Err(_) => None,
+        };
+        let Some((changes, pending)) = applied else {
+            tracing::error!("simulated estate lock poisoned; no more changes");
+            return;
+        };
+        if let Err(e) = pending.persist(&*engine.store).await {
+            tracing::warn!(error = %e, "could not save the simulated change");
+            continue;
+        }
+        let routed: Vec<_> =
+            changes.iter().enumerate().map(|(i, c)| qrie_engine::events::route_record(i, c.record.clone())).collect();
+        match engine.ingest_events(&routed).await {
+            Ok(report) => {
+                for c in &changes {
+                    tracing::info!(account = %c.account_id, change = %c.description, opened = report.stats.findings_opened,
+                        resolved = report.stats.findings_resolved, "simulated change");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "event processing failed"),
+        }
+    }
 }
