@@ -46,6 +46,39 @@ use crate::config::{described, required};
 use crate::document::pattern::{intersects, Case};
 use crate::document::{Effect, Match, PolicyDocument, Statement};
 
+// Remediation and compliance shared by the four privilege-escalation policies
+// (user, group, role, managed policy); each adds its own first step, CLI and
+// console path.
+pub(crate) const STEP_LIMIT: &str =
+    "Remove the actions of each reported combination, or limit them to resources that cannot raise \
+             privileges (iam:PassRole to named, low-privilege roles with an iam:PassedToService condition; \
+             iam:CreatePolicyVersion and iam:Attach*Policy to nobody outside the IAM administrators).";
+pub(crate) const STEP_BOUNDARY: &str =
+    "Where the access is needed, keep it and add a permissions boundary so that whatever the principal \
+             creates or changes cannot exceed it.";
+pub(crate) const STEP_LAST_ACCESSED: &str =
+    "Use IAM Access Analyzer policy validation and last-accessed data to find which of the actions are \
+             actually used.";
+pub(crate) const IAC: &str = r#"# Pass only one named role, and only to Lambda.
+resource "aws_iam_policy" "deployer" {
+  name = "deployer"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "iam:PassRole"
+      Resource  = "arn:aws:iam::123456789012:role/app-lambda"
+      Condition = { StringEquals = { "iam:PassedToService" = "lambda.amazonaws.com" } }
+    }]
+  })
+}"#;
+pub(crate) const COMPLIANCE: &[qrie_model::ComplianceRef] = &[
+    qrie_model::ComplianceRef { framework: "nist-800-53-r5", controls: &["AC-6", "AC-6(1)"] },
+    qrie_model::ComplianceRef { framework: "pci-dss-4.0", controls: &["7.2.1", "7.2.2"] },
+    qrie_model::ComplianceRef { framework: "hipaa", controls: &["164.308(a)(4)(ii)(B)"] },
+    qrie_model::ComplianceRef { framework: "cmmc-2.0", controls: &["AC.L2-3.1.5", "AC.L2-3.1.7"] },
+];
+
 /// Which resources an action must be able to reach to matter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Target {
