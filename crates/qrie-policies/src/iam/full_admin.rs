@@ -13,6 +13,17 @@ use serde_json::{json, Value};
 
 use crate::document::PolicyDocument;
 
+// Shared by the user, group and role inline-policy `*:*` policies; each keeps
+// its own first step, CLI, console path and IaC.
+pub(crate) const STEP_REPLACE_INLINE: &str =
+    "Replace the inline policy named in the evidence with a managed policy granting only those actions.";
+pub(crate) const STEP_DELETE_INLINE: &str = "Delete the inline policy.";
+pub(crate) const INLINE_COMPLIANCE: &[qrie_model::ComplianceRef] = &[
+    qrie_model::ComplianceRef { framework: "cis-aws-3.0", controls: &["1.16"] },
+    qrie_model::ComplianceRef { framework: "nist-800-53-r5", controls: &["AC-6"] },
+    qrie_model::ComplianceRef { framework: "pci-dss-4.0", controls: &["7.2.1", "7.2.2"] },
+];
+
 pub(crate) fn verdict(docs: &[PolicyDocument]) -> Result<Verdict, MissingData> {
     let grants: Vec<Value> = docs.iter().flat_map(|d| d.grants_all()).map(|m| m.evidence()).collect();
     if grants.is_empty() {

@@ -1,8 +1,6 @@
 //! `iam-role-inline-policy-full-admin`: an inline policy of the role grants `*:*`.
 
-use qrie_model::{
-    ComplianceRef, EvalContext, MissingData, PolicyDef, Remediation, Resource, Service, Severity, Verdict,
-};
+use qrie_model::{EvalContext, MissingData, PolicyDef, Remediation, Resource, Service, Severity, Verdict};
 
 use super::{documents, full_admin};
 
@@ -21,8 +19,8 @@ pub static POLICY: PolicyDef = PolicyDef {
         steps: &[
             "Find which actions the role actually uses (IAM last accessed data, or IAM Access Analyzer policy \
              generation from CloudTrail).",
-            "Replace the inline policy named in the evidence with a managed policy granting only those actions.",
-            "Delete the inline policy.",
+            full_admin::STEP_REPLACE_INLINE,
+            full_admin::STEP_DELETE_INLINE,
         ],
         cli: "aws iam delete-role-policy --role-name ROLE --policy-name POLICY_NAME",
         console: "IAM > Roles > ROLE > Permissions > POLICY_NAME > Remove",
@@ -35,11 +33,7 @@ pub static POLICY: PolicyDef = PolicyDef {
   })
 }"#,
     },
-    compliance: &[
-        ComplianceRef { framework: "cis-aws-3.0", controls: &["1.16"] },
-        ComplianceRef { framework: "nist-800-53-r5", controls: &["AC-6"] },
-        ComplianceRef { framework: "pci-dss-4.0", controls: &["7.2.1", "7.2.2"] },
-    ],
+    compliance: full_admin::INLINE_COMPLIANCE,
     params: &[],
     related: None,
     evaluate,
