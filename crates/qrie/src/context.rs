@@ -32,6 +32,11 @@ impl Ctx {
     /// that a demo never waits on credential or region discovery.
     pub async fn engine_with_cloud(&self) -> Result<(Engine, Option<Arc<RwLock<SimEstate>>>)> {
         let estate = SimEstate::load(&*self.store).await?.map(|e| Arc::new(RwLock::new(e)));
+        Ok((self.engine_with_estate(estate.clone()).await?, estate))
+    }
+
+    /// The same, over an estate the caller already holds.
+    pub async fn engine_with_estate(&self, estate: Option<Arc<RwLock<SimEstate>>>) -> Result<Engine> {
         let simulated = estate.clone().map(|e| Arc::new(SimCloud::new(e)) as Arc<dyn qrie_engine::Cloud>);
         let real_accounts =
             self.store.list_accounts().await?.iter().any(|a| a.is_active() && a.source != AccountSource::Simulated);
@@ -44,6 +49,6 @@ impl Ctx {
             None
         };
         let cloud = CloudRouter { simulated, aws };
-        Ok((Engine::new(self.store.clone(), Arc::new(cloud)), estate))
+        Ok(Engine::new(self.store.clone(), Arc::new(cloud)))
     }
 }

@@ -25,7 +25,8 @@ pub async fn run(ctx: &Ctx, format: Format, args: DemoArgs) -> Result<()> {
         created_at: chrono::Utc::now(),
     };
     let store = &*ctx.store;
-    match SimEstate::load(store).await? {
+    // The estate is generated (or loaded) once here and handed to the engine.
+    let estate = match SimEstate::load(store).await? {
         Some(old) if !args.reset => {
             let same = old.spec.seed == spec.seed
                 && old.spec.accounts == spec.accounts
@@ -41,6 +42,7 @@ pass --reset to replace it, or use another --store",
                 );
             }
             eprintln!("reusing the demo estate in {} (seed {})", store.location(), old.spec.seed);
+            old
         }
         old => {
             if let Some(old) = old {
@@ -55,11 +57,12 @@ pass --reset to replace it, or use another --store",
                 estate.len(),
                 estate.accounts().len()
             );
+            estate
         }
-    }
+    };
 
-    let (engine, estate) = ctx.engine_with_cloud().await?;
-    let estate = estate.ok_or(EngineError::NoEstate)?;
+    let estate = std::sync::Arc::new(std::sync::RwLock::new(estate));
+    let engine = ctx.engine_with_estate(Some(estate.clone())).await?;
     let accounts: Vec<_> = estate.read().map_err(|_| anyhow::anyhow!("estate lock poisoned"))?.accounts().to_vec();
     for a in &accounts {
         match engine.store.get_account(&a.account_id).await? {
