@@ -19,6 +19,9 @@ pub const DRIFT_INVENTORY_KEY: &str = "drift:last_inventory_scan";
 pub const DRIFT_POLICY_KEY: &str = "drift:last_policy_scan";
 pub const DRIFT_INVENTORY_SERIES: &str = "drift:inventory";
 pub const DRIFT_POLICY_SERIES: &str = "drift:policy";
+/// One point per dashboard recompute (sweeps and management operations
+/// invalidate the dashboard, so points follow changes): the findings trend.
+pub const TREND_SERIES: &str = "trend:findings";
 const CACHE_PREFIX: &str = "cache:";
 const DASHBOARD_KEY: &str = "cache:dashboard";
 const CACHE_TTL_MINUTES: i64 = 60;
@@ -80,6 +83,30 @@ pub struct Dashboard {
     pub last_policy_scan: Option<PolicyDrift>,
 }
 
+/// The counts of one dashboard recompute, kept as history for the trend chart.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct TrendPoint {
+    #[serde(rename = "timestamp_ms")]
+    pub timestamp_ms: i64,
+    pub resources: u64,
+    pub active: u64,
+    pub resolved: u64,
+    pub by_severity: BTreeMap<String, u64>,
+}
+
+impl TrendPoint {
+    fn of(d: &Dashboard) -> Self {
+        TrendPoint {
+            timestamp_ms: d.computed_at.unwrap_or_else(Engine::now).timestamp_millis(),
+            resources: d.resources,
+            active: d.findings.active,
+            resolved: d.findings.resolved,
+            by_severity: d.findings.by_severity.clone(),
+        }
+    }
+}
+
 /// A value with where it came from.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -100,9 +127,24 @@ pub struct DriftSummary {
 }
 
 impl Engine {
-    /// The dashboard, from the cache when fresh.
+    /// The dashboard, from the cache when fresh. A recompute (not a cached
+    /// copy) also appends a [`TrendPoint`] to the trend series.
     pub async fn dashboard(&self) -> Result<Cached<Dashboard>, EngineError> {
-        cached(&*self.store, DASHBOARD_KEY, || self.compute_dashboard()).await
+        let d = cached(&*self.store, DASHBOARD_KEY, || self.compute_dashboard()).await?;
+        if !d.cached {
+            let point = TrendPoint::of(&d.value);
+            let value = serde_json::to_value(&point).map_err(|e| EngineError::Conflict(e.to_string()))?;
+            self.store.append_history(TREND_SERIES, point.timestamp_ms, value).await?;
+        }
+        Ok(d)
+    }
+
+    /// Trend points recorded since `since_ms`, oldest first, at most the
+    /// latest `max_points`.
+    pub async fn findings_trend(&self, since_ms: i64, max_points: usize) -> Result<Vec<TrendPoint>, EngineError> {
+        let points = self.store.list_history(TREND_SERIES, since_ms, usize::MAX).await?;
+        let skip = points.len().saturating_sub(max_points);
+        Ok(decode_all(points.into_iter().skip(skip).map(|p| p.1).collect()))
     }
 
     pub async fn compute_dashboard(&self) -> Result<Dashboard, EngineError> {

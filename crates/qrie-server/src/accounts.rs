@@ -117,15 +117,21 @@ async fn scan(
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?
     };
     let scan_type = parsed.scan_type.unwrap_or(ScanType::AntiEntropy);
-    // Unknown and removed accounts are the request's errors, not a failed job.
-    let account = state.engine.account(&id).await?;
-    if !account.is_active() {
-        return Err(qrie_engine::EngineError::AccountRemoved(id).into());
-    }
-    let req = InventoryRequest { accounts: vec![id], scan_type, ..Default::default() };
-    let engine = state.engine.clone();
-    match spawn_job(|p| async move { engine.inventory_sweep(&req, &*p).await }).await? {
+    match start_scan(&state, &id, scan_type).await? {
         Started::Job(job) => Ok((StatusCode::ACCEPTED, Json(json!({"JobId": job}))).into_response()),
         Started::Done(report) => Ok(Json(report).into_response()),
     }
+}
+
+/// Starts an inventory sweep of one active account in the background (the
+/// API's scan and the accounts page's "scan now").
+pub async fn start_scan(state: &AppState, id: &str, scan_type: ScanType) -> ApiResult<Started<qrie_engine::JobReport>> {
+    // Unknown and removed accounts are the request's errors, not a failed job.
+    let account = state.engine.account(id).await?;
+    if !account.is_active() {
+        return Err(qrie_engine::EngineError::AccountRemoved(id.into()).into());
+    }
+    let req = InventoryRequest { accounts: vec![id.to_string()], scan_type, ..Default::default() };
+    let engine = state.engine.clone();
+    spawn_job(|p| async move { engine.inventory_sweep(&req, &*p).await }).await
 }

@@ -216,11 +216,65 @@ pub fn csrf_for(session_id: &str) -> String {
 
 pub async fn open_session(store: &dyn Store, token: &str) -> Result<Option<NewSession>, TokenError> {
     let Some(record) = verify_token(store, token).await? else { return Ok(None) };
+    Ok(Some(session_for(store, record).await?))
+}
+
+async fn session_for(store: &dyn Store, record: TokenRecord) -> Result<NewSession, TokenError> {
     let id = random_b64(32);
     let expires_at = Utc::now() + Duration::hours(SESSION_HOURS);
     let s = SessionRecord { token_id: record.id, expires_at, ended: false };
     store.kv_put(SESSIONS_NS, &hash(&id), to_value(&s)).await?;
-    Ok(Some(NewSession { csrf: csrf_for(&id), id, role: record.role, expires_at }))
+    Ok(NewSession { csrf: csrf_for(&id), id, role: record.role, expires_at })
+}
+
+pub const LOGIN_LINKS_NS: &str = "login-links";
+/// How long a one-time login link stays usable.
+pub const LOGIN_LINK_MINUTES: i64 = 15;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct LoginLinkRecord {
+    token_id: String,
+    expires_at: DateTime<Utc>,
+}
+
+/// A one-time login secret for the token `token_id` (as `qrie demo` prints
+/// in its login URL): stored hashed, usable once, for [`LOGIN_LINK_MINUTES`].
+pub async fn create_login_link(store: &dyn Store, token_id: &str) -> Result<String, TokenError> {
+    if live_token(store, token_id, None).await?.is_none() {
+        return Err(TokenError::Unknown(token_id.into()));
+    }
+    let secret = random_b64(32);
+    let record =
+        LoginLinkRecord { token_id: token_id.into(), expires_at: Utc::now() + Duration::minutes(LOGIN_LINK_MINUTES) };
+    store.kv_put(LOGIN_LINKS_NS, &hash(&secret), to_value(&record)).await?;
+    Ok(secret)
+}
+
+/// Trades a login-link secret for a session, once: the store's conditional
+/// lock on the link's hash admits exactly one caller, so two requests racing
+/// with the same link cannot both log in. Unknown, used, expired links, and
+/// links whose token was revoked, give `None`.
+pub async fn redeem_login_link(store: &dyn Store, secret: &str) -> Result<Option<NewSession>, TokenError> {
+    let key = hash(secret);
+    let Some(v) = store.kv_get(LOGIN_LINKS_NS, &key).await? else { return Ok(None) };
+    let Ok(link) = serde_json::from_value::<LoginLinkRecord>(v) else { return Ok(None) };
+    let now = Utc::now();
+    if link.expires_at <= now {
+        return Ok(None);
+    }
+    // Held past the link's expiry, so the lock never frees while the link works.
+    let used = format!("login-link:{key}");
+    if !store.try_lock(&used, "redeemed", now, link.expires_at + Duration::minutes(1)).await? {
+        return Ok(None);
+    }
+    let Some(record) = live_token(store, &link.token_id, None).await? else { return Ok(None) };
+    Ok(Some(session_for(store, record).await?))
+}
+
+/// The first live admin token, for a login link on a store that has one.
+pub async fn live_admin(store: &dyn Store) -> Result<Option<TokenRecord>, TokenError> {
+    Ok(list_tokens(store).await?.into_iter().find(|t| t.role == Role::Admin && t.revoked_at.is_none()))
 }
 
 pub async fn end_session(store: &dyn Store, session_id: &str) -> Result<(), TokenError> {
@@ -232,6 +286,21 @@ pub async fn end_session(store: &dyn Store, session_id: &str) -> Result<(), Toke
         }
     }
     Ok(())
+}
+
+/// Whether `sent` is the CSRF token of the session `session_id` (constant time).
+pub fn csrf_matches(session_id: &str, sent: &str) -> bool {
+    constant_time_eq(sent.as_bytes(), csrf_for(session_id).as_bytes())
+}
+
+/// The caller a live session stands for, without any CSRF check: the API's
+/// extractor and the UI's forms each check the token where they carry it.
+pub async fn session_principal(store: &dyn Store, session_id: &str) -> Result<Option<Principal>, TokenError> {
+    Ok(session_token(store, session_id).await?.map(|r| Principal {
+        token_id: r.id,
+        role: r.role,
+        via: Via::Session(session_id.to_string()),
+    }))
 }
 
 async fn session_token(store: &dyn Store, session_id: &str) -> Result<Option<TokenRecord>, TokenError> {
@@ -300,17 +369,17 @@ impl FromRequestParts<AppState> for Principal {
             };
         }
         if let Some(sid) = cookie(parts, SESSION_COOKIE) {
-            let Some(r) = session_token(store, &sid).await.map_err(fail)? else {
+            let Some(who) = session_principal(store, &sid).await.map_err(fail)? else {
                 return Err(ApiError::unauthorized("session expired or ended: log in again"));
             };
             let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
             if !safe {
                 let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-                if !constant_time_eq(sent.as_bytes(), csrf_for(&sid).as_bytes()) {
+                if !csrf_matches(&sid, sent) {
                     return Err(ApiError::forbidden("csrf", "missing or wrong X-CSRF-Token header"));
                 }
             }
-            return Ok(Principal { token_id: r.id, role: r.role, via: Via::Session(sid) });
+            return Ok(who);
         }
         Err(ApiError::unauthorized("credentials required: `Authorization: Bearer qrie_...` or a session"))
     }

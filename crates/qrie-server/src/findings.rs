@@ -19,23 +19,23 @@ pub(crate) fn routes(r: Routes) -> Routes {
     r.add("/findings", &[Method::GET], get(list)).add("/findings/detail", &[Method::GET], get(detail))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default, Clone)]
 pub struct ListQuery {
     /// active (default), resolved or all.
-    state: Option<String>,
-    policy: Option<String>,
-    account: Option<String>,
-    service: Option<String>,
-    region: Option<String>,
+    pub state: Option<String>,
+    pub policy: Option<String>,
+    pub account: Option<String>,
+    pub service: Option<String>,
+    pub region: Option<String>,
     #[serde(rename = "type")]
-    resource_type: Option<String>,
-    severity_min: Option<u8>,
+    pub resource_type: Option<String>,
+    pub severity_min: Option<u8>,
     /// severity (default), recent or arn.
-    sort: Option<String>,
+    pub sort: Option<String>,
     #[serde(default)]
-    include_removed: bool,
-    limit: Option<usize>,
-    next_token: Option<String>,
+    pub include_removed: bool,
+    pub limit: Option<usize>,
+    pub next_token: Option<String>,
 }
 
 async fn list(
@@ -45,6 +45,14 @@ async fn list(
 ) -> ApiResult<Json<PageBody<Finding>>> {
     who.require(Role::Viewer)?;
     let store = &*state.engine.store;
+    let (filter, sort) = filter_of(store, &q).await?;
+    let page = page_request(q.limit, q.next_token)?;
+    Ok(Json(store.list_findings(&filter, sort, &page).await?.into()))
+}
+
+/// The store filter and sort a query asks for, validated: the API's list,
+/// the findings page and its CSV export all read findings through this.
+pub async fn filter_of(store: &dyn qrie_store::Store, q: &ListQuery) -> ApiResult<(FindingFilter, FindingSort)> {
     let finding_state = match q.state.as_deref().unwrap_or("active") {
         "all" => None,
         s => Some(s.parse::<FindingState>()?),
@@ -81,17 +89,16 @@ async fn list(
     };
     let filter = FindingFilter {
         state: finding_state,
-        policy: q.policy,
-        account_id: q.account,
+        policy: q.policy.clone(),
+        account_id: q.account.clone(),
         service: parse_opt::<Service>(q.service.as_deref())?,
-        region: q.region,
-        resource_type: q.resource_type.filter(|t| !t.is_empty()),
+        region: q.region.clone(),
+        resource_type: q.resource_type.clone().filter(|t| !t.is_empty()),
         severity_min: q.severity_min,
         arn: None,
         exclude_accounts: if q.include_removed { Vec::new() } else { removed_accounts(store).await? },
     };
-    let page = page_request(q.limit, q.next_token)?;
-    Ok(Json(store.list_findings(&filter, sort, &page).await?.into()))
+    Ok((filter, sort))
 }
 
 #[derive(Deserialize)]

@@ -8,7 +8,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use qrie_engine::policies::{LaunchOptions, PolicyListing, PolicyUpdate};
-use qrie_model::{Scope, Severity, TagCondition};
+use qrie_model::{LaunchedPolicy, Scope, Severity, TagCondition};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -98,14 +98,48 @@ async fn launch(State(state): State<AppState>, who: Principal, ApiJson(b): ApiJs
         remediation: b.remediation,
         params: b.params,
     };
-    let engine = state.engine.clone();
-    let id = b.policy_id.clone();
-    let started =
-        spawn_job(|p| async move { engine.launch_policy(&id, opts, &*p).await.map(|(launched, _)| launched) }).await?;
+    let started = start_launch(&state, &b.policy_id, opts).await?;
     Ok(accepted_or_done(&b.policy_id, started))
 }
 
-fn accepted_or_done(policy_id: &str, started: Started<qrie_model::LaunchedPolicy>) -> Response {
+/// Launches (or re-launches) a policy; its bootstrap sweep goes on in the
+/// background. The API and the UI both launch through this.
+pub async fn start_launch(
+    state: &AppState,
+    policy_id: &str,
+    opts: LaunchOptions,
+) -> ApiResult<Started<LaunchedPolicy>> {
+    let engine = state.engine.clone();
+    let id = policy_id.to_string();
+    spawn_job(|p| async move { engine.launch_policy(&id, opts, &*p).await.map(|(launched, _)| launched) }).await
+}
+
+/// Re-activates a suspended policy with its stored settings.
+pub async fn start_reactivate(state: &AppState, policy_id: &str) -> ApiResult<Started<LaunchedPolicy>> {
+    let Some(p) = state.engine.store.get_policy(policy_id).await? else {
+        return Err(match qrie_policies::get(policy_id) {
+            Some(_) => qrie_engine::EngineError::NotLaunched(policy_id.into()),
+            None => qrie_engine::EngineError::UnknownPolicy(policy_id.into()),
+        }
+        .into());
+    };
+    let opts = LaunchOptions { scope: p.scope, severity: p.severity, remediation: p.remediation, params: p.params };
+    start_launch(state, policy_id, opts).await
+}
+
+/// Changes a launched policy. A change of what decides verdicts re-sweeps the
+/// policy in the background (a job); other changes are done at once.
+pub async fn start_update(
+    state: &AppState,
+    policy_id: &str,
+    update: PolicyUpdate,
+) -> ApiResult<Started<LaunchedPolicy>> {
+    let engine = state.engine.clone();
+    let pid = policy_id.to_string();
+    spawn_job(|prog| async move { engine.update_policy(&pid, update, &*prog).await.map(|(p, _)| p) }).await
+}
+
+fn accepted_or_done(policy_id: &str, started: Started<LaunchedPolicy>) -> Response {
     match started {
         Started::Job(job) => (StatusCode::ACCEPTED, Json(json!({"PolicyId": policy_id, "JobId": job}))).into_response(),
         Started::Done(p) => Json(json!({"PolicyId": policy_id, "Policy": p, "JobId": null})).into_response(),
@@ -138,7 +172,7 @@ async fn update(
     ApiJson(b): ApiJson<UpdateBody>,
 ) -> ApiResult<Response> {
     who.require(Role::Admin)?;
-    let engine = state.engine.clone();
+    let engine = &state.engine;
     let changes = b.scope.is_some() || b.severity.is_some() || b.remediation.is_some() || b.params.is_some();
     match b.status.as_deref() {
         Some("suspended") => {
@@ -154,21 +188,7 @@ async fn update(
             if changes {
                 return Err(ApiError::bad_request("validation", "re-activate first, then change settings"));
             }
-            let Some(p) = engine.store.get_policy(&id).await? else {
-                return Err(match qrie_policies::get(&id) {
-                    Some(_) => qrie_engine::EngineError::NotLaunched(id),
-                    None => qrie_engine::EngineError::UnknownPolicy(id),
-                }
-                .into());
-            };
-            let opts =
-                LaunchOptions { scope: p.scope, severity: p.severity, remediation: p.remediation, params: p.params };
-            let pid = id.clone();
-            let started = spawn_job(|prog| async move {
-                engine.launch_policy(&pid, opts, &*prog).await.map(|(launched, _)| launched)
-            })
-            .await?;
-            return Ok(accepted_or_done(&id, started));
+            return Ok(accepted_or_done(&id, start_reactivate(&state, &id).await?));
         }
         Some(other) => {
             return Err(ApiError::bad_request(
@@ -184,12 +204,7 @@ async fn update(
         remediation: b.remediation,
         params: b.params,
     };
-    let pid = id.clone();
-    // A change of what decides verdicts re-sweeps the policy: answered 202
-    // with that job; other changes are done at once.
-    let started =
-        spawn_job(|prog| async move { engine.update_policy(&pid, update, &*prog).await.map(|(p, _)| p) }).await?;
-    Ok(accepted_or_done(&id, started))
+    Ok(accepted_or_done(&id, start_update(&state, &id, update).await?))
 }
 
 /// Deletes a launched policy; its active findings resolve (POLICY_DELETED).

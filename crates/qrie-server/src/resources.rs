@@ -21,20 +21,20 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add("/services", &[Method::GET], get(services))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default, Clone)]
 pub struct ListQuery {
-    account: Option<String>,
-    service: Option<String>,
-    region: Option<String>,
+    pub account: Option<String>,
+    pub service: Option<String>,
+    pub region: Option<String>,
     #[serde(rename = "type")]
-    resource_type: Option<String>,
-    search: Option<String>,
+    pub resource_type: Option<String>,
+    pub search: Option<String>,
     #[serde(default)]
-    include_deleted: bool,
+    pub include_deleted: bool,
     #[serde(default)]
-    include_removed: bool,
-    limit: Option<usize>,
-    next_token: Option<String>,
+    pub include_removed: bool,
+    pub limit: Option<usize>,
+    pub next_token: Option<String>,
 }
 
 async fn list(
@@ -44,23 +44,28 @@ async fn list(
 ) -> ApiResult<Json<PageBody<qrie_model::Resource>>> {
     who.require(Role::Viewer)?;
     let store = &*state.engine.store;
+    let filter = filter_of(store, &q).await?;
+    let page = page_request(q.limit, q.next_token)?;
+    Ok(Json(store.list_resources(&filter, &page).await?.into()))
+}
+
+/// The validated store filter of a query (the API's list and the inventory page).
+pub async fn filter_of(store: &dyn qrie_store::Store, q: &ListQuery) -> ApiResult<ResourceFilter> {
     if let Some(a) = &q.account {
         qrie_model::validate_account_id(a)?;
     }
     if let Some(r) = &q.region {
         qrie_model::validate_region(r)?;
     }
-    let filter = ResourceFilter {
-        account_id: q.account,
+    Ok(ResourceFilter {
+        account_id: q.account.clone(),
         service: parse_opt::<Service>(q.service.as_deref())?,
-        region: q.region,
-        resource_type: q.resource_type.filter(|t| !t.is_empty()),
-        search: q.search.filter(|s| !s.is_empty()),
+        region: q.region.clone(),
+        resource_type: q.resource_type.clone().filter(|t| !t.is_empty()),
+        search: q.search.clone().filter(|s| !s.is_empty()),
         include_deleted: q.include_deleted,
         exclude_accounts: if q.include_removed { Vec::new() } else { removed_accounts(store).await? },
-    };
-    let page = page_request(q.limit, q.next_token)?;
-    Ok(Json(store.list_resources(&filter, &page).await?.into()))
+    })
 }
 
 #[derive(Deserialize)]

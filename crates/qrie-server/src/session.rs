@@ -22,7 +22,8 @@ pub struct LoginBody {
     token: String,
 }
 
-fn cookie(state: &AppState, value: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
+/// The session cookie's `Set-Cookie` value (an empty value with max age 0 ends it).
+pub(crate) fn cookie(state: &AppState, value: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
     let secure = if state.config.secure_cookies { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
