@@ -34,6 +34,9 @@ pub struct AwsOptions {
     pub regions: Vec<String>,
     /// Buckets read at once within one account (each bucket is ~14 calls).
     pub bucket_concurrency: usize,
+    /// Per-resource EC2 calls (user data, snapshot and image permissions) made
+    /// at once within one account and region.
+    pub ec2_concurrency: usize,
     /// Extra interceptors on every client: fault injection in tests, custom
     /// logging. Empty in production.
     pub interceptors: Vec<SharedInterceptor>,
@@ -41,7 +44,7 @@ pub struct AwsOptions {
 
 impl AwsOptions {
     pub fn new(regions: Vec<String>) -> AwsOptions {
-        AwsOptions { regions, bucket_concurrency: 8, interceptors: Vec::new() }
+        AwsOptions { regions, bucket_concurrency: 8, ec2_concurrency: 8, interceptors: Vec::new() }
     }
 }
 
@@ -214,6 +217,15 @@ impl Clients {
             .clone()
     }
 
+    /// An EC2 client for one region (EC2 is regional: one client per listing).
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        let mut builder = aws_sdk_ec2::config::Builder::from(&self.config).region(Region::new(region.to_string()));
+        for i in self.interceptors() {
+            builder.push_interceptor(i);
+        }
+        aws_sdk_ec2::Client::from_conf(builder.build())
+    }
+
     pub fn s3control(&self) -> aws_sdk_s3control::Client {
         let mut builder = aws_sdk_s3control::config::Builder::from(&self.config);
         for i in self.interceptors() {
@@ -240,7 +252,10 @@ impl Cloud for AwsCloud {
         let id = &account.account_id;
         let found = match unit.service {
             Service::S3 => s3::list(&clients, id, self.options.bucket_concurrency, observed_at).await,
-            Service::Ec2 => ec2::list(&clients, id, &self.region_of(unit.region.as_deref()), observed_at).await,
+            Service::Ec2 => {
+                let region = self.region_of(unit.region.as_deref());
+                ec2::list(&clients, id, &region, self.options.ec2_concurrency, observed_at).await
+            }
             Service::Iam => iam::list(&clients, id, &self.options.regions, observed_at).await,
         };
         let (api_calls, throttles) = clients.log.snapshot();

@@ -6,7 +6,9 @@
 //! `scripts/setup-python`.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod only;
 pub mod seed;
+pub mod seed_ec2;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
