@@ -19,6 +19,7 @@
 pub mod conformance;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+pub mod token;
 mod types;
 
 pub use types::*;

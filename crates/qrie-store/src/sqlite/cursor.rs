@@ -1,21 +1,18 @@
 //! Keyset pagination and its opaque tokens.
 //!
-//! A token is base64url (no padding) of `{"l": <list tag>, "k": [<sort key of
-//! the last item>]}`. The next page is `WHERE (keys) > (last key)` in the
+//! A token ([`crate::token`]) carries the list's tag and the sort key of the
+//! last item. The next page is `WHERE (keys) > (last key)` in the
 //! list's order, so pages stay stable and cheap however deep the walk goes.
 //! The tag ties a token to one list and sort; any other token is refused.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::query::{from_doc, Where};
 use super::Res;
-use crate::{Page, PageRequest, StoreError};
+use crate::{token, Page, PageRequest, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -32,12 +29,6 @@ pub(super) struct Order {
     pub(super) descending: bool,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Token {
-    l: String,
-    k: Vec<Json>,
-}
-
 fn encode(order: &Order, key: &[Value]) -> Option<String> {
     let k = key
         .iter()
@@ -47,19 +38,15 @@ fn encode(order: &Order, key: &[Value]) -> Option<String> {
             _ => None,
         })
         .collect::<Option<Vec<_>>>()?;
-    let json = serde_json::to_vec(&Token { l: order.tag.to_string(), k }).ok()?;
-    Some(URL_SAFE_NO_PAD.encode(json))
+    Some(token::encode(order.tag, k))
 }
 
 fn decode(order: &Order, token: &str) -> Result<Vec<Value>, StoreError> {
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| StoreError::InvalidToken)?;
-    let token: Token = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidToken)?;
-    if token.l != order.tag || token.k.len() != order.keys.len() {
+    let k = token::decode(order.tag, token)?;
+    if k.len() != order.keys.len() {
         return Err(StoreError::InvalidToken);
     }
-    token
-        .k
-        .iter()
+    k.iter()
         .zip(order.keys)
         .map(|(v, (_, kind))| match (kind, v) {
             (Kind::Int, Json::Number(n)) => n.as_i64().map(Value::Integer),
@@ -139,6 +126,8 @@ fn describe(table: &str, key: &[Value]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
 
     const A: Order = Order { tag: "a", keys: &[("x", Kind::Int), ("y", Kind::Text)], descending: false };
     const B: Order = Order { tag: "b", keys: &[("x", Kind::Int), ("y", Kind::Text)], descending: false };

@@ -1,0 +1,90 @@
+//! Small named JSON documents in `qrie_kv`, keyed by (Namespace, Key).
+
+use async_trait::async_trait;
+use qrie_store::{KvStore, Result};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+use crate::batch::{write_all, Write};
+use crate::error::{decode, sdk};
+use crate::item::{get_s, key, s, to_doc, Item};
+use crate::query::project_query;
+use crate::read::{Pages, Source};
+use crate::DynamoStore;
+
+const VALUE: &str = "Value";
+
+fn item_of(namespace: &str, k: &str, value: &Value) -> Result<Item> {
+    let mut item = key([("Namespace", s(namespace)), ("Key", s(k))]);
+    item.insert(VALUE.into(), to_doc(format_args!("{namespace}/{k}"), value)?);
+    Ok(item)
+}
+
+fn value_of(namespace: &str, item: &Item) -> Result<(String, Value)> {
+    let k = get_s(item, "Key")?.to_string();
+    let value = serde_json::from_str(get_s(item, VALUE)?)
+        .map_err(|e| decode(format_args!("{namespace}/{k}"), e.to_string()))?;
+    Ok((k, value))
+}
+
+impl DynamoStore {
+    fn namespace_query(&self, namespace: &str) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client()
+            .query()
+            .table_name(&self.tables().kv)
+            .consistent_read(true)
+            .key_condition_expression("#ns = :ns")
+            .expression_attribute_names("#ns", "Namespace")
+            .expression_attribute_values(":ns", s(namespace))
+    }
+}
+
+#[async_trait]
+impl KvStore for DynamoStore {
+    async fn kv_get(&self, namespace: &str, k: &str) -> Result<Option<Value>> {
+        let table = &self.tables().kv;
+        let out = self
+            .client()
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key([("Namespace", s(namespace)), ("Key", s(k))])))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk("GetItem", table, e))?;
+        out.item.as_ref().map(|i| value_of(namespace, i).map(|(_, v)| v)).transpose()
+    }
+
+    async fn kv_put(&self, namespace: &str, k: &str, value: Value) -> Result<()> {
+        let table = &self.tables().kv;
+        self.client()
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item_of(namespace, k, &value)?))
+            .send()
+            .await
+            .map_err(|e| sdk("PutItem", table, e))?;
+        Ok(())
+    }
+
+    async fn kv_put_many(&self, namespace: &str, entries: Vec<(String, Value)>) -> Result<()> {
+        // One write per key in a batch: the last of the same key wins.
+        let last: BTreeMap<String, Value> = entries.into_iter().collect();
+        let writes = last.iter().map(|(k, v)| item_of(namespace, k, v).map(Write::Put)).collect::<Result<Vec<_>>>()?;
+        write_all(self.client(), &self.tables().kv, writes).await
+    }
+
+    async fn kv_list(&self, namespace: &str) -> Result<Vec<(String, Value)>> {
+        let table = &self.tables().kv;
+        // A Query returns its partition in key order.
+        let items = Pages::new(Source::Query(self.namespace_query(namespace)), table, None).collect().await?;
+        items.iter().map(|i| value_of(namespace, i)).collect()
+    }
+
+    async fn kv_clear(&self, namespace: &str) -> Result<()> {
+        let table = &self.tables().kv;
+        let q = project_query(self.namespace_query(namespace), &["Namespace", "Key"]);
+        let keys = Pages::new(Source::Query(q), table, None).collect().await?;
+        write_all(self.client(), table, keys.into_iter().map(Write::Delete).collect()).await
+    }
+}
