@@ -67,7 +67,8 @@ impl Engine {
             "Services": services.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             "Regions": req.regions,
         });
-        let mut job = JobTracker::start(&*self.store, progress, JobKind::Inventory, req.scan_type, target, now).await?;
+        let mut job =
+            JobTracker::start(&*self.store, progress, None, JobKind::Inventory, req.scan_type, target, now).await?;
 
         let units = self.units(&accounts, &services, &req.regions);
         job.set_total(units.len() as u64, "units");

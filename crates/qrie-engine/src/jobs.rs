@@ -44,28 +44,21 @@ pub(crate) struct JobTracker<'a> {
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 
 impl<'a> JobTracker<'a> {
+    /// Records the job as running: a new one, or `queued` (recorded earlier
+    /// by [`queued_job`], run now under its id).
     pub async fn start(
         store: &'a dyn Store,
         progress: &'a dyn Progress,
+        queued: Option<&Job>,
         kind: JobKind,
         scan_type: ScanType,
         target: Value,
         now: Timestamp,
     ) -> Result<JobTracker<'a>, EngineError> {
-        let job = Job {
-            id: new_job_id(kind, now),
-            kind,
-            scan_type,
-            target,
-            status: JobStatus::Running,
-            progress_done: 0,
-            progress_total: 0,
-            counts: BTreeMap::new(),
-            errors: Vec::new(),
-            created_at: now,
-            started_at: Some(now),
-            finished_at: None,
-        };
+        let mut job = queued.cloned().unwrap_or_else(|| queued_job(kind, scan_type, Value::Null, now));
+        job.target = target;
+        job.status = JobStatus::Running;
+        job.started_at = Some(now);
         store.put_job(job.clone()).await?;
         progress.job_started(&job.id);
         Ok(JobTracker { store, progress, job, last_saved: Instant::now() })
@@ -106,6 +99,25 @@ impl<'a> JobTracker<'a> {
         self.store.put_job(self.job.clone()).await?;
         self.progress.finish();
         Ok(JobReport { job: self.job, result })
+    }
+}
+
+/// A job recorded before it runs (in another process or function), so that
+/// whoever queued it can answer with its id at once.
+pub(crate) fn queued_job(kind: JobKind, scan_type: ScanType, target: Value, now: Timestamp) -> Job {
+    Job {
+        id: new_job_id(kind, now),
+        kind,
+        scan_type,
+        target,
+        status: JobStatus::Queued,
+        progress_done: 0,
+        progress_total: 0,
+        counts: BTreeMap::new(),
+        errors: Vec::new(),
+        created_at: now,
+        started_at: None,
+        finished_at: None,
     }
 }
 

@@ -136,6 +136,15 @@ impl Engine {
         opts: LaunchOptions,
         progress: &dyn Progress,
     ) -> Result<(LaunchedPolicy, JobReport), EngineError> {
+        let launched = self.record_launch(policy_id, opts).await?;
+        let report = self.policy_sweep(&bootstrap_of(policy_id), progress).await?;
+        Ok((launched, report))
+    }
+
+    /// The first half of a launch: checks and saves the policy as active. The
+    /// caller owes it its bootstrap sweep ([`bootstrap_of`]), which may run
+    /// elsewhere (the API in Lambda hands it to the scanner function).
+    pub async fn record_launch(&self, policy_id: &str, opts: LaunchOptions) -> Result<LaunchedPolicy, EngineError> {
         let def = qrie_policies::get(policy_id).ok_or_else(|| EngineError::UnknownPolicy(policy_id.into()))?;
         opts.scope.validate()?;
         def.resolve_params(&opts.params)?;
@@ -156,8 +165,7 @@ impl Engine {
         };
         self.store.put_policy(launched.clone()).await?;
         summary::invalidate(&*self.store).await?;
-        let report = self.bootstrap_policy(policy_id, progress).await?;
-        Ok((launched, report))
+        Ok(launched)
     }
 
     /// Changes a launched policy. A change of scope, parameters or severity
@@ -169,6 +177,22 @@ impl Engine {
         update: PolicyUpdate,
         progress: &dyn Progress,
     ) -> Result<(LaunchedPolicy, Option<JobReport>), EngineError> {
+        let (p, resweep) = self.record_update(policy_id, update).await?;
+        let report = match resweep {
+            Some(req) => Some(self.policy_sweep(&req, progress).await?),
+            None => None,
+        };
+        Ok((p, report))
+    }
+
+    /// The first half of an update: checks and saves the change, and answers
+    /// the sweep it calls for (a change of what decides verdicts, on an active
+    /// policy), which the caller owes the policy.
+    pub async fn record_update(
+        &self,
+        policy_id: &str,
+        update: PolicyUpdate,
+    ) -> Result<(LaunchedPolicy, Option<PolicySweepRequest>), EngineError> {
         let def = qrie_policies::get(policy_id).ok_or_else(|| EngineError::UnknownPolicy(policy_id.into()))?;
         let mut p =
             self.store.get_policy(policy_id).await?.ok_or_else(|| EngineError::NotLaunched(policy_id.into()))?;
@@ -193,9 +217,8 @@ impl Engine {
         p.updated_at = Engine::now();
         self.store.put_policy(p.clone()).await?;
         summary::invalidate(&*self.store).await?;
-        let report =
-            if resweep && p.is_active() { Some(self.bootstrap_policy(policy_id, progress).await?) } else { None };
-        Ok((p, report))
+        let sweep = (resweep && p.is_active()).then(|| bootstrap_of(policy_id));
+        Ok((p, sweep))
     }
 
     /// The findings a suspension or deletion would resolve (for an archive).
@@ -243,9 +266,10 @@ impl Engine {
         summary::invalidate(&*self.store).await?;
         Ok(Purge { policy_id: policy_id.to_string(), resolved, reason })
     }
+}
 
-    async fn bootstrap_policy(&self, policy_id: &str, progress: &dyn Progress) -> Result<JobReport, EngineError> {
-        let req = PolicySweepRequest { policy_id: Some(policy_id.to_string()), scan_type: ScanType::Bootstrap };
-        self.policy_sweep(&req, progress).await
-    }
+/// The sweep a launch owes its policy: everything in scope, as a bootstrap
+/// (no drift is measured against a policy that was not there).
+pub fn bootstrap_of(policy_id: &str) -> PolicySweepRequest {
+    PolicySweepRequest { policy_id: Some(policy_id.to_string()), scan_type: ScanType::Bootstrap }
 }

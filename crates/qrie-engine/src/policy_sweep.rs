@@ -2,14 +2,16 @@
 //! Used by the daily anti-entropy schedule, by `qrie scan policies`, and as the
 //! bootstrap scan that follows a policy launch or scope change.
 
-use qrie_model::{finding_drift_totals, Account, JobError, JobKind, PolicyDrift, ResolvedReason, ScanType, Trigger};
+use qrie_model::{
+    finding_drift_totals, Account, Job, JobError, JobKind, JobStatus, PolicyDrift, ResolvedReason, ScanType, Trigger,
+};
 use qrie_store::{PageRequest, ResourceFilter};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 
 use crate::evaluate::{close_findings, evaluate_batch, load_active_policies, ActivePolicy, RelatedCache, Tally};
 use crate::inventory::drift_rows;
-use crate::jobs::{JobReport, JobTracker, Progress};
+use crate::jobs::{queued_job, JobReport, JobTracker, Progress};
 use crate::summary::{self, DRIFT_POLICY_KEY, DRIFT_POLICY_SERIES};
 use crate::{Engine, EngineError};
 
@@ -28,7 +30,41 @@ impl Engine {
         req: &PolicySweepRequest,
         progress: &dyn Progress,
     ) -> Result<JobReport, EngineError> {
-        let now = Engine::now();
+        self.sweep_policies(req, None, progress).await
+    }
+
+    /// Records a policy sweep that another process or function will run (a
+    /// Lambda API hands it to the scanner): a `queued` job whose id the caller
+    /// can answer with at once. The request is checked as a sweep would check it.
+    pub async fn queue_policy_sweep(&self, req: &PolicySweepRequest) -> Result<Job, EngineError> {
+        let (policies, _) = self.policies_to_sweep(req).await?;
+        let job = queued_job(JobKind::PolicySweep, req.scan_type, sweep_target(&policies), Engine::now());
+        self.store.put_job(job.clone()).await?;
+        Ok(job)
+    }
+
+    /// Runs the sweep queued as `job_id` under that id. A job no longer queued
+    /// (delivered twice, or run already) is answered as it stands, unswept.
+    pub async fn run_queued_policy_sweep(
+        &self,
+        job_id: &str,
+        req: &PolicySweepRequest,
+        progress: &dyn Progress,
+    ) -> Result<JobReport, EngineError> {
+        let job = self.store.get_job(job_id).await?.filter(|j| j.kind == JobKind::PolicySweep).ok_or_else(|| {
+            EngineError::Conflict(format!("no queued policy sweep {job_id:?}: `qrie jobs list` lists the jobs"))
+        })?;
+        if job.status != JobStatus::Queued {
+            return Ok(JobReport { job, result: serde_json::Value::Null });
+        }
+        self.sweep_policies(req, Some(&job), progress).await
+    }
+
+    /// The active policies a request names, and problems loading the others.
+    async fn policies_to_sweep(
+        &self,
+        req: &PolicySweepRequest,
+    ) -> Result<(Vec<ActivePolicy>, Vec<String>), EngineError> {
         let (mut policies, problems) = load_active_policies(&*self.store).await?;
         if let Some(id) = &req.policy_id {
             if qrie_policies::get(id).is_none() {
@@ -39,9 +75,20 @@ impl Engine {
                 return Err(EngineError::NotLaunched(id.clone()));
             }
         }
-        let target = json!({ "Policies": policies.iter().map(|p| p.id()).collect::<Vec<_>>() });
+        Ok((policies, problems))
+    }
+
+    async fn sweep_policies(
+        &self,
+        req: &PolicySweepRequest,
+        queued: Option<&Job>,
+        progress: &dyn Progress,
+    ) -> Result<JobReport, EngineError> {
+        let now = Engine::now();
+        let (policies, problems) = self.policies_to_sweep(req).await?;
+        let target = sweep_target(&policies);
         let mut job =
-            JobTracker::start(&*self.store, progress, JobKind::PolicySweep, req.scan_type, target, now).await?;
+            JobTracker::start(&*self.store, progress, queued, JobKind::PolicySweep, req.scan_type, target, now).await?;
         for p in problems {
             job.error(JobError { account_id: None, service: None, region: None, policy_id: None, message: p });
         }
@@ -138,4 +185,8 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+fn sweep_target(policies: &[ActivePolicy]) -> serde_json::Value {
+    json!({ "Policies": policies.iter().map(|p| p.id()).collect::<Vec<_>>() })
 }

@@ -195,3 +195,33 @@ async fn drift_counts_only_baselined_accounts_and_anti_entropy_sweeps() {
     let latest = f.engine.drift(5).await.unwrap();
     assert_eq!(latest.last_inventory_scan.unwrap().job_id, r.job.id);
 }
+
+#[tokio::test]
+async fn a_queued_policy_sweep_runs_once_under_its_id() {
+    let f = fixture().await;
+    let t0 = Utc::now() - Duration::minutes(10);
+    let v = vol(A, "vol-q", false, t0);
+    f.cloud.set(A, Service::Ec2, vec![v.clone()], true, t0);
+    sweep(&f, ScanType::Bootstrap).await;
+    let req = qrie_engine::policies::bootstrap_of("ec2-ebs-volume-unencrypted");
+    let queued = f.engine.queue_policy_sweep(&req).await.unwrap();
+    assert_eq!(queued.status, JobStatus::Queued);
+    assert_eq!(f.engine.store.get_job(&queued.id).await.unwrap().unwrap().status, JobStatus::Queued);
+
+    let ran = f.engine.run_queued_policy_sweep(&queued.id, &req, &NoProgress).await.unwrap();
+    assert_eq!(ran.job.id, queued.id);
+    assert_eq!(ran.job.status, JobStatus::Succeeded);
+    assert_eq!(ran.job.created_at, queued.created_at);
+    assert_eq!(ran.job.counts["evaluations"], 1);
+    // A second delivery of the same invoke sweeps nothing and answers the record.
+    let again = f.engine.run_queued_policy_sweep(&queued.id, &req, &NoProgress).await.unwrap();
+    assert_eq!(again.job.finished_at, ran.job.finished_at);
+    assert!(again.result.is_null());
+    // Unknown ids and unlaunched policies are errors, before anything is recorded.
+    assert!(f.engine.run_queued_policy_sweep("pol-nope", &req, &NoProgress).await.is_err());
+    let other = qrie_engine::policies::bootstrap_of("s3-bucket-versioning-disabled");
+    assert!(matches!(
+        f.engine.queue_policy_sweep(&other).await,
+        Err(qrie_engine::EngineError::NotLaunched(_) | qrie_engine::EngineError::UnknownPolicy(_))
+    ));
+}
