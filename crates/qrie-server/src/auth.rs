@@ -265,7 +265,8 @@ pub async fn redeem_login_link(store: &dyn Store, secret: &str) -> Result<Option
     }
     // Held past the link's expiry, so the lock never frees while the link works.
     let used = format!("login-link:{key}");
-    if !store.try_lock(&used, "redeemed", now, link.expires_at + Duration::minutes(1)).await? {
+    let holder = random_b64(16);
+    if !store.try_lock(&used, &holder, now, link.expires_at + Duration::minutes(1)).await? {
         return Ok(None);
     }
     let Some(record) = live_token(store, &link.token_id, None).await? else { return Ok(None) };

@@ -1,6 +1,6 @@
 //! qrie's HTTP server: the JSON API under `/api` (a thin layer over
-//! [`qrie_engine::Engine`]), `/healthz`, `/metrics`, and room for the UI's
-//! pages beside `/api`.
+//! [`qrie_engine::Engine`]), `/healthz`, `/metrics`, and the web UI's pages
+//! ([`ui`]) beside `/api`.
 //!
 //! [`router`] is the whole application; tests drive it without a network.
 //! Every route is registered through [`Routes`], which also records it, so a
@@ -20,6 +20,7 @@ pub mod policies;
 pub mod resources;
 pub mod session;
 pub mod summary;
+pub mod ui;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue, Method};
@@ -61,6 +62,26 @@ pub struct AppState {
     /// fresh copy instead of each recomputing (the engine's store lock does the
     /// same across processes, but lets callers with no stale copy compute).
     pub dashboard_gate: Arc<tokio::sync::Mutex<()>>,
+    /// Finds accounts to monitor (AWS Organizations); the UI offers
+    /// "discover" only when one is set.
+    pub discovery: Option<Arc<dyn AccountDiscovery>>,
+}
+
+/// What a discovery added.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Discovered {
+    pub added: Vec<String>,
+    pub already_known: usize,
+}
+
+/// A source of accounts to add (e.g. the Organizations API), plugged into
+/// the server by the binary so that the server needs no cloud SDK.
+pub trait AccountDiscovery: Send + Sync {
+    fn discover<'a>(
+        &'a self,
+        engine: &'a Engine,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Discovered, EngineError>> + Send + 'a>>;
 }
 
 impl AppState {
@@ -71,7 +92,14 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::default()),
             dashboard_gate: Arc::new(tokio::sync::Mutex::new(())),
+            discovery: None,
         }
+    }
+
+    /// Offers account discovery through `discovery`.
+    pub fn with_discovery(mut self, discovery: Arc<dyn AccountDiscovery>) -> Self {
+        self.discovery = Some(discovery);
+        self
     }
 }
 
@@ -130,7 +158,7 @@ async fn healthz() -> json::Json<serde_json::Value> {
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// The application. Pages will be routes beside `/api` on the same router.
+/// The application: the API under `/api`, the pages beside it.
 pub fn router(state: AppState) -> Router {
     let api = api_routes(&state)
         .router
@@ -139,6 +167,8 @@ pub fn router(state: AppState) -> Router {
     top_routes()
         .router
         .nest("/api", api)
+        .merge(ui::routes())
+        .fallback(ui::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count_requests))
         .layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))

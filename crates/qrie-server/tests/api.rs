@@ -2,97 +2,16 @@
 //! a temporary SQLite store, real tokens, real sweeps.
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
-use qrie_engine::accounts::NewAccount;
-use qrie_engine::policies::LaunchOptions;
-use qrie_engine::sim::{ChangeKind, SimCloud, SimEstate, SimSpec};
-use qrie_engine::{Engine, InventoryRequest, NoProgress};
-use qrie_model::AccountSource;
-use qrie_server::auth::{self, Role};
-use qrie_server::{router, AppState, ServerConfig};
+use axum::http::{header, Method, Request, StatusCode};
+use qrie_engine::sim::ChangeKind;
+use qrie_server::auth;
+use qrie_server::ServerConfig;
 use rand::SeedableRng;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashSet};
-use std::sync::{Arc, RwLock};
-use tower::ServiceExt;
 
-struct World {
-    _dir: tempfile::TempDir,
-    state: AppState,
-    app: Router,
-    estate: Arc<RwLock<SimEstate>>,
-    viewer: String,
-    operator: String,
-    admin: String,
-}
-
-async fn world_with(config: ServerConfig) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store = qrie_store::open(&format!("sqlite:{}", dir.path().join("t.db").display())).unwrap();
-    let spec = SimSpec { seed: 7, accounts: 2, resources_per_account: 40, created_at: chrono::Utc::now() };
-    let estate = Arc::new(RwLock::new(SimEstate::create(&*store, spec).await.unwrap()));
-    let engine = Engine::new(store.clone(), Arc::new(SimCloud::new(estate.clone())));
-    let accounts: Vec<_> = estate.read().unwrap().accounts().to_vec();
-    for a in &accounts {
-        engine
-            .add_account(NewAccount {
-                account_id: a.account_id.clone(),
-                name: Some(a.name.clone()),
-                role_arn: None,
-                external_id: None,
-                regions: a.regions.clone(),
-                org_path: a.org_path.clone(),
-                source: AccountSource::Simulated,
-            })
-            .await
-            .unwrap();
-    }
-    for id in qrie_policies::default_policy_ids() {
-        engine.launch_policy(id, LaunchOptions::default(), &NoProgress).await.unwrap();
-    }
-    engine.inventory_sweep(&InventoryRequest::default(), &NoProgress).await.unwrap();
-    let tok = |r| {
-        let store = store.clone();
-        async move { auth::create_token(&*store, r, None).await.unwrap().token }
-    };
-    let (viewer, operator, admin) = (tok(Role::Viewer).await, tok(Role::Operator).await, tok(Role::Admin).await);
-    let state = AppState::new(engine, config);
-    World { _dir: dir, app: router(state.clone()), state, estate, viewer, operator, admin }
-}
-
-async fn world() -> World {
-    world_with(ServerConfig::default()).await
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    text: String,
-    json: Value,
-}
-
-async fn call(app: &Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    let text = String::from_utf8_lossy(&bytes).to_string();
-    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply { status, headers, text, json }
-}
-
-fn req(method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
-    let mut b = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    match body {
-        Some(v) => b.header(header::CONTENT_TYPE, "application/json").body(Body::from(v.to_string())).unwrap(),
-        None => b.body(Body::empty()).unwrap(),
-    }
-}
+mod common;
+use common::*;
 
 impl World {
     async fn get(&self, uri: &str, token: &str) -> Reply {

@@ -1,0 +1,177 @@
+//! `/accounts`: list with the baseline flag, add, remove (soft) behind a
+//! confirmation, scan now, and discover when the server has a discovery hook.
+
+use axum::extract::{Path, State};
+use axum::response::{Html, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use maud::{html, Markup};
+use qrie_engine::accounts::{AccountView, NewAccount};
+use qrie_model::{AccountSource, ScanType};
+use serde::Deserialize;
+
+use super::layout::{page, Nav};
+use super::widgets::{csrf_field, href, opt_time, path_segment, post_button, split_list, table, text_input};
+use super::{after_start, see_other, CsrfForm, NoFields, UiError, UiResult, Viewer};
+use crate::accounts::start_scan;
+use crate::auth::Role;
+use crate::AppState;
+
+pub fn routes(r: Router<AppState>) -> Router<AppState> {
+    r.route("/accounts", get(list).post(add))
+        .route("/accounts/discover", post(discover))
+        .route("/accounts/{id}/scan", post(scan))
+        .route("/accounts/{id}/remove", get(remove_confirm).post(remove))
+}
+
+fn account_href(id: &str) -> String {
+    format!("/accounts/{}", path_segment(id))
+}
+
+fn row(viewer: &Viewer, a: &AccountView) -> Markup {
+    let id = &a.account.account_id;
+    html! {
+        tr {
+            td { code { (id) } }
+            td { (a.account.name) }
+            td { (format!("{:?}", a.account.source).to_lowercase()) }
+            td {
+                @if a.baselined { "Baselined " span.muted { (opt_time(a.account.baselined_at.as_ref())) } }
+                @else { span.badge.sev-medium { "Not baselined" } }
+            }
+            td.num { a href=(href("/inventory", &[("account", id)])) { (a.resources) } }
+            td.num { a href=(href("/findings", &[("account", id)])) { (a.active_findings) } }
+            td {
+                div.actions {
+                    @if viewer.may(Role::Operator) {
+                        (post_button(viewer, &format!("{}/scan", account_href(id)), "Scan now", "secondary"))
+                    }
+                    @if viewer.may(Role::Admin) {
+                        a.button.danger href=(format!("{}/remove", account_href(id))) { "Remove" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn add_form(viewer: &Viewer) -> Markup {
+    html! {
+        h2 #add { "Add an account" }
+        form.stack method="post" action="/accounts" {
+            (csrf_field(viewer))
+            fieldset {
+                legend { "Account" }
+                (text_input("account_id", "Account id", "", Some("12 digits.")))
+                (text_input("name", "Name", "", Some("Optional; defaults to the id.")))
+            }
+            fieldset {
+                legend { "Access" }
+                (text_input("role_arn", "Role ARN", "", Some("The role qrie assumes in the account, e.g. arn:aws:iam::123456789012:role/qrie-reader.")))
+                (text_input("external_id", "External id", "", Some("Optional; the role's trust policy condition.")))
+                (text_input("regions", "Regions", "", Some("Comma-separated; empty for the deployment's default regions.")))
+            }
+            p.muted { "The account is flagged not baselined until its first complete inventory sweep; scan it after adding it." }
+            div { button type="submit" { "Add account" } }
+        }
+    }
+}
+
+async fn list(State(state): State<AppState>, viewer: Viewer) -> UiResult<Html<String>> {
+    let accounts = state.engine.list_accounts(false).await?;
+    let body = html! {
+        h1 { "Accounts" }
+        @if state.discovery.is_some() && viewer.may(Role::Admin) {
+            div.actions {
+                (post_button(&viewer, "/accounts/discover", "Discover accounts from AWS Organizations", "secondary"))
+            }
+        }
+        (table("Monitored accounts", &["Id", "Name", "Source", "Baseline", "Resources", "Active findings", "Actions"],
+            accounts.iter().map(|a| row(&viewer, a)).collect()))
+        @if viewer.may(Role::Admin) { (add_form(&viewer)) }
+    };
+    page(&state, &viewer, Nav::Accounts, "Accounts", body).await
+}
+
+#[derive(Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    account_id: String,
+    name: Option<String>,
+    role_arn: Option<String>,
+    external_id: Option<String>,
+    regions: Option<String>,
+}
+
+async fn add(State(state): State<AppState>, CsrfForm(viewer, f): CsrfForm<AddForm>) -> UiResult<Response> {
+    viewer.require(Role::Admin)?;
+    state
+        .engine
+        .add_account(NewAccount {
+            account_id: f.account_id.trim().to_string(),
+            name: f.name.map(|n| n.trim().to_string()),
+            role_arn: f.role_arn.map(|n| n.trim().to_string()),
+            external_id: f.external_id.map(|n| n.trim().to_string()),
+            regions: split_list(f.regions.as_deref()),
+            org_path: Vec::new(),
+            source: AccountSource::Manual,
+        })
+        .await?;
+    Ok(see_other("/accounts"))
+}
+
+async fn scan(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(viewer, _): CsrfForm<NoFields>,
+) -> UiResult<Response> {
+    viewer.require(Role::Operator)?;
+    Ok(after_start(start_scan(&state, &id, ScanType::AntiEntropy).await?, "/jobs"))
+}
+
+async fn remove_confirm(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> UiResult<Html<String>> {
+    viewer.require(Role::Admin)?;
+    let a = state.engine.account(&id).await?;
+    let body = html! {
+        h1 { "Remove account " (a.account_id) "?" }
+        div.warning role="note" {
+            p { strong { "Removing " (a.name) " (" (a.account_id) ") stops its sweeps and leaves it out of default views." } }
+            p { "Its inventory and findings are kept (a soft delete): adding the account again brings them back. "
+                "Erasing them for good is the API's hard delete." }
+        }
+        div.actions {
+            (post_button(&viewer, &format!("{}/remove", account_href(&id)), "Remove the account", "danger"))
+            a.button.secondary href="/accounts" { "Cancel" }
+        }
+    };
+    page(&state, &viewer, Nav::Accounts, "Remove an account", body).await
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(viewer, _): CsrfForm<NoFields>,
+) -> UiResult<Response> {
+    viewer.require(Role::Admin)?;
+    state.engine.remove_account(&id).await?;
+    Ok(see_other("/accounts"))
+}
+
+async fn discover(State(state): State<AppState>, CsrfForm(viewer, _): CsrfForm<NoFields>) -> UiResult<Html<String>> {
+    viewer.require(Role::Admin)?;
+    let Some(hook) = state.discovery.clone() else {
+        return Err(UiError::not_found("account discovery is not configured on this server"));
+    };
+    let found = hook.discover(&state.engine).await?;
+    let body = html! {
+        h1 { "Discovered accounts" }
+        p { "Added " strong { (found.added.len()) } " accounts; " (found.already_known) " were already monitored." }
+        @if !found.added.is_empty() { ul { @for a in &found.added { li { code { (a) } } } } }
+        p { a href="/accounts" { "Back to accounts" } }
+    };
+    page(&state, &viewer, Nav::Accounts, "Discovered accounts", body).await
+}

@@ -1,0 +1,343 @@
+//! `/findings` (filters, sort, cursor pagination), `/findings.csv` (the same
+//! filters, every page) and `/findings/detail` (evidence, remediation,
+//! history). The filter is the API's ([`crate::findings::filter_of`]).
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::{html, Markup};
+use qrie_model::{Finding, Service, SeverityLabel};
+use qrie_store::PageRequest;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::layout::{page, Nav};
+use super::widgets::{
+    choice, facts, finding_href, href, json_block, opt_time, pager, policy_href, resource_href, select, severity,
+    state_badge, table, time,
+};
+use super::{PageQuery, UiError, UiResult, Viewer};
+use crate::extract::page_request;
+use crate::findings::{filter_of, ListQuery};
+use crate::AppState;
+
+pub fn routes(r: Router<AppState>) -> Router<AppState> {
+    r.route("/findings", get(list)).route("/findings.csv", get(csv)).route("/findings/detail", get(detail))
+}
+
+const PAGE_SIZE: usize = 50;
+/// A CSV export stops here; a larger one belongs to the API's pages.
+pub const CSV_MAX_ROWS: usize = 100_000;
+
+/// The filters of a query as link parameters (no cursor, no limit).
+fn params(q: &ListQuery) -> Vec<(&'static str, String)> {
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    vec![
+        ("state", o(&q.state)),
+        ("account", o(&q.account)),
+        ("service", o(&q.service)),
+        ("policy", o(&q.policy)),
+        ("region", o(&q.region)),
+        ("type", o(&q.resource_type)),
+        ("severity_min", q.severity_min.map(|s| s.to_string()).unwrap_or_default()),
+        ("sort", o(&q.sort)),
+    ]
+}
+
+fn borrowed<'a>(p: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
+    p.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+async fn filter_form(state: &AppState, q: &ListQuery) -> UiResult<Markup> {
+    let accounts: Vec<(String, String)> = state
+        .engine
+        .list_accounts(false)
+        .await?
+        .into_iter()
+        .map(|a| (a.account.account_id.clone(), format!("{} ({})", a.account.account_id, a.account.name)))
+        .collect();
+    let services: Vec<(String, String)> =
+        Service::ALL.iter().map(|s| (s.as_str().to_string(), s.as_str().to_string())).collect();
+    let mut policies: Vec<(String, String)> =
+        state.engine.store.list_policies().await?.into_iter().map(|p| (p.policy_id.clone(), p.policy_id)).collect();
+    policies.sort();
+    let severities: Vec<(String, String)> =
+        SeverityLabel::ALL.iter().map(|l| (l.min_score().to_string(), format!("{l} or worse"))).collect();
+    let sev = q.severity_min.map(|s| s.to_string());
+    Ok(html! {
+        form.filters method="get" action="/findings" aria-label="Filter findings" {
+            (select("account", "Account", &accounts, q.account.as_deref()))
+            (select("service", "Service", &services, q.service.as_deref()))
+            (select("policy", "Policy", &policies, q.policy.as_deref()))
+            (select("severity_min", "Severity", &severities, sev.as_deref()))
+            (choice("state", "State", &[("active", "Active"), ("resolved", "Resolved"), ("all", "All")], q.state.as_deref().unwrap_or("active")))
+            (choice("sort", "Sort by", &[("severity", "Most severe"), ("recent", "Most recently evaluated"), ("arn", "Resource ARN")], q.sort.as_deref().unwrap_or("severity")))
+            @if let Some(r) = &q.region { input type="hidden" name="region" value=(r); }
+            @if let Some(t) = &q.resource_type { input type="hidden" name="type" value=(t); }
+            div { button type="submit" { "Apply" } " " a href="/findings" { "Clear" } }
+        }
+    })
+}
+
+fn row(f: &Finding) -> Markup {
+    html! {
+        tr {
+            td { (severity(f.severity)) }
+            td { a href=(finding_href(&f.arn, &f.policy)) { (f.policy) } }
+            td.break { a href=(resource_href(&f.arn)) { (f.arn) } }
+            td { (f.account_id) }
+            td { (f.region) }
+            td { (state_badge(f.is_active(), f.state.as_str())) @if let Some(r) = f.resolved_reason { " " span.muted { (r.as_str()) } } }
+            td { (time(&f.last_evaluated)) }
+        }
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PageQuery(q): PageQuery<ListQuery>,
+) -> UiResult<Html<String>> {
+    let store = &*state.engine.store;
+    let (filter, sort) = filter_of(store, &q).await?;
+    let limit = q.limit.unwrap_or(PAGE_SIZE);
+    let page_req = page_request(Some(limit), q.next_token.clone())?;
+    let found = store.list_findings(&filter, sort, &page_req).await?;
+    let p = params(&q);
+    let p = borrowed(&p);
+    let body = html! {
+        h1 { "Findings" }
+        (filter_form(&state, &q).await?)
+        div.actions {
+            // No total count: counting every match would cost a scan of
+            // the findings on each page view.
+            p { (found.items.len()) " on this page." }
+            a.button.secondary href=(href("/findings.csv", &p)) download { "Export CSV" }
+        }
+        (table("Findings", &["Severity", "Policy", "Resource", "Account", "Region", "State", "Last evaluated"],
+            found.items.iter().map(row).collect()))
+        (pager("/findings", &p, q.next_token.as_deref(), found.next_token.as_deref()))
+    };
+    page(&state, &viewer, Nav::Findings, "Findings", body).await
+}
+
+/// A cell a spreadsheet would run as a formula gets a leading apostrophe:
+/// names and tags are chosen by whoever owns the resource.
+fn cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+pub const CSV_HEADERS: [&str; 12] = [
+    "ARN",
+    "Policy",
+    "Severity",
+    "SeverityLabel",
+    "State",
+    "ResolvedReason",
+    "AccountId",
+    "Region",
+    "Service",
+    "ResourceType",
+    "FirstSeen",
+    "LastEvaluated",
+];
+
+fn csv_row(f: &Finding) -> Vec<String> {
+    vec![
+        cell(&f.arn),
+        cell(&f.policy),
+        f.severity.value().to_string(),
+        f.severity.label().to_string(),
+        f.state.as_str().to_string(),
+        f.resolved_reason.map(|r| r.as_str().to_string()).unwrap_or_default(),
+        f.account_id.clone(),
+        f.region.clone(),
+        f.service().to_string(),
+        cell(&f.resource_type),
+        f.first_seen.to_rfc3339(),
+        f.last_evaluated.to_rfc3339(),
+    ]
+}
+
+async fn csv(State(state): State<AppState>, _viewer: Viewer, PageQuery(q): PageQuery<ListQuery>) -> UiResult<Response> {
+    let store = &*state.engine.store;
+    let (filter, sort) = filter_of(store, &q).await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let internal = |e: csv::Error| UiError::from(crate::ApiError::internal(e));
+    w.write_record(CSV_HEADERS).map_err(internal)?;
+    let mut next: Option<String> = None;
+    let mut rows = 0;
+    loop {
+        let page = store.list_findings(&filter, sort, &PageRequest { limit: 1000, next_token: next.take() }).await?;
+        for f in &page.items {
+            w.write_record(csv_row(f)).map_err(internal)?;
+        }
+        rows += page.items.len();
+        match page.next_token {
+            Some(t) if rows < CSV_MAX_ROWS => next = Some(t),
+            _ => break,
+        }
+    }
+    let bytes = w.into_inner().map_err(|e| UiError::from(crate::ApiError::internal(e)))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"qrie-findings.csv\""),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct DetailQuery {
+    arn: String,
+    policy: String,
+}
+
+/// Evidence keys that name what decided a verdict: highlighted.
+const DECISIVE: [&str; 7] = ["Path", "Statement", "Statements", "Rule", "Grant", "Value", "Off"];
+
+/// Evidence as nested lists, the deciding keys marked.
+fn evidence_tree(v: &Value) -> Markup {
+    match v {
+        Value::Object(m) => html! {
+            dl {
+                @for (k, v) in m {
+                    dt { (k) }
+                    dd {
+                        @if DECISIVE.contains(&k.as_str()) { mark { (evidence_tree(v)) } } @else { (evidence_tree(v)) }
+                    }
+                }
+            }
+        },
+        Value::Array(items) => html! { ol { @for i in items { li { (evidence_tree(i)) } } } },
+        Value::String(s) => html! { code { (s) } },
+        other => html! { code { (other.to_string()) } },
+    }
+}
+
+/// Every `Path` the evidence names, anywhere in it.
+fn evidence_paths(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    ("Path", Value::String(p)) => out.push(p.clone()),
+                    _ => evidence_paths(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| evidence_paths(i, out)),
+        _ => {}
+    }
+}
+
+/// Follows `A.B[0].C` through a configuration.
+pub fn at_path<'a>(config: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = config;
+    for part in path.split('.') {
+        let (name, rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));
+        if !name.is_empty() {
+            cur = cur.get(name)?;
+        }
+        for idx in rest.split('[').filter(|s| !s.is_empty()) {
+            cur = cur.get(idx.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+    }
+    Some(cur)
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PageQuery(q): PageQuery<DetailQuery>,
+) -> UiResult<Html<String>> {
+    let store = &*state.engine.store;
+    let Some(f) = store.get_finding(&q.arn, &q.policy).await? else {
+        return Err(UiError::not_found(format!("No finding for resource {} and policy {}.", q.arn, q.policy)));
+    };
+    let def = qrie_policies::get(&f.policy);
+    let launched = store.get_policy(&f.policy).await?;
+    let resource = store.get_resource(&f.arn).await?;
+    let mut paths = Vec::new();
+    evidence_paths(&f.evidence, &mut paths);
+    let title = def.map_or(f.policy.as_str(), |d| d.title);
+    let body = html! {
+        p.muted { a href="/findings" { "Findings" } " / " (f.policy) }
+        h1 { (title) }
+        (facts(vec![
+            ("Severity", severity(f.severity)),
+            ("State", html! { (state_badge(f.is_active(), f.state.as_str())) @if let Some(r) = f.resolved_reason { " " (r.as_str()) } }),
+            ("Policy", html! { a href=(policy_href(&f.policy)) { (f.policy) } }),
+            ("Resource", html! { a.break href=(resource_href(&f.arn)) { @if let Some(r) = &resource { (r.name) } @else { (f.arn) } } }),
+            ("ARN", html! { span.break { (f.arn) } }),
+            ("Account", html! { (f.account_id) }),
+            ("Region", html! { (f.region) }),
+            ("First seen", time(&f.first_seen)),
+            ("Last evaluated", time(&f.last_evaluated)),
+            ("Resolved", opt_time(f.resolved_at.as_ref())),
+            ("Detected by", html! { (f.detected_by.as_str()) }),
+        ]))
+        @if let Some(d) = def { p { (d.description) } }
+        section.evidence aria-labelledby="h-evidence" {
+            h2 #h-evidence { "Evidence" }
+            @if !paths.is_empty() {
+                h3 { "Deciding setting" }
+                ul {
+                    @for p in &paths {
+                        li {
+                            mark { code { (p) } }
+                            @match resource.as_ref().and_then(|r| at_path(&r.configuration, p)) {
+                                Some(v) => { " in the configuration:" (json_block("deciding value", v)) }
+                                None => {}
+                            }
+                        }
+                    }
+                }
+            }
+            (evidence_tree(&f.evidence))
+            details { summary { "Evidence as JSON" } (json_block("evidence", &f.evidence)) }
+        }
+        @if let Some(d) = def {
+            section aria-labelledby="h-fix" {
+                h2 #h-fix { "Remediation" }
+                @if let Some(custom) = launched.as_ref().and_then(|l| l.remediation.as_ref()) {
+                    div.notice { strong { "Your organisation's guidance: " } (custom) }
+                }
+                h3 { "Steps" }
+                ol { @for s in d.remediation.steps { li { (s) } } }
+                @if !d.remediation.cli.is_empty() { h3 { "AWS CLI" } pre.code { code { (d.remediation.cli) } } }
+                @if !d.remediation.console.is_empty() { h3 { "Console" } p { (d.remediation.console) } }
+                @if !d.remediation.iac.is_empty() { h3 { "Infrastructure as code" } pre.code { code { (d.remediation.iac) } } }
+                @if !d.compliance.is_empty() {
+                    h3 { "Compliance" }
+                    ul { @for c in d.compliance { li { (c.framework) ": " (c.controls.join(", ")) } } }
+                }
+            }
+        }
+        section aria-labelledby="h-history" {
+            h2 #h-history { "History" }
+            (table("State changes, oldest first", &["When", "Change", "Reason", "Detected by", "Job or event"],
+                f.history.iter().map(|t| html! {
+                    tr {
+                        td { (time(&t.at)) }
+                        td { (format!("{:?}", t.kind).to_lowercase()) }
+                        td { @if let Some(r) = t.reason { (r.as_str()) } }
+                        td { (t.trigger.detected_by.as_str()) }
+                        td {
+                            @if let Some(j) = &t.trigger.job_id { a href=(format!("/jobs/{}", super::widgets::path_segment(j))) { "job" } }
+                            @if let Some(e) = &t.trigger.event_id { " event " code { (e) } }
+                        }
+                    }
+                }).collect()))
+        }
+    };
+    page(&state, &viewer, Nav::Findings, title, body).await
+}

@@ -1,0 +1,126 @@
+//! Shared by the integration tests: a small simulated estate in a temporary
+//! SQLite store with the default policies launched and one inventory sweep
+//! done, a router over it, and one token per role.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use qrie_engine::accounts::NewAccount;
+use qrie_engine::policies::LaunchOptions;
+use qrie_engine::sim::{SimCloud, SimEstate, SimSpec};
+use qrie_engine::{Engine, InventoryRequest, NoProgress};
+use qrie_model::AccountSource;
+use qrie_server::auth::{self, Role};
+use qrie_server::{router, AppState, ServerConfig};
+use serde_json::Value;
+use std::sync::{Arc, RwLock};
+use tower::ServiceExt;
+
+pub struct World {
+    pub _dir: tempfile::TempDir,
+    pub state: AppState,
+    pub app: Router,
+    pub estate: Arc<RwLock<SimEstate>>,
+    pub viewer: String,
+    pub operator: String,
+    pub admin: String,
+}
+
+pub async fn world_with(config: ServerConfig) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = qrie_store::open(&format!("sqlite:{}", dir.path().join("t.db").display())).unwrap();
+    let spec = SimSpec { seed: 7, accounts: 2, resources_per_account: 40, created_at: chrono::Utc::now() };
+    let estate = Arc::new(RwLock::new(SimEstate::create(&*store, spec).await.unwrap()));
+    let engine = Engine::new(store.clone(), Arc::new(SimCloud::new(estate.clone())));
+    let accounts: Vec<_> = estate.read().unwrap().accounts().to_vec();
+    for a in &accounts {
+        engine
+            .add_account(NewAccount {
+                account_id: a.account_id.clone(),
+                name: Some(a.name.clone()),
+                role_arn: None,
+                external_id: None,
+                regions: a.regions.clone(),
+                org_path: a.org_path.clone(),
+                source: AccountSource::Simulated,
+            })
+            .await
+            .unwrap();
+    }
+    for id in qrie_policies::default_policy_ids() {
+        engine.launch_policy(id, LaunchOptions::default(), &NoProgress).await.unwrap();
+    }
+    engine.inventory_sweep(&InventoryRequest::default(), &NoProgress).await.unwrap();
+    let tok = |r| {
+        let store = store.clone();
+        async move { auth::create_token(&*store, r, None).await.unwrap().token }
+    };
+    let (viewer, operator, admin) = (tok(Role::Viewer).await, tok(Role::Operator).await, tok(Role::Admin).await);
+    let state = AppState::new(engine, config);
+    World { _dir: dir, app: router(state.clone()), state, estate, viewer, operator, admin }
+}
+
+pub async fn world() -> World {
+    world_with(ServerConfig::default()).await
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+pub async fn call(app: &Router, req: Request<Body>) -> Reply {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply { status, headers, text, json }
+}
+
+pub fn req(method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
+    let mut b = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    match body {
+        Some(v) => b.header(header::CONTENT_TYPE, "application/json").body(Body::from(v.to_string())).unwrap(),
+        None => b.body(Body::empty()).unwrap(),
+    }
+}
+
+/// A name and a tag value that would run script if a page ever put them in
+/// its markup unescaped: each sets `window.__qrie_xss`.
+pub const EVIL_NAME: &str = "<script>window.__qrie_xss=1</script>evil-bucket";
+pub const EVIL_TAG: &str = "\"><img src=x onerror=\"window.__qrie_xss=2\">";
+
+/// Renames a resource that has an active finding to [`EVIL_NAME`] and tags
+/// it with [`EVIL_TAG`]; returns it with the policy of that finding.
+pub async fn plant_markup(state: &AppState) -> (qrie_model::Resource, String) {
+    let store = &state.engine.store;
+    let filter = qrie_store::FindingFilter { state: Some(qrie_model::FindingState::Active), ..Default::default() };
+    let page = store
+        .list_findings(&filter, qrie_store::FindingSort::SeverityDesc, &qrie_store::PageRequest::first(1))
+        .await
+        .unwrap();
+    let f = page.items.into_iter().next().expect("the demo estate has active findings");
+    let mut r = store.get_resource(&f.arn).await.unwrap().unwrap();
+    r.name = EVIL_NAME.to_string();
+    r.tags.insert("owner".into(), EVIL_TAG.into());
+    r.last_seen_at = chrono::Utc::now();
+    r.rehash();
+    store.put_resources(vec![r.clone()]).await.unwrap();
+    (r, f.policy)
+}
+
+/// The policy with the most active findings.
+pub async fn busiest_policy(state: &AppState) -> (String, u64) {
+    let filter = qrie_store::FindingFilter { state: Some(qrie_model::FindingState::Active), ..Default::default() };
+    let rows = state.engine.store.count_findings(&filter, Some(qrie_store::FindingGroup::Policy)).await.unwrap();
+    rows.into_iter().max_by_key(|r| r.1).unwrap()
+}

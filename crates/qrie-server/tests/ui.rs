@@ -1,0 +1,325 @@
+//! The web pages through the router, without a network: status, key
+//! content, escaping, login and logout, CSRF on forms, roles.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use common::*;
+use qrie_server::auth;
+
+/// A browser's view of the app: a session cookie once logged in.
+struct Browser<'a> {
+    w: &'a World,
+    cookie: Option<String>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(w: &'a World) -> Self {
+        Browser { w, cookie: None }
+    }
+
+    async fn login(w: &'a World, token: &str) -> Browser<'a> {
+        let mut b = Browser::new(w);
+        let r = b.post("/login", &[("token", token), ("next", "/findings")]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+        assert_eq!(r.headers[header::LOCATION], "/findings");
+        let set = r.headers[header::SET_COOKIE].to_str().unwrap().to_string();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+        b.cookie = Some(set.split(';').next().unwrap().to_string());
+        b
+    }
+
+    fn request(&self, method: Method, uri: &str, body: Option<String>) -> Request<Body> {
+        let mut r = Request::builder().method(method).uri(uri);
+        if let Some(c) = &self.cookie {
+            r = r.header(header::COOKIE, c);
+        }
+        match body {
+            Some(b) => r.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(Body::from(b)).unwrap(),
+            None => r.body(Body::empty()).unwrap(),
+        }
+    }
+
+    async fn get(&self, uri: &str) -> Reply {
+        call(&self.w.app, self.request(Method::GET, uri, None)).await
+    }
+
+    /// A page that must render: 200, HTML, the shell around it.
+    async fn page(&self, uri: &str) -> String {
+        let r = self.get(uri).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.text);
+        assert!(r.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "{uri}");
+        assert!(r.text.contains("<nav aria-label=\"Main\">"), "{uri}: no navigation");
+        assert!(r.text.contains("<main id=\"main\""), "{uri}: no main landmark");
+        assert_eq!(r.headers[header::CACHE_CONTROL], "no-store", "{uri}");
+        // Script only from files: every <script has a src.
+        for (i, _) in r.text.match_indices("<script") {
+            assert!(r.text[i..].starts_with("<script src=\"/assets/"), "{uri}: inline script at {i}");
+        }
+        r.text
+    }
+
+    async fn post(&self, uri: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        call(&self.w.app, self.request(Method::POST, uri, Some(body))).await
+    }
+
+    /// Posts a form with the CSRF token the page at `from` carries.
+    async fn submit(&self, from: &str, uri: &str, fields: &[(&str, &str)]) -> Reply {
+        let page = self.page(from).await;
+        let csrf = csrf_of(&page);
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post(uri, &all).await
+    }
+}
+
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a form with a CSRF field") + 19;
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
+fn enc(s: &str) -> String {
+    serde_urlencoded::to_string([("v", s)]).unwrap()[2..].to_string()
+}
+
+async fn wait_job(w: &World, id: &str) {
+    for _ in 0..600 {
+        let j = w.state.engine.store.get_job(id).await.unwrap().unwrap();
+        if j.status.is_finished() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("job {id} did not finish");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logged_out_pages_redirect_to_login() {
+    let w = world().await;
+    let b = Browser::new(&w);
+    for uri in ["/", "/findings?state=all", "/inventory", "/policies", "/accounts", "/jobs", "/docs"] {
+        let r = b.get(uri).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{uri}");
+        assert_eq!(r.headers[header::LOCATION].to_str().unwrap(), format!("/login?next={}", enc(uri)));
+    }
+    let login = b.get("/login").await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(login.text.contains("<label for=\"token\">"));
+    // An invalid token is refused with the form again; an open redirect is not followed.
+    let r = b.post("/login", &[("token", "qrie_00_nope")]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text.contains("not valid"));
+    let r = b.post("/login", &[("token", &w.viewer), ("next", "//evil.example/")]).await;
+    assert_eq!(r.headers[header::LOCATION], "/");
+    // A form posted from another site is refused.
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/login")
+        .header(header::HOST, "127.0.0.1:8080")
+        .header(header::ORIGIN, "https://evil.example")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("token={}", w.admin)))
+        .unwrap();
+    assert_eq!(call(&w.app, req).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_renders_its_content() {
+    let w = world().await;
+    let b = Browser::login(&w, &w.admin).await;
+    let dash = b.page("/").await;
+    for text in ["Active findings by severity", "Findings by state", "Top failing policies", "Drift", "<svg"] {
+        assert!(dash.contains(text), "dashboard lacks {text}");
+    }
+    let (top, _) = busiest_policy(&w.state).await;
+    assert!(dash.contains(&format!("href=\"/findings?policy={}\"", enc(&top))), "top policy links to its findings");
+
+    let findings = b.page(&format!("/findings?policy={}", enc(&top))).await;
+    assert!(findings.contains("Export CSV") && findings.contains("<label for=\"f-account\">"));
+    let detail_href = findings.split("href=\"/findings/detail?").nth(1).unwrap().split('"').next().unwrap();
+    let detail = b.page(&format!("/findings/detail?{}", detail_href.replace("&amp;", "&"))).await;
+    for text in ["Evidence", "Remediation", "History", "/inventory/resource?arn="] {
+        assert!(detail.contains(text), "finding detail lacks {text}");
+    }
+    let inventory = b.page("/inventory").await;
+    assert!(inventory.contains("By account") && inventory.contains("By type"));
+    let res_href = inventory.split("href=\"/inventory/resource?").nth(1).unwrap().split('"').next().unwrap();
+    let resource = b.page(&format!("/inventory/resource?{}", res_href.replace("&amp;", "&"))).await;
+    assert!(resource.contains("Configuration") && resource.contains("class=\"json\""));
+    let policies = b.page("/policies").await;
+    assert!(policies.contains(&top) && policies.contains("Suspend"));
+    let policy = b.page(&format!("/policies/{top}")).await;
+    assert!(policy.contains("Edit scope and overrides") && policy.contains("name=\"include_accounts\""));
+    let accounts = b.page("/accounts").await;
+    assert!(accounts.contains("Add an account") && accounts.contains("Scan now") && accounts.contains("Baselined"));
+    assert!(!accounts.contains("Discover accounts"), "no discovery hook: no button");
+    let jobs = b.page("/jobs").await;
+    let job_href = jobs.split("href=\"/jobs/").nth(1).unwrap().split('"').next().unwrap();
+    let job = b.page(&format!("/jobs/{job_href}")).await;
+    assert!(job.contains("<progress") && job.contains("Counts"));
+    let docs = b.page("/docs").await;
+    for slug in ["onboarding", "policies", "accounts", "roadmap"] {
+        assert!(docs.contains(&format!("/docs/{slug}")));
+        b.page(&format!("/docs/{slug}")).await;
+    }
+    assert!(b.page("/docs/onboarding").await.contains("How to tell it finished"));
+    // Errors are pages too.
+    let r = b.get("/findings/detail?arn=nope&policy=nope").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.text.contains("No finding for resource"));
+    let r = b.get("/no/such/page").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.text.contains("There is no page here"));
+    let r = b.get("/findings?severity_min=500").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.starts_with("<!DOCTYPE html>"));
+    // The assets.
+    let css = b.get("/assets/qrie.css").await;
+    assert!(css.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/css"));
+    let js = b.get("/assets/qrie.js").await;
+    assert!(js.text.contains("textContent") && !js.text.contains("innerHTML"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markup_in_names_and_tags_is_shown_as_text() {
+    let w = world().await;
+    let (r, policy) = plant_markup(&w.state).await;
+    let b = Browser::login(&w, &w.viewer).await;
+    let pages = [
+        format!("/inventory/resource?arn={}", enc(&r.arn)),
+        format!("/inventory?search={}", enc("evil-bucket")),
+        format!("/findings/detail?arn={}&policy={}", enc(&r.arn), enc(&policy)),
+    ];
+    for uri in &pages {
+        let page = b.page(uri).await;
+        assert!(!page.contains("<script>window"), "{uri}: script tag in the markup");
+        assert!(!page.contains("<img src=x"), "{uri}: img tag in the markup");
+        assert!(page.contains("&lt;script&gt;window.__qrie_xss=1&lt;/script&gt;evil-bucket"), "{uri}: name not shown");
+    }
+    let detail = b.page(&pages[0]).await;
+    assert!(detail.contains("&quot;&gt;&lt;img src=x onerror=&quot;window.__qrie_xss=2&quot;&gt;"), "tag not shown");
+    let csp = b.get("/").await.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_need_the_session_csrf_token() {
+    let w = world().await;
+    let b = Browser::login(&w, &w.admin).await;
+    let add = [("account_id", "999988887777"), ("name", "new one")];
+    let r = b.post("/accounts", &add).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no token");
+    assert!(r.text.contains("security token"));
+    let mut wrong = vec![("csrf", "x".repeat(43))];
+    wrong.extend(add.iter().map(|(k, v)| (*k, v.to_string())));
+    let wrong: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(b.post("/accounts", &wrong).await.status, StatusCode::FORBIDDEN, "wrong token");
+    assert!(w.state.engine.store.get_account("999988887777").await.unwrap().is_none());
+    let r = b.submit("/accounts", "/accounts", &add).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let page = b.page("/accounts").await;
+    assert!(page.contains("999988887777") && page.contains("Not baselined"));
+    // Bad input is a page with the engine's message.
+    let r = b.submit("/accounts", "/accounts", &[("account_id", "12")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("12"));
+    // Logout also needs it, then the session is over.
+    assert_eq!(b.post("/logout", &[]).await.status, StatusCode::FORBIDDEN);
+    let r = b.submit("/", "/logout", &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/").await.status, StatusCode::SEE_OTHER, "the old cookie no longer works");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_get_403_on_admin_forms() {
+    let w = world().await;
+    let (top, _) = busiest_policy(&w.state).await;
+    let v = Browser::login(&w, &w.viewer).await;
+    let policies = v.page("/policies").await;
+    assert!(!policies.contains("/suspend\""), "a viewer sees no suspend action");
+    for uri in
+        [format!("/policies/{top}/suspend"), format!("/policies/{top}/delete"), format!("/policies/{top}/launch")]
+    {
+        let r = v.get(&uri).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}");
+        assert!(r.text.contains("needs the admin role"), "{uri}: {}", r.text);
+    }
+    let r = v.submit("/policies", &format!("/policies/{top}/suspend"), &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(w.state.engine.store.get_policy(&top).await.unwrap().unwrap().is_active(), "nothing was suspended");
+    let account = w.state.engine.list_accounts(false).await.unwrap()[0].account.account_id.clone();
+    let r = v.submit("/accounts", &format!("/accounts/{account}/scan"), &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "scanning needs the operator role");
+    let op = Browser::login(&w, &w.operator).await;
+    let r = op.submit("/accounts", &format!("/accounts/{account}/scan"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let job = r.headers[header::LOCATION].to_str().unwrap().trim_start_matches("/jobs/").to_string();
+    wait_job(&w, &job).await;
+    assert!(op.page(&format!("/jobs/{job}")).await.contains("succeeded"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_and_suspend_through_the_pages() {
+    let w = world().await;
+    let (top, before) = busiest_policy(&w.state).await;
+    w.state.engine.delete_policy(&top).await.unwrap();
+    let b = Browser::login(&w, &w.admin).await;
+    let form = b.page(&format!("/policies/{top}/launch")).await;
+    assert!(form.contains("A launch scans everything in scope"));
+    let r = b.submit(&format!("/policies/{top}/launch"), &format!("/policies/{top}/launch"), &[("severity", "")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+    assert!(to.starts_with("/jobs/"), "{to}");
+    wait_job(&w, to.trim_start_matches("/jobs/")).await;
+    let active = w.state.engine.active_findings_of(&top).await.unwrap().len() as u64;
+    assert_eq!(active, before, "the launch found the same findings again");
+
+    let confirm = b.page(&format!("/policies/{top}/suspend")).await;
+    assert!(confirm.contains(&format!("resolves its {active} active findings now")), "the cost is stated");
+    let r = b.submit(&format!("/policies/{top}/suspend"), &format!("/policies/{top}/suspend"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert!(w.state.engine.active_findings_of(&top).await.unwrap().is_empty());
+    let resolved = b.page(&format!("/findings?policy={top}&state=resolved")).await;
+    assert!(resolved.contains("POLICY_SUSPENDED"));
+    let still = b.page(&format!("/findings?policy={top}")).await;
+    assert!(still.contains("Nothing to show."));
+    // Re-activating takes the browser to its sweep.
+    let r = b.submit(&format!("/policies/{top}"), &format!("/policies/{top}/reactivate"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn findings_filter_and_csv_export() {
+    let w = world().await;
+    let (top, n) = busiest_policy(&w.state).await;
+    let b = Browser::login(&w, &w.viewer).await;
+    let page = b.page(&format!("/findings?policy={top}&limit=1000&account=&service=")).await;
+    assert_eq!(page.matches("href=\"/findings/detail?").count() as u64, n, "only that policy's findings");
+    let csv = b.get(&format!("/findings.csv?policy={top}")).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert!(lines[0].starts_with("ARN,Policy,Severity"));
+    assert_eq!(lines.len() as u64, n + 1);
+    assert!(lines[1..].iter().all(|l| l.contains(&top)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_time_login_link_works_once() {
+    let w = world().await;
+    let admin = auth::live_admin(&*w.state.engine.store).await.unwrap().unwrap();
+    let secret = auth::create_login_link(&*w.state.engine.store, &admin.id).await.unwrap();
+    let b = Browser::new(&w);
+    let r = b.get(&format!("/login?link={secret}")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/");
+    let cookie = r.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string();
+    let logged = Browser { w: &w, cookie: Some(cookie) };
+    assert!(logged.page("/").await.contains("Signed in as admin"));
+    let again = b.get(&format!("/login?link={secret}")).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    assert!(again.text.contains("already used or has expired"));
+    assert_eq!(b.get("/login?link=made-up").await.status, StatusCode::UNAUTHORIZED);
+}
