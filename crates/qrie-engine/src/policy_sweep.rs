@@ -17,7 +17,7 @@ use crate::{Engine, EngineError};
 
 const PAGE: usize = 1000;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PolicySweepRequest {
     /// One policy, or (None) every active policy.
     pub policy_id: Option<String>,

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::auth::{Principal, Role};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::{spawn_job, ApiError, ApiResult, AppState, Routes, Started};
+use crate::{ApiError, ApiResult, AppState, Routes, Started};
 
 pub(crate) fn routes(r: Routes) -> Routes {
     r.add("/accounts", &[Method::GET, Method::POST], get(list).post(add))
@@ -132,6 +132,5 @@ pub async fn start_scan(state: &AppState, id: &str, scan_type: ScanType) -> ApiR
         return Err(qrie_engine::EngineError::AccountRemoved(id.into()).into());
     }
     let req = InventoryRequest { accounts: vec![id.to_string()], scan_type, ..Default::default() };
-    let engine = state.engine.clone();
-    spawn_job(|p| async move { engine.inventory_sweep(&req, &*p).await }).await
+    state.launcher.inventory_sweep(&state.engine, req).await
 }

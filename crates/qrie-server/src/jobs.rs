@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::auth::{Principal, Role};
 use crate::extract::{page_request, ApiJson, ApiPath, ApiQuery, PageBody};
-use crate::{spawn_job, ApiError, ApiResult, AppState, Routes, Started};
+use crate::{ApiError, ApiResult, AppState, Routes, Started};
 
 pub(crate) fn routes(r: Routes) -> Routes {
     r.add("/jobs", &[Method::GET, Method::POST], get(list).post(start)).add("/jobs/{id}", &[Method::GET], get(show))
@@ -66,7 +66,7 @@ pub struct StartBody {
 /// Starts a sweep: 202 with the job id.
 async fn start(State(state): State<AppState>, who: Principal, ApiJson(b): ApiJson<StartBody>) -> ApiResult<Response> {
     who.require(Role::Operator)?;
-    let engine = state.engine.clone();
+    let engine = &state.engine;
     let started = match b.kind {
         JobKind::Inventory => {
             if b.policy_id.is_some() {
@@ -78,7 +78,7 @@ async fn start(State(state): State<AppState>, who: Principal, ApiJson(b): ApiJso
                 regions: b.regions,
                 scan_type: b.scan_type,
             };
-            spawn_job(|p| async move { engine.inventory_sweep(&req, &*p).await }).await?
+            state.launcher.inventory_sweep(engine, req).await?
         }
         JobKind::PolicySweep => {
             if !(b.accounts.is_empty() && b.services.is_empty() && b.regions.is_empty()) {
@@ -97,7 +97,7 @@ async fn start(State(state): State<AppState>, who: Principal, ApiJson(b): ApiJso
                 }
             }
             let req = PolicySweepRequest { policy_id: b.policy_id, scan_type: b.scan_type };
-            spawn_job(|p| async move { engine.policy_sweep(&req, &*p).await }).await?
+            state.launcher.policy_sweep(engine, req).await?
         }
     };
     Ok(match started {

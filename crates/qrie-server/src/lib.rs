@@ -14,6 +14,7 @@ pub mod extract;
 pub mod findings;
 pub mod jobs;
 pub mod json;
+pub mod launcher;
 pub mod metrics;
 pub mod openapi;
 pub mod policies;
@@ -62,6 +63,8 @@ pub struct AppState {
     /// fresh copy instead of each recomputing (the engine's store lock does the
     /// same across processes, but lets callers with no stale copy compute).
     pub dashboard_gate: Arc<tokio::sync::Mutex<()>>,
+    /// Where the sweeps requests start run: here by default.
+    pub launcher: Arc<dyn launcher::JobLauncher>,
     /// Finds accounts to monitor (AWS Organizations); the UI offers
     /// "discover" only when one is set.
     pub discovery: Option<Arc<dyn AccountDiscovery>>,
@@ -92,6 +95,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::default()),
             dashboard_gate: Arc::new(tokio::sync::Mutex::new(())),
+            launcher: Arc::new(launcher::LocalJobs),
             discovery: None,
         }
     }
@@ -99,6 +103,12 @@ impl AppState {
     /// Offers account discovery through `discovery`.
     pub fn with_discovery(mut self, discovery: Arc<dyn AccountDiscovery>) -> Self {
         self.discovery = Some(discovery);
+        self
+    }
+
+    /// Runs the sweeps requests start through `launcher` instead.
+    pub fn with_launcher(mut self, launcher: Arc<dyn launcher::JobLauncher>) -> Self {
+        self.launcher = launcher;
         self
     }
 }

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use qrie_engine::policies::{LaunchOptions, PolicyListing, PolicyUpdate};
+use qrie_engine::policies::{bootstrap_of, LaunchOptions, PolicyListing, PolicyUpdate};
 use qrie_model::{LaunchedPolicy, Scope, Severity, TagCondition};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use crate::auth::{Principal, Role};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::{spawn_job, ApiError, ApiResult, AppState, Routes, Started};
+use crate::{ApiError, ApiResult, AppState, Routes, Started};
 
 pub(crate) fn routes(r: Routes) -> Routes {
     r.add("/policies", &[Method::GET, Method::POST], get(list).post(launch)).add(
@@ -103,15 +103,15 @@ async fn launch(State(state): State<AppState>, who: Principal, ApiJson(b): ApiJs
 }
 
 /// Launches (or re-launches) a policy; its bootstrap sweep goes on in the
-/// background. The API and the UI both launch through this.
+/// background, through the server's launcher. The API and the UI both launch
+/// through this.
 pub async fn start_launch(
     state: &AppState,
     policy_id: &str,
     opts: LaunchOptions,
 ) -> ApiResult<Started<LaunchedPolicy>> {
-    let engine = state.engine.clone();
-    let id = policy_id.to_string();
-    spawn_job(|p| async move { engine.launch_policy(&id, opts, &*p).await.map(|(launched, _)| launched) }).await
+    let launched = state.engine.record_launch(policy_id, opts).await?;
+    Ok(state.launcher.policy_sweep(&state.engine, bootstrap_of(policy_id)).await?.or_done(launched))
 }
 
 /// Re-activates a suspended policy with its stored settings.
@@ -134,9 +134,11 @@ pub async fn start_update(
     policy_id: &str,
     update: PolicyUpdate,
 ) -> ApiResult<Started<LaunchedPolicy>> {
-    let engine = state.engine.clone();
-    let pid = policy_id.to_string();
-    spawn_job(|prog| async move { engine.update_policy(&pid, update, &*prog).await.map(|(p, _)| p) }).await
+    let (p, sweep) = state.engine.record_update(policy_id, update).await?;
+    match sweep {
+        Some(req) => Ok(state.launcher.policy_sweep(&state.engine, req).await?.or_done(p)),
+        None => Ok(Started::Done(p)),
+    }
 }
 
 fn accepted_or_done(policy_id: &str, started: Started<LaunchedPolicy>) -> Response {
