@@ -123,6 +123,15 @@ async fn logged_out_pages_redirect_to_login() {
         .body(Body::from(format!("token={}", w.admin)))
         .unwrap();
     assert_eq!(call(&w.app, req).await.status, StatusCode::FORBIDDEN);
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/login")
+        .header("sec-fetch-site", "cross-site")
+        .header(header::ORIGIN, "null")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("token={}", w.admin)))
+        .unwrap();
+    assert_eq!(call(&w.app, req).await.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,11 +83,18 @@ pub struct LoginForm {
 }
 
 /// A login form posted from another site is refused: it could sign a victim
-/// in as someone else. Browsers send `Origin` on form posts.
+/// in as someone else. Browsers say where a form came from in
+/// `Sec-Fetch-Site`, and in `Origin` unless the referrer policy (ours is
+/// `no-referrer`) makes it `null`.
 fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    origin.split_once("://").is_some_and(|(_, h)| h == host)
+    let get = |h| headers.get(h).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
+    if get("sec-fetch-site").is_some_and(|s| s == "cross-site" || s == "same-site") {
+        return false;
+    }
+    match get(header::ORIGIN.as_str()) {
+        None | Some("null") => true,
+        Some(origin) => origin.split_once("://").is_some_and(|(_, h)| Some(h) == get(header::HOST.as_str())),
+    }
 }
 
 async fn submit(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> UiResult<Response> {
