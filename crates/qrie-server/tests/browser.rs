@@ -103,6 +103,14 @@ async fn wait_path(c: &Client, path: &str) {
     }
 }
 
+/// With `QRIE_UI_SCREENSHOTS=DIR`, keeps a PNG of the page (to look at the UI).
+async fn keep_screenshot(c: &Client, name: &str) {
+    if let Some(dir) = std::env::var_os("QRIE_UI_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+    }
+}
+
 async fn wait_for_path_exact(c: &Client, path: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while c.current_url().await.unwrap().path() != path {
@@ -177,6 +185,7 @@ async fn run(c: &Client, base: &str, w: &World, evil: &qrie_model::Resource, top
             .await
             .unwrap();
         assert_eq!(text_of(c, "main h1").await, heading, "the {link} page");
+        keep_screenshot(c, link).await;
     }
     c.find(Locator::LinkText("Getting started")).await.unwrap().click().await.unwrap();
     wait_for_path_exact(c, "/docs/onboarding").await;

@@ -523,3 +523,57 @@ fn the_demo_shows_every_policy_and_exposure_is_judged_whole() {
     assert_eq!(shown["Resource"]["ARN"], buckets[0]["ARN"]);
     assert!(q.fails(&["inventory", "show", "arn:aws:s3:::nope"]).contains("no resource"));
 }
+
+/// One HTTP/1.1 GET over a plain socket: the status line and headers.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to qrie");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn demo_serves_the_ui_with_a_one_time_login_link() {
+    use std::io::{BufRead, BufReader};
+    let q = Qrie::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qrie"))
+        .arg("--store")
+        .arg(format!("sqlite:{}", q.store.display()))
+        .args(["demo", "--accounts", "1", "--resources-per-account", "10", "--listen", "127.0.0.1:0"])
+        .args(["--change-every", "0"])
+        .env_remove("QRIE_STORE")
+        .current_dir(q.dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start qrie demo");
+    let mut seen = String::new();
+    let mut link = None;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        seen += &line;
+        seen.push('\n');
+        if let Some(at) = line.find("http://") {
+            if line.contains("/login?link=") {
+                link = Some(line[at + "http://".len()..].trim().to_string());
+                break;
+            }
+        }
+    }
+    let Some(link) = link else {
+        let _ = child.kill();
+        panic!("no login link printed:\n{seen}");
+    };
+    let (addr, path) = link.split_at(link.find('/').unwrap());
+    let first = http_get(addr, path);
+    let second = http_get(addr, path);
+    let page = http_get(addr, "/findings");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(first.starts_with("HTTP/1.1 303"), "{first}");
+    assert!(first.to_ascii_lowercase().contains("set-cookie: qrie_session="), "{first}");
+    assert!(second.starts_with("HTTP/1.1 401"), "the link works once: {second}");
+    assert!(page.starts_with("HTTP/1.1 303") && page.contains("/login?next="), "pages need a login: {page}");
+}

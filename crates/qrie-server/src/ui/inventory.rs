@@ -121,6 +121,7 @@ async fn detail(
         return Err(UiError::not_found(format!("No resource {} in the inventory.", q.arn)));
     };
     let findings = store.findings_for_resource(&r.arn).await?;
+    let title = r.name.clone();
     let body = html! {
         p.muted { a href="/inventory" { "Inventory" } " / " (r.resource_type) }
         h1.break { (r.name) }
@@ -151,5 +152,5 @@ async fn detail(
         p.muted { "As collected, keyed by the API call it came from (AWS field names)." }
         (json_block("configuration", &r.configuration))
     };
-    page(&state, &viewer, Nav::Inventory, "Resource", body).await
+    page(&state, &viewer, Nav::Inventory, &title, body).await
 }

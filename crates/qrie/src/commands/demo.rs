@@ -113,9 +113,8 @@ pass --reset to replace it, or use another --store",
     if args.no_serve {
         return Ok(());
     }
-    eprintln!("note: the web pages are not part of this build yet; the JSON API is");
     let changes = (args.change_every > 0).then(|| (estate.clone(), std::time::Duration::from_secs(args.change_every)));
-    super::serve::serve(ctx, args.listen, engine, changes).await
+    super::serve::serve(ctx, args.listen, engine, changes, true).await
 }
 
 async fn change(ctx: &Ctx, format: Format, args: DemoChangeArgs) -> Result<()> {

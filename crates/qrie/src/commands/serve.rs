@@ -15,17 +15,19 @@ use crate::context::Ctx;
 
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     let (engine, _estate) = ctx.engine_with_cloud().await?;
-    serve(ctx, args.listen, engine, None).await
+    serve(ctx, args.listen, engine, None, false).await
 }
 
 /// Serves until Ctrl-C. With `changes`, the simulated estate makes one change
 /// every so often and sends its CloudTrail record through the event path, so
-/// findings open and resolve while an operator watches.
+/// findings open and resolve while an operator watches. With `login_link`, it
+/// prints a one-time login URL for the web pages (signed in as admin).
 pub async fn serve(
     ctx: &Ctx,
     listen: SocketAddr,
     engine: Engine,
     changes: Option<(Arc<RwLock<SimEstate>>, Duration)>,
+    login_link: bool,
 ) -> Result<()> {
     if let Some(new) = auth::ensure_admin(&*ctx.store).await? {
         eprintln!(
@@ -37,8 +39,11 @@ use it as `Authorization: Bearer <token>`; `qrie tokens create --role viewer` ma
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     eprintln!(
-        "qrie serves http://{addr}/ (API under http://{addr}/api, description at /api/openapi.json); Ctrl-C stops"
+        "qrie serves http://{addr}/ (web pages; API under http://{addr}/api, description at /api/openapi.json); Ctrl-C stops"
     );
+    if login_link {
+        print_login_link(ctx, addr).await?;
+    }
     tracing::info!(%addr, store = %ctx.store.location(), "serving");
     let changer = changes.map(|(estate, every)| {
         eprintln!(
@@ -93,4 +98,20 @@ async fn keep_changing(engine: Engine, estate: Arc<RwLock<SimEstate>>, every: Du
             Err(e) => tracing::warn!(error = %e, "event processing failed"),
         }
     }
+}
+
+/// Prints a URL that signs the browser in once, as the first live admin
+/// token: valid for a few minutes and for one use (only its hash is stored).
+async fn print_login_link(ctx: &Ctx, addr: SocketAddr) -> Result<()> {
+    let Some(admin) = auth::live_admin(&*ctx.store).await? else {
+        anyhow::bail!("no live admin token to sign in with: `qrie tokens create --role admin` makes one");
+    };
+    let secret = auth::create_login_link(&*ctx.store, &admin.id).await?;
+    // A wildcard listen address is not somewhere a browser can go.
+    let host = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+    eprintln!(
+        "\nopen the web UI (this link signs you in once, within {} minutes):\n\n  http://{host}/login?link={secret}\n",
+        auth::LOGIN_LINK_MINUTES
+    );
+    Ok(())
 }
