@@ -105,7 +105,8 @@ pub struct EventStats {
 }
 
 impl EventStats {
-    fn add(&mut self, o: &EventStats) {
+    /// Adds another batch's counts (totals across batches, messages or runs).
+    pub fn add(&mut self, o: &EventStats) {
         self.received += o.received;
         self.mapped += o.mapped;
         for (k, v) in &o.skipped {
@@ -171,6 +172,24 @@ impl Engine {
         self.accept_events(routed, &mut debouncer, &mut report);
         self.process_pending(debouncer.take_all(), &mut report).await?;
         self.record_event_stats(&report.stats).await?;
+        Ok(report)
+    }
+
+    /// Processes one queued message (an SQS body, a Lambda record): decodes it
+    /// in any accepted shape, routes and ingests its events. The message counts
+    /// as processed only when every resource it named was re-read and
+    /// evaluated; the caller deletes it then and only then, and leaves it on its
+    /// queue otherwise (so the queue retries it and, after its
+    /// `maxReceiveCount`, moves it to the dead-letter queue). Re-processing a
+    /// message is harmless: every target is re-read, and writes are ordered by
+    /// observation time.
+    pub async fn ingest_message(&self, body: &[u8]) -> Result<EventReport, MessageError> {
+        let incoming = qrie_events::decode(body)?;
+        let routed: Vec<Routed> = incoming.iter().map(qrie_events::route).collect();
+        let report = self.ingest_events(&routed).await?;
+        if !report.errors.is_empty() {
+            return Err(MessageError::Targets(report.errors));
+        }
         Ok(report)
     }
 
@@ -344,6 +363,17 @@ impl Engine {
             .and_then(|v| serde_json::from_value(v).ok())
             .unwrap_or_default())
     }
+}
+
+/// Why a queued message was not processed, and so must stay on its queue.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("cannot decode the message: {0}")]
+    Decode(#[from] qrie_events::DecodeError),
+    #[error("processing failed: {0}")]
+    Engine(#[from] EngineError),
+    #[error("{} resource(s) could not be re-read or evaluated: {}", .0.len(), .0.join("; "))]
+    Targets(Vec<String>),
 }
 
 /// A CloudTrail record as the router sees it when it did not come from a file

@@ -1,0 +1,106 @@
+//! `Engine::ingest_message`: what counts as a processed queue message (deleted
+//! by the caller) and what fails (left on the queue for a retry and, in the
+//! end, the dead-letter queue).
+
+use async_trait::async_trait;
+use chrono::Utc;
+use qrie_engine::accounts::NewAccount;
+use qrie_engine::events::MessageError;
+use qrie_engine::{Cloud, CloudError, Described, Engine, Listing, SweepUnit};
+use qrie_model::{Account, AccountSource};
+use serde_json::json;
+use std::sync::Arc;
+
+const ACCOUNT: &str = "111111111111";
+
+/// Describes every resource as gone, or fails every describe.
+struct Describes {
+    fail: bool,
+}
+
+#[async_trait]
+impl Cloud for Describes {
+    fn default_regions(&self, _: &Account) -> Vec<String> {
+        vec!["us-east-1".into()]
+    }
+
+    async fn list(&self, _: &Account, _: &SweepUnit) -> Result<Listing, CloudError> {
+        Ok(Listing { complete: true, observed_at: Utc::now(), ..Default::default() })
+    }
+
+    async fn describe(&self, _: &Account, _: &str) -> Result<Described, CloudError> {
+        if self.fail {
+            return Err(CloudError::AccessDenied("not authorized to perform ec2:DescribeVolumes".into()));
+        }
+        Ok(Described::Gone { observed_at: Utc::now() })
+    }
+}
+
+async fn engine(dir: &tempfile::TempDir, fail: bool) -> Engine {
+    let store = qrie_store::open(&format!("sqlite:{}", dir.path().join("t.db").display())).unwrap();
+    let engine = Engine::new(store, Arc::new(Describes { fail }));
+    engine
+        .add_account(NewAccount {
+            account_id: ACCOUNT.into(),
+            name: None,
+            role_arn: None,
+            external_id: None,
+            regions: vec!["us-east-1".into()],
+            org_path: vec![],
+            source: AccountSource::Manual,
+        })
+        .await
+        .unwrap();
+    engine
+}
+
+/// An EventBridge event for a volume deletion in the monitored account.
+fn delete_volume_event() -> Vec<u8> {
+    json!({
+        "version": "0", "id": "e1", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2",
+        "account": ACCOUNT, "time": "2026-03-01T10:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": {
+            "eventVersion": "1.09", "eventID": "0c4a1f3e-0000-4000-8000-000000000001", "eventTime": "2026-03-01T10:00:00Z",
+            "eventSource": "ec2.amazonaws.com", "eventName": "DeleteVolume", "awsRegion": "us-east-1",
+            "eventType": "AwsApiCall", "readOnly": false, "recipientAccountId": ACCOUNT,
+            "userIdentity": {"type": "AssumedRole", "accountId": ACCOUNT},
+            "requestParameters": {"volumeId": "vol-0123456789abcdef0"}, "responseElements": {"_return": true}
+        }
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_message_whose_resources_were_processed_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = engine(&dir, false).await.ingest_message(&delete_volume_event()).await.expect("processed");
+    assert_eq!((report.stats.received, report.stats.mapped), (1, 1));
+    assert!(report.errors.is_empty());
+}
+
+#[tokio::test]
+async fn a_message_whose_resource_could_not_be_re_read_fails_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = engine(&dir, true).await.ingest_message(&delete_volume_event()).await.expect_err("a failure");
+    let MessageError::Targets(errors) = &err else { panic!("expected Targets, got {err:?}") };
+    assert_eq!(errors.len(), 1);
+    assert!(
+        err.to_string().contains("vol-0123456789abcdef0") && err.to_string().contains("ec2:DescribeVolumes"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_undecodable_message_fails_and_skipped_events_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(&dir, true).await;
+    let err = engine.ingest_message(b"\x1f\x8b not really gzip").await.expect_err("undecodable");
+    assert!(matches!(err, MessageError::Decode(_)), "{err:?}");
+    // A read-only call is skipped: nothing to re-read, so nothing can fail.
+    let mut event: serde_json::Value = serde_json::from_slice(&delete_volume_event()).unwrap();
+    event["detail"]["eventName"] = json!("DescribeVolumes");
+    event["detail"]["readOnly"] = json!(true);
+    let report = engine.ingest_message(event.to_string().as_bytes()).await.expect("a skip is processed");
+    assert_eq!(report.stats.skipped.values().sum::<u64>(), 1);
+}
