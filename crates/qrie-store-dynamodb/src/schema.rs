@@ -5,8 +5,9 @@
 //! template must define the same keys and indexes (docs/deploy.md).
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 use qrie_store::{Result, StoreError};
@@ -109,6 +110,7 @@ pub(crate) async fn create_all(client: &Client, tables: &Tables) -> Result<()> {
         let name = format!("{}{}", tables.prefix(), def.base);
         create(client, &name, def).await?;
         wait_active(client, &name).await?;
+        add_missing_indexes(client, &name, def).await?;
         if let Some(attribute) = def.ttl {
             enable_ttl(client, &name, attribute).await?;
         }
@@ -156,23 +158,10 @@ async fn create(client: &Client, name: &str, def: TableDef) -> Result<()> {
         .billing_mode(BillingMode::PayPerRequest)
         .set_key_schema(Some(key_schema(def.hash, def.range)?));
     for a in attributes {
-        request = request.attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(a)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|e| build("attribute definition", e))?,
-        );
+        request = request.attribute_definitions(attribute(a)?);
     }
     for index in def.indexes {
-        request = request.global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(index.name)
-                .set_key_schema(Some(key_schema(index.hash, index.range)?))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
-                .build()
-                .map_err(|e| build("index", e))?,
-        );
+        request = request.global_secondary_indexes(index_of(index)?);
     }
     match request.send().await {
         Ok(_) => Ok(()),
@@ -180,6 +169,54 @@ async fn create(client: &Client, name: &str, def: TableDef) -> Result<()> {
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(()),
         Err(e) => Err(sdk("CreateTable", name, e)),
     }
+}
+
+fn index_of(index: &IndexDef) -> Result<GlobalSecondaryIndex> {
+    GlobalSecondaryIndex::builder()
+        .index_name(index.name)
+        .set_key_schema(Some(key_schema(index.hash, index.range)?))
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .build()
+        .map_err(|e| build("index", e))
+}
+
+fn attribute(name: &str) -> Result<AttributeDefinition> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| build("attribute definition", e))
+}
+
+/// Adds the indexes a table made by an older qrie lacks, one at a time (as
+/// DynamoDB requires), each waited for until active.
+async fn add_missing_indexes(client: &Client, name: &str, def: TableDef) -> Result<()> {
+    let out = client.describe_table().table_name(name).send().await.map_err(|e| sdk("DescribeTable", name, e))?;
+    let have: Vec<String> = out
+        .table
+        .and_then(|t| t.global_secondary_indexes)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i.index_name().map(str::to_string))
+        .collect();
+    for index in def.indexes.iter().filter(|i| !have.iter().any(|h| h == i.name)) {
+        let create = CreateGlobalSecondaryIndexAction::builder()
+            .index_name(index.name)
+            .set_key_schema(Some(key_schema(index.hash, index.range)?))
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .map_err(|e| build("index", e))?;
+        let mut request = client
+            .update_table()
+            .table_name(name)
+            .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build());
+        for a in std::iter::once(index.hash).chain(index.range) {
+            request = request.attribute_definitions(attribute(a)?);
+        }
+        request.send().await.map_err(|e| sdk("UpdateTable", name, e))?;
+        wait_active(client, name).await?;
+    }
+    Ok(())
 }
 
 fn check_key(name: &str, def: TableDef, have: Vec<KeySchemaElement>) -> Result<()> {

@@ -17,7 +17,8 @@ Start with `qrie demo --no-serve` to load a simulated estate into a local store,
 `qrie findings list`, `qrie summary` and `qrie policies list`."
 )]
 pub struct Cli {
-    /// Where qrie keeps its data: sqlite:PATH (a file, created if needed).
+    /// Where qrie keeps its data: sqlite:PATH (a file, created if needed), or
+    /// dynamodb://[?endpoint=URL&prefix=P&region=R] (tables made by `qrie store init`).
     #[arg(long, global = true, env = "QRIE_STORE", default_value = "sqlite:qrie.db")]
     pub store: String,
 
@@ -74,6 +75,16 @@ pub enum Command {
     /// API tokens: create (the token is shown once), list, revoke.
     #[command(subcommand)]
     Tokens(TokensCmd),
+    /// The store itself: create its tables or file.
+    #[command(subcommand)]
+    Store(StoreCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StoreCmd {
+    /// Create what --store needs, idempotently: DynamoDB tables (waiting until
+    /// they are active, TTL on the summary table), or the SQLite file and schema.
+    Init,
 }
 
 #[derive(Args, Debug)]

@@ -14,9 +14,34 @@ pub struct Ctx {
     pub aws_region: Option<String>,
 }
 
+/// Opens the store a URL names: `dynamodb://[?endpoint=URL&prefix=P&region=R]`
+/// (tables that must exist: `qrie store init`), else `sqlite:PATH` or a bare
+/// path (created and migrated if needed). The one way every entry point (CLI,
+/// Lambda) opens a store.
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
+    let opened = if is_dynamodb(url) { qrie_store_dynamodb::open(url).await } else { qrie_store::open(url) };
+    opened.with_context(|| format!("opening store {url}"))
+}
+
+/// Creates what the store needs, idempotently: DynamoDB tables (waiting until
+/// active), or the SQLite file and its schema. Returns where the store is.
+pub async fn init_store(url: &str) -> Result<String> {
+    if is_dynamodb(url) {
+        let store =
+            qrie_store_dynamodb::DynamoStore::open(url).await.with_context(|| format!("opening store {url}"))?;
+        store.init().await.with_context(|| format!("creating the tables of {url}"))?;
+        return Ok(qrie_store::Located::location(&store));
+    }
+    Ok(open_store(url).await?.location())
+}
+
+fn is_dynamodb(url: &str) -> bool {
+    url.trim_start().starts_with("dynamodb:")
+}
+
 impl Ctx {
-    pub fn open(url: &str, aws_profile: Option<String>, aws_region: Option<String>) -> Result<Self> {
-        let store = qrie_store::open(url).with_context(|| format!("opening store {url}"))?;
+    pub async fn open(url: &str, aws_profile: Option<String>, aws_region: Option<String>) -> Result<Self> {
+        let store = open_store(url).await?;
         Ok(Ctx { store, aws_profile, aws_region })
     }
 

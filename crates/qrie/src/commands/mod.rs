@@ -8,6 +8,7 @@ mod findings;
 mod jobs;
 mod policies;
 mod serve;
+mod store;
 mod summary;
 mod sweeps;
 mod tokens;
@@ -18,7 +19,7 @@ use crate::cli::{Cli, Command};
 use crate::context::Ctx;
 
 pub async fn run(cli: Cli) -> Result<()> {
-    let ctx = Ctx::open(&cli.store, cli.profile.clone(), cli.region.clone())?;
+    let ctx = Ctx::open(&cli.store, cli.profile.clone(), cli.region.clone()).await?;
     let format = cli.format;
     match cli.command {
         Command::Demo(args) => demo::run(&ctx, format, args).await,
@@ -33,5 +34,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Compliance { framework } => compliance::run(&ctx, format, framework).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
         Command::Tokens(cmd) => tokens::run(&ctx, format, cmd).await,
+        // Opening checks nothing that init creates (DynamoDB tables are first used by calls).
+        Command::Store(cmd) => store::run(&cli.store, format, cmd).await,
     }
 }
