@@ -59,10 +59,16 @@ fn group_column(group: FindingGroup) -> &'static str {
     }
 }
 
+/// The order of a resource's findings: the primary key's.
+const BY_KEY: &str = "arn, policy";
+/// The order of a policy's findings: its index's, so that SQLite reads them in
+/// that index instead of scanning a whole state for the policy.
+const BY_POLICY_INDEX: &str = "policy, state, -severity, arn";
+
 impl SqliteStore {
-    async fn select_findings(&self, filter: FindingFilter) -> Result<Vec<Finding>> {
+    async fn select_findings(&self, filter: FindingFilter, order_by: &'static str) -> Result<Vec<Finding>> {
         let filter = query::finding_filter(&filter);
-        self.run(move |conn| query::select_docs(conn, "findings", "arn || ' ' || policy", &filter, "arn, policy")).await
+        self.run(move |conn| query::select_docs(conn, "findings", "arn || ' ' || policy", &filter, order_by)).await
     }
 }
 
@@ -100,15 +106,16 @@ impl FindingStore for SqliteStore {
     async fn get_finding(&self, arn: &str, policy: &str) -> Result<Option<Finding>> {
         let filter =
             FindingFilter { arn: Some(arn.to_string()), policy: Some(policy.to_string()), ..Default::default() };
-        Ok(self.select_findings(filter).await?.into_iter().next())
+        Ok(self.select_findings(filter, BY_KEY).await?.into_iter().next())
     }
 
     async fn findings_for_resource(&self, arn: &str) -> Result<Vec<Finding>> {
-        self.select_findings(FindingFilter { arn: Some(arn.to_string()), ..Default::default() }).await
+        self.select_findings(FindingFilter { arn: Some(arn.to_string()), ..Default::default() }, BY_KEY).await
     }
 
     async fn findings_for_policy(&self, policy: &str, state: Option<FindingState>) -> Result<Vec<Finding>> {
-        self.select_findings(FindingFilter { policy: Some(policy.to_string()), state, ..Default::default() }).await
+        let filter = FindingFilter { policy: Some(policy.to_string()), state, ..Default::default() };
+        self.select_findings(filter, BY_POLICY_INDEX).await
     }
 
     async fn list_findings(

@@ -100,7 +100,9 @@ pub(super) fn finding_filter(f: &FindingFilter) -> Where {
     w.eq("resource_type", text(&f.resource_type));
     w.eq("arn", text(&f.arn));
     if let Some(min) = f.severity_min {
-        w.push("severity >= ?".into(), [Value::Integer(min.into())]);
+        // On the negated column, so that it bounds the scan of the
+        // (state, -severity, ...) index the default list is read from.
+        w.push("-severity <= ?".into(), [Value::Integer(-i64::from(min))]);
     }
     w.not_in("account_id", &f.exclude_accounts);
     w
