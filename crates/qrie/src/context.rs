@@ -12,6 +12,10 @@ pub struct Ctx {
     /// `--profile` / `--region` for the AWS collectors.
     pub aws_profile: Option<String>,
     pub aws_region: Option<String>,
+    /// The AWS clients, made on first need and kept for the process's life
+    /// (a Lambda container serves many invocations with them, and their
+    /// credential and assumed-role caches).
+    aws: tokio::sync::OnceCell<Arc<dyn qrie_engine::Cloud>>,
 }
 
 /// Opens the store a URL names: `dynamodb://[?endpoint=URL&prefix=P&region=R]`
@@ -42,7 +46,7 @@ fn is_dynamodb(url: &str) -> bool {
 impl Ctx {
     pub async fn open(url: &str, aws_profile: Option<String>, aws_region: Option<String>) -> Result<Self> {
         let store = open_store(url).await?;
-        Ok(Ctx { store, aws_profile, aws_region })
+        Ok(Ctx { store, aws_profile, aws_region, aws: tokio::sync::OnceCell::new() })
     }
 
     /// An engine that can read no cloud: enough for everything that works from
@@ -65,15 +69,21 @@ impl Ctx {
         let simulated = estate.clone().map(|e| Arc::new(SimCloud::new(e)) as Arc<dyn qrie_engine::Cloud>);
         let real_accounts =
             self.store.list_accounts().await?.iter().any(|a| a.is_active() && a.source != AccountSource::Simulated);
-        let aws = if real_accounts {
-            let cloud = qrie_aws::AwsCloud::from_env(self.aws_profile.as_deref(), self.aws_region.as_deref())
-                .await
-                .context("setting up the AWS clients (check --profile, --region and AWS_* variables)")?;
-            Some(Arc::new(cloud) as Arc<dyn qrie_engine::Cloud>)
-        } else {
-            None
-        };
+        let aws = if real_accounts { Some(self.aws_cloud().await?) } else { None };
         let cloud = CloudRouter { simulated, aws };
         Ok(Engine::new(self.store.clone(), Arc::new(cloud)))
+    }
+
+    async fn aws_cloud(&self) -> Result<Arc<dyn qrie_engine::Cloud>> {
+        let cloud = self
+            .aws
+            .get_or_try_init(|| async {
+                let cloud = qrie_aws::AwsCloud::from_env(self.aws_profile.as_deref(), self.aws_region.as_deref())
+                    .await
+                    .context("setting up the AWS clients (check --profile, --region and AWS_* variables)")?;
+                Ok::<_, anyhow::Error>(Arc::new(cloud) as Arc<dyn qrie_engine::Cloud>)
+            })
+            .await?;
+        Ok(cloud.clone())
     }
 }

@@ -6,17 +6,40 @@ mod cli;
 mod commands;
 mod confirm;
 mod context;
+mod lambda;
 mod output;
 mod progress;
 
 use clap::Parser;
 use std::process::ExitCode;
 
+/// What this process is: the command line, or a Lambda function.
+enum Run {
+    Cli(Box<cli::Cli>),
+    Lambda(lambda::Mode),
+}
+
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    // In Lambda (QRIE_LAMBDA names the function) there is no command line.
+    let lambda = match lambda::mode_from_env() {
+        Ok(mode) => mode,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let run = match lambda {
+        Some(mode) => Run::Lambda(mode),
+        None => Run::Cli(Box::new(cli::Cli::parse())),
+    };
+    let default_level = if lambda.is_some() { "info" } else { "warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("QRIE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("QRIE_LOG").unwrap_or_else(|_| default_level.into()),
+        )
         .with_writer(std::io::stderr)
+        // CloudWatch shows escape codes as they are.
+        .with_ansi(lambda.is_none())
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -25,7 +48,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    let work = async move {
+        match run {
+            Run::Cli(cli) => commands::run(*cli).await,
+            Run::Lambda(mode) => lambda::serve(mode).await,
+        }
+    };
+    match runtime.block_on(work) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -1,0 +1,167 @@
+//! The Lambda entry points of the `qrie` binary. Deployed as `bootstrap` for
+//! the `provided.al2023` runtime, the binary becomes one of four functions when
+//! `QRIE_LAMBDA` names it (docs/lambda.md has the payloads and answers):
+//!
+//! - `api`: the server's router behind a Function URL ([`api`]);
+//! - `inventory`: inventory sweeps, e.g. the weekly schedule ([`inventory`]);
+//! - `scanner`: policy sweeps, the daily schedule and launches ([`scanner`]);
+//! - `events`: CloudTrail events from SQS or EventBridge ([`events`]).
+//!
+//! Each does its work through the engine functions the CLI uses. What is
+//! costly to set up — the store, the AWS clients — is made once per container
+//! ([`Container`]) and reused by every invocation it serves.
+
+pub mod api;
+pub mod events;
+pub mod inventory;
+pub mod launcher;
+pub mod scanner;
+
+#[cfg(test)]
+mod tests;
+
+use anyhow::{bail, Context as _, Result};
+use qrie_engine::Engine;
+use serde::Serialize;
+use std::sync::Arc;
+
+use crate::context::Ctx;
+
+/// Names the function this process serves; unset (or empty), it is the CLI.
+pub const MODE_ENV: &str = "QRIE_LAMBDA";
+/// The store URL, as the CLI's `--store` (in AWS `dynamodb://?prefix=P&region=R`).
+pub const STORE_ENV: &str = "QRIE_STORE";
+/// The scanner function's name or ARN: the API hands policy sweeps to it.
+pub const SCANNER_ENV: &str = "QRIE_SCANNER_FUNCTION";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Api,
+    Inventory,
+    Scanner,
+    Events,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Mode> {
+        Ok(match s {
+            "api" => Mode::Api,
+            "inventory" => Mode::Inventory,
+            "scanner" => Mode::Scanner,
+            "events" => Mode::Events,
+            other => bail!("{MODE_ENV}={other:?} names no function: expected api, inventory, scanner or events"),
+        })
+    }
+}
+
+/// The function `QRIE_LAMBDA` names, `None` when unset or empty (the CLI), or
+/// the error of a value that names none (a startup error, never the CLI).
+pub fn mode_from_env() -> Result<Option<Mode>> {
+    match std::env::var(MODE_ENV) {
+        Ok(v) if v.is_empty() => Ok(None),
+        Ok(v) => v.parse().map(Some),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => bail!("{MODE_ENV} is not valid UTF-8"),
+    }
+}
+
+/// What one container keeps between invocations: the store, opened once, and
+/// (in [`Ctx`]) the AWS clients, made on first need and then reused.
+pub struct Container {
+    pub ctx: Ctx,
+}
+
+impl Container {
+    /// The store `QRIE_STORE` names. AWS credentials and region are Lambda's
+    /// own (its role, `AWS_REGION`); accounts are read through assumed roles.
+    pub async fn from_env() -> Result<Container> {
+        let url = std::env::var(STORE_ENV).with_context(|| {
+            format!("{STORE_ENV} must name the store, e.g. dynamodb://?prefix=qrie_&region=eu-west-1")
+        })?;
+        Container::open(&url).await
+    }
+
+    pub async fn open(url: &str) -> Result<Container> {
+        Ok(Container { ctx: Ctx::open(url, None, None).await? })
+    }
+
+    /// An engine over the store as it is now: the simulated estate is read
+    /// from the store per invocation (other processes change it), accounts
+    /// that are real are read through the container's AWS clients.
+    pub async fn engine(&self) -> Result<Engine> {
+        Ok(self.ctx.engine_with_cloud().await?.0)
+    }
+}
+
+/// Serves invocations of `mode` until the Lambda service stops the container.
+pub async fn serve(mode: Mode) -> Result<()> {
+    // lambda_runtime panics without it; outside Lambda, say so instead.
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        bail!("{MODE_ENV} is set but AWS_LAMBDA_RUNTIME_API is not: the Lambda functions run only in Lambda (unset {MODE_ENV} for the CLI)");
+    }
+    let container = Arc::new(Container::from_env().await?);
+    tracing::info!(?mode, store = %container.ctx.store.location(), "lambda container ready");
+    let served = match mode {
+        Mode::Api => api::serve(container).await,
+        Mode::Inventory => json_handler(container, inventory::handle).await,
+        Mode::Scanner => json_handler(container, scanner::handle).await,
+        Mode::Events => json_handler(container, events::handle).await,
+    };
+    served.map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))
+}
+
+/// Runs a handler that takes the invocation's JSON payload and answers JSON.
+/// Its errors are the invocation's errors (Lambda's retries and DLQs apply),
+/// with their whole chain of context as the message.
+async fn json_handler<P, R, F, Fut>(container: Arc<Container>, handler: F) -> Result<(), lambda_runtime::Error>
+where
+    P: serde::de::DeserializeOwned,
+    R: Serialize,
+    F: Fn(Arc<Container>, P) -> Fut,
+    Fut: std::future::Future<Output = Result<R>>,
+{
+    let handler = &handler;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<P>| {
+        let container = container.clone();
+        async move {
+            handler(container, event.payload).await.map_err(|e| {
+                tracing::error!(error = %format!("{e:#}"), "invocation failed");
+                lambda_runtime::Error::from(format!("{e:#}"))
+            })
+        }
+    }))
+    .await
+}
+
+/// The answer of a sweep function: what the job did, its record being in the store.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SweepSummary {
+    pub job_id: String,
+    pub kind: qrie_model::JobKind,
+    pub scan_type: qrie_model::ScanType,
+    pub status: qrie_model::JobStatus,
+    pub counts: std::collections::BTreeMap<String, u64>,
+    /// Inventory: observed, created, updated, deleted, stale.
+    pub resources: serde_json::Value,
+    /// Anti-entropy sweeps: what the event path missed, in total.
+    pub drift_totals: serde_json::Value,
+    pub errors: Vec<qrie_model::JobError>,
+}
+
+impl From<qrie_engine::JobReport> for SweepSummary {
+    fn from(r: qrie_engine::JobReport) -> SweepSummary {
+        let field = |k: &str| r.result.get(k).cloned().unwrap_or(serde_json::Value::Null);
+        SweepSummary {
+            resources: field("Resources"),
+            drift_totals: field("DriftTotals"),
+            job_id: r.job.id,
+            kind: r.job.kind,
+            scan_type: r.job.scan_type,
+            status: r.job.status,
+            counts: r.job.counts,
+            errors: r.job.errors,
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The scanner function: one policy sweep per invocation. The daily schedule
+//! sends `{"scan_type": "anti-entropy"}` (every active policy); the API in
+//! Lambda sends a launch's bootstrap sweep with the id of the job it queued
+//! and answered with (`job_id`), which this sweep then runs under.
+
+use anyhow::Result;
+use qrie_engine::{NoProgress, PolicySweepRequest};
+use qrie_model::ScanType;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+use super::{Container, SweepSummary};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScannerPayload {
+    pub scan_type: ScanType,
+    /// One policy; absent, every active policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_id: Option<String>,
+    /// A job queued by the API (`queued` until this sweep starts it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+}
+
+pub async fn handle(container: Arc<Container>, payload: ScannerPayload) -> Result<SweepSummary> {
+    let engine = container.engine().await?;
+    let req = PolicySweepRequest { policy_id: payload.policy_id, scan_type: payload.scan_type };
+    let report = match &payload.job_id {
+        // Lambda may deliver an asynchronous invoke more than once: the engine
+        // sweeps a queued job once and answers the record after that.
+        Some(id) => engine.run_queued_policy_sweep(id, &req, &NoProgress).await?,
+        None => engine.policy_sweep(&req, &NoProgress).await?,
+    };
+    Ok(report.into())
+}
