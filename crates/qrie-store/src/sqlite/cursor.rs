@@ -71,6 +71,12 @@ pub(super) fn page<T: DeserializeOwned>(
         let after = decode(order, token)?;
         let marks = vec!["?"; after.len()].join(", ");
         let cmp = if order.descending { "<" } else { ">" };
+        // The same bound on the leading key alone, which is implied: SQLite
+        // seeks an index with a row-value comparison only when its first
+        // element is a plain column, but seeks on a scalar bound also when the
+        // key is an indexed expression (`-severity`). Without it a deep page
+        // scans every entry before it.
+        filter.push(format!("{} {cmp}= ?", exprs[0]), [after[0].clone()]);
         filter.push(format!("{tuple} {cmp} ({marks})"), after);
     }
     let dir = if order.descending { " DESC" } else { "" };
