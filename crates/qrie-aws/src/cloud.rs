@@ -185,8 +185,13 @@ impl Clients {
     }
 
     /// Interceptors every client carries: the call log, then the extra ones.
-    fn interceptors(&self) -> impl Iterator<Item = SharedInterceptor> + '_ {
+    pub(crate) fn interceptors(&self) -> impl Iterator<Item = SharedInterceptor> + '_ {
         std::iter::once(SharedInterceptor::new(self.log.clone())).chain(self.extra.iter().cloned())
+    }
+
+    /// The account's SDK configuration, for service modules that build their own clients.
+    pub(crate) fn sdk_config(&self) -> &SdkConfig {
+        &self.config
     }
 
     /// The account's home region (where global listings are made).
@@ -256,7 +261,10 @@ impl Cloud for AwsCloud {
                 let region = self.region_of(unit.region.as_deref());
                 ec2::list(&clients, id, &region, self.options.ec2_concurrency, observed_at).await
             }
-            Service::Iam => iam::list(&clients, id, &self.options.regions, observed_at).await,
+            Service::Iam => {
+                let regions = if account.regions.is_empty() { &self.options.regions } else { &account.regions };
+                iam::list(&clients, id, regions, observed_at).await
+            }
         };
         let (api_calls, throttles) = clients.log.snapshot();
         let found = found?;
@@ -277,7 +285,7 @@ impl Cloud for AwsCloud {
         let found = match arn.split(':').nth(2) {
             Some("s3") => s3::describe(&clients, id, arn, observed_at).await?,
             Some("ec2") => ec2::describe(&clients, id, arn, observed_at).await?,
-            Some("iam") => iam::describe(&clients, id, arn, observed_at).await?,
+            Some("iam" | "access-analyzer") => iam::describe(&clients, id, arn, observed_at).await?,
             _ => return Err(CloudError::UnknownResource(arn.to_string())),
         };
         Ok(match found {
