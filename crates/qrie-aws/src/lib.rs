@@ -23,5 +23,6 @@ mod iam;
 mod json;
 mod read;
 mod s3;
+pub mod sqs;
 
 pub use cloud::{AwsCloud, AwsOptions, DEFAULT_ROLE_NAME};

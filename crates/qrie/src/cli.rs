@@ -132,6 +132,31 @@ pub enum EventsCmd {
     },
     /// What the event path has processed, skipped (by reason) and not understood (by name).
     Stats,
+    /// Long-poll an SQS queue of CloudTrail events (e.g. filled by an EventBridge rule)
+    /// and process each message like `ingest`.
+    ///
+    /// A message is deleted only after its events were processed. One that fails
+    /// (undecodable, or a resource it names could not be re-read) stays on the queue, so
+    /// SQS retries it and the queue's redrive policy moves it to its dead-letter queue
+    /// after maxReceiveCount; each failure is logged with its reason. Ctrl-C stops after
+    /// the current batch. Credentials, region and AWS_ENDPOINT_URL as for every AWS call.
+    Poll(PollArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PollArgs {
+    /// The queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME).
+    #[arg(long)]
+    pub queue_url: String,
+    /// Long-poll wait of each receive, in seconds (SQS allows 0 to 20).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20))]
+    pub wait_seconds: i32,
+    /// Messages per receive (SQS allows 1 to 10).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i32).range(1..=10))]
+    pub max_messages: i32,
+    /// One receive (one batch), then exit.
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Args, Debug)]

@@ -1,10 +1,10 @@
-//! `qrie events ingest|explain|stats`.
+//! `qrie events ingest|explain|stats|poll`.
 
 use anyhow::{Context, Result};
 use qrie_events::{Decision, Routed};
 use std::io::Read;
 
-use crate::cli::EventsCmd;
+use crate::cli::{EventsCmd, PollArgs};
 use crate::context::Ctx;
 use crate::output::{self, Format};
 
@@ -42,6 +42,7 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: EventsCmd) -> Result<()> {
                 t
             })
         }
+        EventsCmd::Poll(args) => poll(ctx, format, args).await,
         EventsCmd::Stats => {
             let stats = ctx.engine().event_stats().await?;
             output::document(format, &stats, || {
@@ -59,6 +60,120 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: EventsCmd) -> Result<()> {
                 }
                 t
             })
+        }
+    }
+}
+
+/// The totals of a `qrie events poll` run.
+#[derive(Debug, Default, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PollSummary {
+    queue_url: String,
+    batches: u64,
+    messages: u64,
+    /// Processed and deleted.
+    deleted: u64,
+    /// Processed, but SQS refused the delete (it delivers them again).
+    not_deleted: u64,
+    /// Left on the queue: retried, then dead-lettered by the redrive policy.
+    failed: u64,
+    stats: qrie_engine::events::EventStats,
+    /// The first failures, with their reasons (each is also logged as it happens).
+    failures: Vec<qrie_aws::sqs::MessageOutcome>,
+}
+
+/// Failures kept in the summary of a long run; later ones are counted and logged only.
+const SUMMARY_FAILURES: usize = 100;
+
+async fn poll(ctx: &Ctx, format: Format, args: PollArgs) -> Result<()> {
+    let (engine, _) = ctx.engine_with_cloud().await?;
+    let mut poller =
+        qrie_aws::sqs::SqsPoller::from_env(ctx.aws_profile.as_deref(), ctx.aws_region.as_deref(), &args.queue_url)
+            .await;
+    poller.wait_seconds = args.wait_seconds;
+    poller.max_messages = args.max_messages;
+
+    // Ctrl-C interrupts a receive that is waiting, never a batch in processing.
+    let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("stopping after the current batch");
+            let _ = stop_tx.send(true);
+        }
+    });
+    if !args.once {
+        eprintln!("polling {} (Ctrl-C stops)", args.queue_url);
+    }
+    let mut summary = PollSummary { queue_url: args.queue_url.clone(), ..Default::default() };
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let messages = tokio::select! {
+            received = poller.receive() => received?,
+            _ = stop.changed() => break,
+        };
+        if messages.is_empty() && !args.once {
+            continue;
+        }
+        let batch = poller.process(&engine, messages).await?;
+        summary.batches += 1;
+        tally_batch(&mut summary, batch);
+        if args.once {
+            break;
+        }
+    }
+    output::document(format, &summary, || {
+        format!(
+            "{} message(s) in {} batch(es): {} processed and deleted, {} processed but not deleted, {} left on the queue; \
+findings opened {}, resolved {}\n",
+            summary.messages,
+            summary.batches,
+            summary.deleted,
+            summary.not_deleted,
+            summary.failed,
+            summary.stats.findings_opened,
+            summary.stats.findings_resolved
+        )
+    })
+}
+
+/// Adds a batch to the run's totals and prints its progress line (stderr).
+fn tally_batch(summary: &mut PollSummary, batch: qrie_aws::sqs::BatchReport) {
+    let mut stats = qrie_engine::events::EventStats::default();
+    for m in &batch.messages {
+        if let Some(s) = &m.stats {
+            stats.add(s);
+        }
+    }
+    let deleted = batch.messages.iter().filter(|m| m.deleted).count() as u64;
+    let failed = batch.failed() as u64;
+    summary.messages += batch.messages.len() as u64;
+    summary.deleted += deleted;
+    summary.not_deleted += batch.processed() as u64 - deleted;
+    summary.failed += failed;
+    summary.stats.add(&stats);
+    eprintln!(
+        "batch {}: {} message(s), {} processed, {} deleted, {} left on the queue; {} event(s), {} resource(s) re-read, findings opened {}, resolved {}",
+        summary.batches,
+        batch.messages.len(),
+        batch.processed(),
+        deleted,
+        failed,
+        stats.received,
+        stats.refreshed + stats.deleted,
+        stats.findings_opened,
+        stats.findings_resolved
+    );
+    for m in batch.messages.into_iter().filter(|m| m.error.is_some()) {
+        eprintln!(
+            "  message {} (delivery {}) left on the queue: {}",
+            m.message_id,
+            m.receive_count,
+            m.error.as_deref().unwrap_or_default()
+        );
+        if summary.failures.len() < SUMMARY_FAILURES {
+            summary.failures.push(m);
         }
     }
 }
