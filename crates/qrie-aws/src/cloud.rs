@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crate::calls::CallLog;
 use crate::read;
-use crate::{ec2, iam, s3};
+use crate::{ec2, iam, organizations, s3};
 
 /// The role qrie assumes in an account whose record names no `role_arn` (other
 /// than the account qrie runs in): `arn:aws:iam::<account>:role/qrie-read`.
@@ -276,6 +276,16 @@ impl Cloud for AwsCloud {
             api_calls,
             throttles,
         })
+    }
+
+    /// Read with the ambient credentials: qrie runs in the management account
+    /// or a delegated administrator of Organizations.
+    async fn discover_accounts(&self) -> Result<Option<Vec<qrie_engine::OrgAccount>>, CloudError> {
+        let mut builder = aws_sdk_organizations::config::Builder::from(&self.base);
+        for i in &self.options.interceptors {
+            builder.push_interceptor(i.clone());
+        }
+        organizations::discover(&aws_sdk_organizations::Client::from_conf(builder.build())).await
     }
 
     async fn describe(&self, account: &Account, arn: &str) -> Result<Described, CloudError> {

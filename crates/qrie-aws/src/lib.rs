@@ -21,6 +21,7 @@ mod cloud;
 mod ec2;
 mod iam;
 mod json;
+mod organizations;
 mod read;
 mod s3;
 pub mod sqs;

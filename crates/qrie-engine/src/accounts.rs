@@ -6,9 +6,9 @@ use qrie_model::{
 };
 use qrie_store::{FindingFilter, FindingGroup, ResourceFilter, ResourceGroup};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use crate::{summary, Engine, EngineError};
+use crate::{summary, CloudError, Engine, EngineError};
 
 #[derive(Debug, Clone)]
 pub struct NewAccount {
@@ -32,7 +32,101 @@ pub struct AccountView {
     pub active_findings: u64,
 }
 
+/// What an Organizations discovery changed.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Discovery {
+    /// Accounts new to qrie (source `organizations`, not baselined).
+    pub added: Vec<Account>,
+    /// Known accounts whose OU path (or, for discovered ones, name) changed.
+    pub updated: Vec<Account>,
+    pub unchanged: u64,
+    /// Removed by an operator: discovery does not bring them back.
+    pub skipped_removed: Vec<String>,
+    /// Not ACTIVE in the organization (suspended, closing): not added.
+    pub skipped_inactive: Vec<String>,
+    /// Each member account's OU path by name (`Root/Workloads/Prod`).
+    pub paths: BTreeMap<String, String>,
+}
+
+impl Discovery {
+    pub fn changed(&self) -> bool {
+        !self.added.is_empty() || !self.updated.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    #[error("organizations discovery failed: {0}")]
+    Cloud(#[from] CloudError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
 impl Engine {
+    /// Reads the organization's member accounts and adds the new ones (source
+    /// `organizations`, not baselined: their first complete sweep baselines
+    /// them) or updates the OU path of known ones. `None`: the cloud has no
+    /// organization to read.
+    pub async fn discover_accounts(&self) -> Result<Option<Discovery>, DiscoverError> {
+        let Some(members) = self.cloud.discover_accounts().await? else { return Ok(None) };
+        let known: HashMap<String, Account> = self
+            .store
+            .list_accounts()
+            .await
+            .map_err(EngineError::from)?
+            .into_iter()
+            .map(|a| (a.account_id.clone(), a))
+            .collect();
+        let mut d = Discovery::default();
+        for m in members {
+            validate_account_id(&m.account_id).map_err(EngineError::from)?;
+            for ou in &m.org_path {
+                qrie_model::ids::validate_org_unit(ou).map_err(EngineError::from)?;
+            }
+            d.paths.insert(m.account_id.clone(), m.org_path_names.join("/"));
+            match known.get(&m.account_id) {
+                Some(a) if !a.is_active() => d.skipped_removed.push(m.account_id),
+                Some(a) => {
+                    let rename = a.source == AccountSource::Organizations && a.name != m.name;
+                    if a.org_path == m.org_path && !rename {
+                        d.unchanged += 1;
+                        continue;
+                    }
+                    let mut a = a.clone();
+                    a.org_path = m.org_path;
+                    if rename {
+                        a.name = m.name;
+                    }
+                    self.store.put_account(a.clone()).await.map_err(EngineError::from)?;
+                    d.updated.push(a);
+                }
+                None if m.status != "ACTIVE" => d.skipped_inactive.push(m.account_id),
+                None => {
+                    let a = Account {
+                        account_id: m.account_id,
+                        name: m.name,
+                        status: AccountStatus::Active,
+                        role_arn: None,
+                        external_id: None,
+                        regions: Vec::new(),
+                        org_path: m.org_path,
+                        source: AccountSource::Organizations,
+                        added_at: Engine::now(),
+                        baselined_at: None,
+                        removed_at: None,
+                    };
+                    self.store.put_account(a.clone()).await.map_err(EngineError::from)?;
+                    d.added.push(a);
+                }
+            }
+        }
+        if d.changed() {
+            summary::invalidate(&*self.store).await.map_err(EngineError::from)?;
+        }
+        Ok(Some(d))
+    }
+
     /// Adds an account, or re-activates a removed one. Its first complete
     /// inventory sweep sets its baseline; until then it is left out of drift.
     pub async fn add_account(&self, new: NewAccount) -> Result<Account, EngineError> {

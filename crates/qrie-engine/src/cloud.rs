@@ -62,6 +62,20 @@ pub enum CloudError {
     UnknownResource(String),
 }
 
+/// A member account of an organization, as discovery finds it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OrgAccount {
+    pub account_id: String,
+    pub name: String,
+    /// ACTIVE, SUSPENDED, PENDING_CLOSURE... (Organizations' own words).
+    pub status: String,
+    /// OU ids from the root (`r-…`) down to the account's parent.
+    pub org_path: Vec<String>,
+    /// The same path by name (`Root/Workloads/Prod`), for people.
+    pub org_path_names: Vec<String>,
+}
+
 #[async_trait]
 pub trait Cloud: Send + Sync {
     /// Regions to sweep for an account whose record names none.
@@ -70,6 +84,13 @@ pub trait Cloud: Send + Sync {
     async fn list(&self, account: &Account, unit: &SweepUnit) -> Result<Listing, CloudError>;
 
     async fn describe(&self, account: &Account, arn: &str) -> Result<Described, CloudError>;
+
+    /// The organization's member accounts with their OU paths; `None` when this
+    /// cloud has no organization to read (the simulated estate, a standalone
+    /// account).
+    async fn discover_accounts(&self) -> Result<Option<Vec<OrgAccount>>, CloudError> {
+        Ok(None)
+    }
 }
 
 /// Sends each account to the cloud that can read it: simulated accounts to the
@@ -104,5 +125,13 @@ impl Cloud for CloudRouter {
 
     async fn describe(&self, account: &Account, arn: &str) -> Result<Described, CloudError> {
         self.pick(account)?.describe(account, arn).await
+    }
+
+    /// Organizations are AWS's: the simulated estate has none.
+    async fn discover_accounts(&self) -> Result<Option<Vec<OrgAccount>>, CloudError> {
+        match &self.aws {
+            Some(aws) => aws.discover_accounts().await,
+            None => Ok(None),
+        }
     }
 }

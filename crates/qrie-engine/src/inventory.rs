@@ -8,7 +8,7 @@ use qrie_model::{
     ScanType, Service, Trigger,
 };
 use qrie_store::WriteOutcome;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::evaluate::{evaluate_batch, load_active_policies, ActivePolicy, FindingIndex, RelatedCache, Tally};
@@ -49,6 +49,16 @@ struct SweepState {
     stale: u64,
 }
 
+impl InventoryRequest {
+    /// The scheduled weekly sweep: anti-entropy over everything.
+    pub fn is_weekly(&self) -> bool {
+        self.scan_type == ScanType::AntiEntropy
+            && self.accounts.is_empty()
+            && self.services.is_empty()
+            && self.regions.is_empty()
+    }
+}
+
 impl Engine {
     /// Runs an inventory sweep to the end and records it as a job.
     pub async fn inventory_sweep(
@@ -60,6 +70,10 @@ impl Engine {
         for r in &req.regions {
             qrie_model::validate_region(r)?;
         }
+        // The weekly sweep (anti-entropy over every account, service and region)
+        // discovers the organization's accounts first: new ones are swept now,
+        // and flagged not baselined until this sweep lists them completely.
+        let discovery = if req.is_weekly() { Some(self.discover_accounts().await) } else { None };
         let accounts = self.sweep_accounts(&req.accounts).await?;
         let services = if req.services.is_empty() { Service::ALL.to_vec() } else { req.services.clone() };
         let target = json!({
@@ -70,6 +84,24 @@ impl Engine {
         let mut job =
             JobTracker::start(&*self.store, progress, None, JobKind::Inventory, req.scan_type, target, now).await?;
 
+        let discovered = match discovery {
+            Some(Ok(Some(d))) => json!({
+                "Added": d.added.iter().map(|a| &a.account_id).collect::<Vec<_>>(),
+                "Updated": d.updated.iter().map(|a| &a.account_id).collect::<Vec<_>>(),
+                "Unchanged": d.unchanged,
+            }),
+            Some(Err(e)) => {
+                job.error(JobError {
+                    account_id: None,
+                    service: None,
+                    region: None,
+                    policy_id: None,
+                    message: e.to_string(),
+                });
+                Value::Null
+            }
+            Some(Ok(None)) | None => Value::Null,
+        };
         let units = self.units(&accounts, &services, &req.regions);
         job.set_total(units.len() as u64, "units");
         let (policies, problems) = load_active_policies(&*self.store).await?;
@@ -174,6 +206,7 @@ impl Engine {
             "EvaluationErrors": st.tally.eval_errors.iter()
                 .map(|(arn, p, why)| json!({"ARN": arn, "Policy": p, "Reason": why})).collect::<Vec<_>>(),
             "BaselinedAccounts": baselined,
+            "Discovery": discovered,
             "Drift": drift,
             "DriftTotals": drift.as_ref().map(|d| {
                 let (c, del, u) = d.totals();

@@ -26,7 +26,7 @@ mod policy_sweep;
 pub mod sim;
 pub mod summary;
 
-pub use cloud::{Cloud, CloudError, CloudRouter, Described, Listing, SweepUnit};
+pub use cloud::{Cloud, CloudError, CloudRouter, Described, Listing, OrgAccount, SweepUnit};
 pub use inventory::InventoryRequest;
 pub use jobs::{JobReport, NoProgress, Progress};
 pub use policy_sweep::PolicySweepRequest;

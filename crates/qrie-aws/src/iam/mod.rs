@@ -155,11 +155,18 @@ fn iam_resource(
     Resource::new(arn, account, GLOBAL_REGION, Service::Iam, resource_type, name, tags, config, errors, at)
 }
 
+/// An entity's name; the last ARN segment when the answer leaves it out
+/// (moto omits `PolicyName` from GetAccountAuthorizationDetails).
+fn name_of<'a>(arn: &'a str, name: Option<&'a str>) -> &'a str {
+    name.unwrap_or_else(|| arn.rsplit('/').next().unwrap_or(arn))
+}
+
 /// Users (with their report rows), groups, roles and customer-managed policies.
 fn entities(account: &str, d: &Details, rows: &Result<Rows, String>, at: Timestamp) -> Vec<Resource> {
     let mut out = Vec::new();
     for u in &d.users {
-        let (Some(arn), Some(name)) = (u.arn(), u.user_name()) else { continue };
+        let Some(arn) = u.arn() else { continue };
+        let name = name_of(arn, u.user_name());
         let (item, tags) = convert::user(u);
         let mut c = Config::default();
         c.set("User", item);
@@ -167,20 +174,23 @@ fn entities(account: &str, d: &Details, rows: &Result<Rows, String>, at: Timesta
         out.push(iam_resource(account, arn, "AWS::IAM::User", name, tags, c, at));
     }
     for g in &d.groups {
-        let (Some(arn), Some(name)) = (g.arn(), g.group_name()) else { continue };
+        let Some(arn) = g.arn() else { continue };
+        let name = name_of(arn, g.group_name());
         let mut c = Config::default();
         c.set("Group", convert::group(g));
         out.push(iam_resource(account, arn, "AWS::IAM::Group", name, BTreeMap::new(), c, at));
     }
     for r in &d.roles {
-        let (Some(arn), Some(name)) = (r.arn(), r.role_name()) else { continue };
+        let Some(arn) = r.arn() else { continue };
+        let name = name_of(arn, r.role_name());
         let (item, tags) = convert::role(r);
         let mut c = Config::default();
         c.set("Role", item);
         out.push(iam_resource(account, arn, "AWS::IAM::Role", name, tags, c, at));
     }
     for p in &d.policies {
-        let (Some(arn), Some(name)) = (p.arn(), p.policy_name()) else { continue };
+        let Some(arn) = p.arn() else { continue };
+        let name = name_of(arn, p.policy_name());
         let mut c = Config::default();
         c.set("Policy", convert::managed_policy(p));
         out.push(iam_resource(account, arn, "AWS::IAM::ManagedPolicy", name, BTreeMap::new(), c, at));
