@@ -3,7 +3,7 @@
 //! administrator). ListAccounts pages through the accounts; each account's path
 //! is walked up with ListParents, and each OU is named once
 //! (DescribeOrganizationalUnit, cached for the whole discovery) — an
-//! organization of N accounts under K OUs costs N/20 + N×depth + K calls.
+//! organization of N accounts under K OUs costs 1 + N/20 + N×depth + K calls.
 
 use aws_sdk_organizations::types::ParentType;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -19,14 +19,17 @@ const MAX_DEPTH: usize = 10;
 /// The organization's accounts; `None` when the credentials' account is in no
 /// organization.
 pub(crate) async fn discover(org: &aws_sdk_organizations::Client) -> Result<Option<Vec<OrgAccount>>, CloudError> {
+    // One call that says whether there is an organization at all (ListAccounts
+    // answers an empty list on some emulators where AWS says "not in use").
+    match org.describe_organization().send().await {
+        Ok(_) => {}
+        Err(e) if e.code() == Some("AWSOrganizationsNotInUseException") => return Ok(None),
+        Err(e) => return Err(read::cloud_error(&e)),
+    }
     let mut accounts = Vec::new();
     let mut token = None;
     loop {
-        let page = match org.list_accounts().set_next_token(token).send().await {
-            Ok(page) => page,
-            Err(e) if e.code() == Some("AWSOrganizationsNotInUseException") => return Ok(None),
-            Err(e) => return Err(read::cloud_error(&e)),
-        };
+        let page = org.list_accounts().set_next_token(token).send().await.map_err(|e| read::cloud_error(&e))?;
         accounts.extend(page.accounts().iter().cloned());
         token = page.next_token().map(str::to_string);
         if token.is_none() {
