@@ -446,6 +446,14 @@ pub enum AccountsCmd {
         #[arg(long)]
         all: bool,
     },
+    /// Add the organization's member accounts, or update their OU paths.
+    ///
+    /// Reads AWS Organizations with the ambient credentials (the management
+    /// account or a delegated administrator): ListAccounts, and each account's
+    /// OU path. New accounts are added with source `organizations`, not
+    /// baselined; removed accounts stay removed. The weekly anti-entropy sweep
+    /// (`inventory generate --scan-type anti-entropy` over everything) does the same first.
+    Discover,
     /// Run an inventory sweep of one account.
     Scan {
         account_id: String,

@@ -74,6 +74,13 @@ impl Ctx {
         Ok(Engine::new(self.store.clone(), Arc::new(cloud)))
     }
 
+    /// An engine whose only cloud is AWS, for commands that read AWS before
+    /// any account is known (Organizations discovery).
+    pub async fn engine_with_aws(&self) -> Result<Engine> {
+        let cloud = CloudRouter { simulated: None, aws: Some(self.aws_cloud().await?) };
+        Ok(Engine::new(self.store.clone(), Arc::new(cloud)))
+    }
+
     async fn aws_cloud(&self) -> Result<Arc<dyn qrie_engine::Cloud>> {
         let cloud = self
             .aws

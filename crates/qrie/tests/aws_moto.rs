@@ -1,0 +1,209 @@
+//! Issue 4's "done when", as a new user would try it, through the built
+//! binary against a moto server: `qrie accounts add` two accounts,
+//! `qrie inventory generate --scan-type bootstrap`, `qrie scan policies`, and
+//! `qrie findings list` shows the misconfigurations that were seeded (S3, IAM,
+//! EC2) and the ones moto's own defaults carry, nothing else.
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const ACCOUNT_A: &str = "123456789012";
+const ACCOUNT_B: &str = "222222222222";
+
+fn venv(bin: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(bin)
+}
+
+/// A moto server on a free loopback port, killed on drop.
+struct Moto {
+    child: Child,
+    url: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let bin = venv("moto_server");
+        assert!(bin.exists(), "moto is not installed at {}: run scripts/setup-python", bin.display());
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let child = Command::new(&bin)
+            .args(["-p", &port.to_string(), "-H", "127.0.0.1"])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", bin.display()));
+        let moto = Moto { child, url: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !answers(port) {
+            assert!(Instant::now() < deadline, "moto_server did not answer on port {port} within 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+}
+
+fn answers(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    if write!(s, "GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut out = String::new();
+    s.read_to_string(&mut out).is_ok() && out.split_whitespace().nth(1) == Some("200")
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The binary with a store of its own and an environment that knows nothing
+/// but the emulator and fake credentials.
+struct Qrie {
+    dir: tempfile::TempDir,
+    endpoint: String,
+}
+
+impl Qrie {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_qrie"))
+            .arg("--store")
+            .arg(format!("sqlite:{}", self.dir.path().join("qrie.db").display()))
+            .args(args)
+            .env_remove("QRIE_STORE")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", self.dir.path().join("no-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.dir.path().join("no-credentials"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .current_dir(self.dir.path())
+            .output()
+            .expect("run qrie")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "qrie {args:?} failed:\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut with_format = args.to_vec();
+        with_format.extend(["--format", "json"]);
+        let out = self.ok(&with_format);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("qrie {args:?} printed invalid JSON ({e}):\n{out}"))
+    }
+}
+
+fn seed(moto: &Moto) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/moto_seed.py");
+    let out = Command::new(venv("python")).arg(&script).args([&moto.url, ACCOUNT_B]).output().expect("run python");
+    assert!(out.status.success(), "seeding failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// (policy, ARN) of every finding a new user should see, per account: the
+/// seeded public bucket, `*:*` policy and world-open SSH group (unused, too);
+/// and what moto's defaults carry, as AWS's do — the root without MFA, EBS
+/// encryption by default off, the default VPC's security group (rules that
+/// admit its own members) and network ACL (all traffic allowed). The EC2 ids
+/// are moto's random ones, found by name in the inventory.
+fn expected(q: &Qrie) -> BTreeSet<(String, String)> {
+    let inventory = q.json(&["inventory", "list", "--service", "ec2"]);
+    let ec2 = inventory.as_array().expect("resources");
+    let arn_where = |account: &str, kind: &str, key: &str, field: &str, value: Value| -> String {
+        let found: Vec<&Value> = ec2
+            .iter()
+            .filter(|r| r["AccountId"] == account && r["ResourceType"] == kind)
+            .filter(|r| r["Configuration"][key][field] == value)
+            .collect();
+        assert_eq!(found.len(), 1, "one {kind} with {field} = {value} in {account}");
+        found[0]["ARN"].as_str().expect("ARN").to_string()
+    };
+    let mut out = BTreeSet::new();
+    for (account, prefix) in [(ACCOUNT_A, "a"), (ACCOUNT_B, "b")] {
+        let mut add = |policy: &str, arn: String| {
+            out.insert((policy.to_string(), arn));
+        };
+        let bucket = format!("arn:aws:s3:::{prefix}-public-bucket");
+        for p in [
+            "s3-bucket-public-read-acl",
+            "s3-bucket-acls-enabled",
+            "s3-bucket-block-public-access-off",
+            "s3-bucket-access-logging-disabled",
+            "s3-bucket-default-encryption-missing",
+            "s3-bucket-default-encryption-not-kms",
+            "s3-bucket-insecure-transport-allowed",
+            "s3-bucket-lifecycle-missing",
+            "s3-bucket-object-lock-disabled",
+        ] {
+            add(p, bucket.clone());
+        }
+        add("s3-account-block-public-access-off", format!("arn:aws:s3::{account}:account-public-access-block"));
+        let policy = format!("arn:aws:iam::{account}:policy/{prefix}-full-admin");
+        add("iam-managed-policy-full-admin", policy.clone());
+        add("iam-managed-policy-privilege-escalation", policy);
+        let root = format!("arn:aws:iam::{account}:root");
+        add("iam-root-mfa-disabled", root.clone());
+        add("iam-root-hardware-mfa-disabled", root);
+        let sg = "AWS::EC2::SecurityGroup";
+        let ssh = arn_where(account, sg, "SecurityGroup", "GroupName", Value::from(format!("{prefix}-ssh")));
+        add("ec2-sg-open-ssh", ssh.clone());
+        add("ec2-sg-unused", ssh);
+        add("ec2-sg-default-has-rules", arn_where(account, sg, "SecurityGroup", "GroupName", Value::from("default")));
+        let nacl = arn_where(account, "AWS::EC2::NetworkAcl", "NetworkAcl", "IsDefault", Value::Bool(true));
+        add("ec2-nacl-open-admin-ports", nacl);
+        add("ec2-ebs-encryption-by-default-disabled", format!("arn:aws:ec2:us-east-1:{account}:account-settings"));
+    }
+    out
+}
+
+#[test]
+fn done_when_a_new_user_monitors_two_accounts_in_moto() {
+    let moto = Moto::start();
+    seed(&moto);
+    let q = Qrie { dir: tempfile::tempdir().expect("tempdir"), endpoint: moto.url.clone() };
+
+    let added = q.ok(&["accounts", "add", ACCOUNT_A, "--name", "qop", "--region", "us-east-1"]);
+    assert!(added.contains("launched the"), "the first account launches the catalog: {added}");
+    let role = format!("arn:aws:iam::{ACCOUNT_B}:role/qrie-read");
+    q.ok(&["accounts", "add", ACCOUNT_B, "--role-arn", &role, "--external-id", "x-1", "--region", "us-east-1"]);
+
+    let report = q.json(&["inventory", "generate", "--scan-type", "bootstrap"]);
+    assert_eq!(report["Result"]["BaselinedAccounts"].as_array().map(Vec::len), Some(2), "{report:#}");
+    let calls = &report["Job"]["Counts"];
+    assert!(calls["api_calls.IAM:GetAccountAuthorizationDetails"].as_u64() == Some(2), "{calls:#}");
+    q.ok(&["scan", "policies"]);
+
+    let findings = q.json(&["findings", "list"]);
+    let got: BTreeSet<(String, String)> = findings
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|f| (f["Policy"].as_str().unwrap().to_string(), f["ARN"].as_str().unwrap().to_string()))
+        .collect();
+    let want = expected(&q);
+    let missing: Vec<_> = want.difference(&got).collect();
+    let extra: Vec<_> = got.difference(&want).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:#?}\nunexpected {extra:#?}");
+
+    let accounts = q.json(&["accounts", "list"]);
+    for a in accounts.as_array().expect("accounts") {
+        assert!(a["BaselinedAt"].is_string(), "{a}");
+    }
+}
