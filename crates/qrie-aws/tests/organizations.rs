@@ -62,7 +62,7 @@ async fn discovery_reads_accounts_with_their_ou_paths() {
     assert_eq!(member.org_path[2], org.prod);
     assert_eq!(member.org_path_names, ["Root", "Workloads", "Prod"]);
     let management = found.iter().find(|a| a.account_id == ACCOUNT_A).expect("management account listed");
-    assert_eq!(management.org_path, [org.root.clone()]);
+    assert_eq!(management.org_path, std::slice::from_ref(&org.root));
 }
 
 #[tokio::test]
@@ -95,7 +95,7 @@ async fn the_weekly_sweep_discovers_new_accounts_first() {
     assert_eq!(r.result["Discovery"]["Updated"], serde_json::json!([ACCOUNT_A]), "A gains its OU path");
     // Swept in the same job, and left out of drift until baselined.
     assert_eq!(r.result["Drift"]["UnbaselinedAccounts"], serde_json::json!([org.member]), "{}", r.result["Drift"]);
-    assert!(r.job.target["Accounts"].as_array().expect("accounts").iter().any(|a| a == &org.member.as_str()));
+    assert!(r.job.target["Accounts"].as_array().expect("accounts").iter().any(|a| a == org.member.as_str()));
 
     let member = engine.account(&org.member).await.expect("member stored");
     assert_eq!(member.source, AccountSource::Organizations);
@@ -103,7 +103,7 @@ async fn the_weekly_sweep_discovers_new_accounts_first() {
     assert_eq!(member.org_path.last(), Some(&org.prod));
     let management = engine.account(ACCOUNT_A).await.expect("A");
     assert_eq!((management.source, management.name.as_str()), (AccountSource::Manual, "management"));
-    assert_eq!(management.org_path, [org.root.clone()]);
+    assert_eq!(management.org_path, std::slice::from_ref(&org.root));
 
     // Nothing new: a second discovery changes nothing.
     let d = engine.discover_accounts().await.expect("discover").expect("organization");
@@ -114,5 +114,5 @@ async fn the_weekly_sweep_discovers_new_accounts_first() {
     // A removed account stays removed.
     engine.remove_account(&org.member).await.expect("remove");
     let d = engine.discover_accounts().await.expect("discover").expect("organization");
-    assert_eq!(d.skipped_removed, [org.member.clone()]);
+    assert_eq!(d.skipped_removed, std::slice::from_ref(&org.member));
 }

@@ -122,7 +122,7 @@ impl Engine {
             }
         }
         if d.changed() {
-            summary::invalidate(&*self.store).await.map_err(EngineError::from)?;
+            summary::invalidate(&*self.store).await?;
         }
         Ok(Some(d))
     }
