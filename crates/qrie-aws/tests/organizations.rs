@@ -32,10 +32,7 @@ async fn organization(moto: &Moto) -> Org {
     };
     let workloads = ou(root.clone(), "Workloads").await;
     let prod = ou(workloads, "Prod").await;
-    let created = org.create_account().account_name("payments-prod").email("p@example.com").send().await;
-    let status = created.expect("create account").create_account_status().cloned().expect("status");
-    assert_eq!(status.state(), Some(&CreateAccountState::Succeeded));
-    let member = status.account_id().expect("account id").to_string();
+    let member = create_account(&org, "payments-prod").await;
     org.move_account()
         .account_id(&member)
         .source_parent_id(&root)
@@ -44,6 +41,14 @@ async fn organization(moto: &Moto) -> Org {
         .await
         .expect("move");
     Org { root, prod, member }
+}
+
+/// A new member account, in the root.
+async fn create_account(org: &aws_sdk_organizations::Client, name: &str) -> String {
+    let created = org.create_account().account_name(name).email(format!("{name}@example.com")).send().await;
+    let status = created.expect("create account").create_account_status().cloned().expect("status");
+    assert_eq!(status.state(), Some(&CreateAccountState::Succeeded));
+    status.account_id().expect("account id").to_string()
 }
 
 #[tokio::test]
@@ -83,19 +88,32 @@ async fn the_weekly_sweep_discovers_new_accounts_first() {
     };
     engine.add_account(a).await.expect("add");
 
-    // A bootstrap sweep does not discover; the weekly anti-entropy sweep does.
+    // Neither a bootstrap sweep nor a weekly one before any discovery (qrie
+    // is not running with an organization yet) reads Organizations.
     let bootstrap = InventoryRequest { scan_type: ScanType::Bootstrap, ..Default::default() };
-    let r = engine.inventory_sweep(&bootstrap, &NoProgress).await.expect("sweep");
-    assert!(r.result["Discovery"].is_null(), "{}", r.result["Discovery"]);
+    let weekly = InventoryRequest { scan_type: ScanType::AntiEntropy, ..Default::default() };
+    for req in [&bootstrap, &weekly] {
+        let r = engine.inventory_sweep(req, &NoProgress).await.expect("sweep");
+        assert!(r.result["Discovery"].is_null(), "{}", r.result["Discovery"]);
+    }
     assert_eq!(engine.list_accounts(false).await.expect("accounts").len(), 1);
 
-    let weekly = InventoryRequest { scan_type: ScanType::AntiEntropy, ..Default::default() };
+    // `qrie accounts discover` opts in.
+    let d = engine.discover_accounts().await.expect("discover").expect("organization");
+    assert_eq!(d.added.iter().map(|a| a.account_id.as_str()).collect::<Vec<_>>(), [org.member.as_str()]);
+    assert_eq!(d.updated.iter().map(|a| a.account_id.as_str()).collect::<Vec<_>>(), [ACCOUNT_A], "A gains its path");
+
+    // A later account is picked up by the weekly sweep before it lists anything.
+    let client = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let later = create_account(&client, "analytics").await;
     let r = engine.inventory_sweep(&weekly, &NoProgress).await.expect("sweep");
-    assert_eq!(r.result["Discovery"]["Added"], serde_json::json!([org.member]), "{}", r.result);
-    assert_eq!(r.result["Discovery"]["Updated"], serde_json::json!([ACCOUNT_A]), "A gains its OU path");
+    assert_eq!(r.result["Discovery"]["Added"], serde_json::json!([later]), "{}", r.result);
+    assert_eq!(r.result["Discovery"]["Updated"], serde_json::json!([]));
     // Swept in the same job, and left out of drift until baselined.
-    assert_eq!(r.result["Drift"]["UnbaselinedAccounts"], serde_json::json!([org.member]), "{}", r.result["Drift"]);
-    assert!(r.job.target["Accounts"].as_array().expect("accounts").iter().any(|a| a == org.member.as_str()));
+    let unbaselined = r.result["Drift"]["UnbaselinedAccounts"].as_array().expect("unbaselined").clone();
+    assert!(unbaselined.contains(&serde_json::json!(later)) && unbaselined.contains(&serde_json::json!(org.member)));
+    assert!(r.job.target["Accounts"].as_array().expect("accounts").iter().any(|a| a == later.as_str()));
+    assert_eq!(engine.account(&later).await.expect("later").org_path, std::slice::from_ref(&org.root));
 
     let member = engine.account(&org.member).await.expect("member stored");
     assert_eq!(member.source, AccountSource::Organizations);
@@ -108,7 +126,7 @@ async fn the_weekly_sweep_discovers_new_accounts_first() {
     // Nothing new: a second discovery changes nothing.
     let d = engine.discover_accounts().await.expect("discover").expect("organization");
     assert!(!d.changed(), "{d:?}");
-    assert_eq!(d.unchanged, 2);
+    assert_eq!(d.unchanged, 3);
     assert_eq!(d.paths[&org.member], "Root/Workloads/Prod");
 
     // A removed account stays removed.

@@ -71,9 +71,13 @@ impl Engine {
             qrie_model::validate_region(r)?;
         }
         // The weekly sweep (anti-entropy over every account, service and region)
-        // discovers the organization's accounts first: new ones are swept now,
+        // of a deployment with an organization discovers its accounts first: new ones are swept now,
         // and flagged not baselined until this sweep lists them completely.
-        let discovery = if req.is_weekly() { Some(self.discover_accounts().await) } else { None };
+        // "With an organization": some account came from a discovery before
+        // (`qrie accounts discover` opts in).
+        let with_org = req.is_weekly()
+            && self.store.list_accounts().await?.iter().any(|a| a.source == qrie_model::AccountSource::Organizations);
+        let discovery = if with_org { Some(self.discover_accounts().await) } else { None };
         let accounts = self.sweep_accounts(&req.accounts).await?;
         let services = if req.services.is_empty() { Service::ALL.to_vec() } else { req.services.clone() };
         let target = json!({

@@ -451,8 +451,8 @@ pub enum AccountsCmd {
     /// Reads AWS Organizations with the ambient credentials (the management
     /// account or a delegated administrator): ListAccounts, and each account's
     /// OU path. New accounts are added with source `organizations`, not
-    /// baselined; removed accounts stay removed. The weekly anti-entropy sweep
-    /// (`inventory generate --scan-type anti-entropy` over everything) does the same first.
+    /// baselined; removed accounts stay removed. From then on the weekly
+    /// anti-entropy sweep (`inventory generate --scan-type anti-entropy` over everything) does the same first.
     Discover,
     /// Run an inventory sweep of one account.
     Scan {

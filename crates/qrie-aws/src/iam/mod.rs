@@ -410,7 +410,8 @@ pub(crate) async fn describe(
             }
         }
         Target::Entity(kind) => {
-            let details = authorization_details(&iam, std::slice::from_ref(&kind)).await.map_err(|e| read::cloud_error(&e))?;
+            let details =
+                authorization_details(&iam, std::slice::from_ref(&kind)).await.map_err(|e| read::cloud_error(&e))?;
             let rows = if kind == EntityType::User { report::fetch(&iam).await } else { Ok(Rows::new()) };
             Ok(entities(account, &details, &rows, at).into_iter().find(|r| r.arn == arn))
         }
