@@ -338,6 +338,7 @@ fn job(id: &str, kind: JobKind, status: JobStatus, created_secs: i64) -> Job {
         created_at: at(created_secs),
         started_at: Some(at(created_secs + 1)),
         finished_at: status.is_finished().then(|| at(created_secs + 9)),
+        deadline: Some(at(created_secs + 900)),
     }
 }
 
@@ -985,9 +986,22 @@ pub async fn finding_counts(store: Arc<dyn Store>) {
     for filter in finding_filter_set() {
         let matching: Vec<&Finding> = all.iter().filter(|x| finding_matches(&filter, x)).collect();
         assert_eq!(store.count_findings(&filter, None).await.expect("count"), total(matching.len()), "{filter:?}");
+        let mut separately = Vec::new();
         for group in FINDING_GROUPS {
             let counted = store.count_findings(&filter, Some(group)).await.expect("count");
             assert_eq!(counted, tally(matching.iter().map(|x| finding_group_key(group, x))), "{group:?}, {filter:?}");
+            separately.push(counted);
+        }
+        // All at once, and a few subsets in other orders: each list as if counted alone.
+        assert_eq!(store.count_findings_each(&filter, &FINDING_GROUPS).await.expect("count each"), separately);
+        for picks in [&[6, 0, 2, 1][..], &[1], &[5, 3, 4], &[]] {
+            let groups: Vec<FindingGroup> = picks.iter().map(|&i| FINDING_GROUPS[i]).collect();
+            let expected: Vec<_> = picks.iter().map(|&i| separately[i].clone()).collect();
+            assert_eq!(
+                store.count_findings_each(&filter, &groups).await.expect("count each"),
+                expected,
+                "{groups:?}, {filter:?}"
+            );
         }
     }
     let f = FindingFilter::default();

@@ -85,6 +85,20 @@ pub trait FindingStore: Send + Sync {
     ) -> Result<Page<Finding>>;
     /// Counts grouped by a column (or one total under the key `""`), largest first.
     async fn count_findings(&self, filter: &FindingFilter, group: Option<FindingGroup>) -> Result<Vec<(String, u64)>>;
+    /// For each of `groups`, in that order, what `count_findings(filter,
+    /// Some(group))` answers. A backend that can count them all in one read
+    /// (the dashboard needs four over the same findings) overrides this.
+    async fn count_findings_each(
+        &self,
+        filter: &FindingFilter,
+        groups: &[FindingGroup],
+    ) -> Result<Vec<Vec<(String, u64)>>> {
+        let mut out = Vec::with_capacity(groups.len());
+        for group in groups {
+            out.push(self.count_findings(filter, Some(*group)).await?);
+        }
+        Ok(out)
+    }
 }
 
 #[async_trait]

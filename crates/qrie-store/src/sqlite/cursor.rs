@@ -61,10 +61,47 @@ fn decode(order: &Order, token: &str) -> Result<Vec<Value>, StoreError> {
 pub(super) fn page<T: DeserializeOwned>(
     conn: &Connection,
     table: &'static str,
-    mut filter: Where,
+    filter: Where,
     order: &Order,
     request: &PageRequest,
 ) -> Res<Page<T>> {
+    let limit = request.effective_limit();
+    let (sql, params) = page_query(table, filter, order, request)?;
+    let keys = order.keys.len();
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(&params))?;
+    let mut items = Vec::with_capacity(limit);
+    let mut last_key = Vec::new();
+    let mut more = false;
+    while let Some(row) = rows.next()? {
+        if items.len() == limit {
+            more = true;
+            break;
+        }
+        let key: Vec<Value> = (1..=keys).map(|i| row.get(i)).collect::<Result<_, _>>()?;
+        let doc: String = row.get(0)?;
+        items.push(from_doc(describe(table, &key), &doc)?);
+        last_key = key;
+    }
+    let next_token = if more {
+        Some(encode(order, &last_key).ok_or_else(|| StoreError::Decode {
+            key: describe(table, &last_key),
+            reason: "sort key of an unexpected type".into(),
+        })?)
+    } else {
+        None
+    };
+    Ok(Page { items, next_token })
+}
+
+/// The statement of a page and its parameters: `doc` then the sort keys,
+/// one row more than the limit (which tells whether another page follows).
+pub(super) fn page_query(
+    table: &'static str,
+    mut filter: Where,
+    order: &Order,
+    request: &PageRequest,
+) -> Res<(String, Vec<Value>)> {
     let exprs: Vec<&str> = order.keys.iter().map(|(e, _)| *e).collect();
     let tuple = format!("({})", exprs.join(", "));
     if let Some(token) = &request.next_token {
@@ -89,32 +126,8 @@ pub(super) fn page<T: DeserializeOwned>(
         order_by.join(", ")
     );
     let mut params = filter.params;
-    // One more than asked tells whether another page follows.
     params.push(Value::Integer(i64::try_from(limit + 1).unwrap_or(i64::MAX)));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params_from_iter(&params))?;
-    let mut items = Vec::with_capacity(limit);
-    let mut last_key = Vec::new();
-    let mut more = false;
-    while let Some(row) = rows.next()? {
-        if items.len() == limit {
-            more = true;
-            break;
-        }
-        let key: Vec<Value> = (1..=exprs.len()).map(|i| row.get(i)).collect::<Result<_, _>>()?;
-        let doc: String = row.get(0)?;
-        items.push(from_doc(describe(table, &key), &doc)?);
-        last_key = key;
-    }
-    let next_token = if more {
-        Some(encode(order, &last_key).ok_or_else(|| StoreError::Decode {
-            key: describe(table, &last_key),
-            reason: "sort key of an unexpected type".into(),
-        })?)
-    } else {
-        None
-    };
-    Ok(Page { items, next_token })
+    Ok((sql, params))
 }
 
 fn describe(table: &str, key: &[Value]) -> String {

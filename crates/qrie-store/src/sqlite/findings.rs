@@ -133,4 +133,90 @@ impl FindingStore for SqliteStore {
         let filter = query::finding_filter(filter);
         self.run(move |conn| query::count(conn, "findings", &filter, group.map(group_column))).await
     }
+
+    async fn count_findings_each(
+        &self,
+        filter: &FindingFilter,
+        groups: &[FindingGroup],
+    ) -> Result<Vec<Vec<(String, u64)>>> {
+        let filter = query::finding_filter(filter);
+        let columns: Vec<&'static str> = groups.iter().map(|g| group_column(*g)).collect();
+        self.run(move |conn| query::count_each(conn, "findings", &filter, &columns)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // What SQLite plans for the lists and counts the UI runs most. The planner
+    // has no statistics (no ANALYZE), so an empty database plans as a store of
+    // a million findings does; docs/performance.md has the timings behind it.
+    use super::*;
+    use crate::token;
+    use rusqlite::{params_from_iter, Connection};
+    use serde_json::json;
+
+    fn store() -> Connection {
+        let mut conn = Connection::open_in_memory().expect("sqlite");
+        assert!(super::super::schema::prepare(&mut conn, ":memory:", false).is_ok(), "schema");
+        conn
+    }
+
+    fn plan(conn: &Connection, sql: &str, params: &[rusqlite::types::Value]) -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
+        let rows = stmt.query_map(params_from_iter(params), |r| r.get::<_, String>(3)).expect("plan");
+        rows.collect::<std::result::Result<Vec<_>, _>>().expect("plan rows").join("; ")
+    }
+
+    fn list_plan(conn: &Connection, filter: &FindingFilter, deep: bool) -> String {
+        let next_token = deep.then(|| {
+            token::encode("f:sev", vec![json!(-85), json!("arn:aws:ec2:us-east-1:1:instance/i-1"), json!("p")])
+        });
+        let request = PageRequest { limit: 100, next_token };
+        let (sql, params) =
+            cursor::page_query("findings", query::finding_filter(filter), order(FindingSort::SeverityDesc), &request)
+                .unwrap_or_else(|_| panic!("page query"));
+        plan(conn, &sql, &params)
+    }
+
+    #[test]
+    fn lists_are_read_in_the_order_of_the_most_selective_index() {
+        let conn = store();
+        let active = FindingFilter { state: Some(FindingState::Active), ..Default::default() };
+        let cases = [
+            (active.clone(), "findings_by_state_severity_desc (state=? AND <expr>>?)"),
+            (FindingFilter::default(), "findings_by_severity_desc (<expr>>?)"),
+            (
+                FindingFilter { account_id: Some("123456789012".into()), ..active.clone() },
+                "findings_by_account_severity_desc (account_id=? AND <expr>>?)",
+            ),
+            (
+                FindingFilter { account_id: Some("123456789012".into()), ..Default::default() },
+                "findings_by_account_severity_desc (account_id=? AND <expr>>?)",
+            ),
+            (
+                FindingFilter { policy: Some("p".into()), ..active.clone() },
+                "findings_by_policy_state_severity_desc (policy=? AND state=? AND <expr>>?)",
+            ),
+        ];
+        for (filter, index) in cases {
+            let deep = list_plan(&conn, &filter, true);
+            assert!(deep.contains(index), "{filter:?}: {deep}");
+            let first = list_plan(&conn, &filter, false);
+            assert!(!first.contains("TEMP B-TREE") && !deep.contains("TEMP B-TREE"), "{filter:?}: {first} / {deep}");
+        }
+    }
+
+    #[test]
+    fn dashboard_counts_are_one_pass_over_a_covering_index() {
+        let conn = store();
+        let filter = query::finding_filter(&FindingFilter {
+            state: Some(FindingState::Active),
+            exclude_accounts: vec!["123456789012".into()],
+            ..Default::default()
+        });
+        let groups = [FindingGroup::Severity, FindingGroup::Policy, FindingGroup::Service, FindingGroup::Account];
+        let columns: Vec<&str> = groups.iter().map(|g| group_column(*g)).collect();
+        let p = plan(&conn, &query::count_each_sql("findings", &filter, &columns), &filter.params);
+        assert_eq!(p, "SEARCH findings USING COVERING INDEX findings_rollup (state=?)");
+    }
 }
