@@ -7,8 +7,9 @@
 //! are kept until the next sweep of their kind replaces them.
 
 use chrono::Duration;
+use futures::TryFutureExt;
 use qrie_model::{FindingState, InventoryDrift, PolicyDrift, SeverityLabel, Timestamp};
-use qrie_store::{FindingFilter, FindingGroup, ResourceFilter, ResourceGroup, Store, SummaryEntry};
+use qrie_store::{FindingFilter, FindingGroup, ResourceFilter, ResourceGroup, Store, StoreError, SummaryEntry};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -147,6 +148,9 @@ impl Engine {
         Ok(decode_all(points.into_iter().skip(skip).map(|p| p.1).collect()))
     }
 
+    /// Recomputes the dashboard. The findings counts come from one read
+    /// ([`qrie_store::FindingStore::count_findings_each`]) and the independent
+    /// reads run concurrently, each on its own store connection.
     pub async fn compute_dashboard(&self) -> Result<Dashboard, EngineError> {
         let store = &*self.store;
         let accounts = store.list_accounts().await?;
@@ -162,25 +166,34 @@ impl Engine {
             exclude_accounts: removed.clone(),
             ..Default::default()
         };
-        let group = |g| store.count_findings(&active, Some(g));
-
+        const GROUPS: [FindingGroup; 4] =
+            [FindingGroup::Severity, FindingGroup::Policy, FindingGroup::Service, FindingGroup::Account];
+        let (each, resolved, resources, resources_by_service, last_inventory_scan, last_policy_scan) = tokio::try_join!(
+            store.count_findings_each(&active, &GROUPS).err_into::<EngineError>(),
+            store.count_findings(&resolved, None).err_into(),
+            store.count_resources(&rfilter, None).err_into(),
+            store.count_resources(&rfilter, Some(ResourceGroup::Service)).err_into(),
+            latest::<InventoryDrift>(store, DRIFT_INVENTORY_KEY),
+            latest::<PolicyDrift>(store, DRIFT_POLICY_KEY),
+        )?;
+        let answered = each.len();
+        let [by_score, mut top, by_service, by_account]: [Vec<(String, u64)>; 4] = each.try_into().map_err(|_| {
+            StoreError::Backend(format!("the store answered {answered} finding counts for {} groups", GROUPS.len()))
+        })?;
+        // Every finding has one severity: its counts add up to the total.
+        let active_total = total(by_score.clone());
         let mut by_severity: BTreeMap<String, u64> = SeverityLabel::ALL.iter().map(|l| (l.to_string(), 0)).collect();
-        for (score, n) in group(FindingGroup::Severity).await? {
+        for (score, n) in by_score {
             let label = score.parse::<i64>().ok().and_then(|s| qrie_model::Severity::new(s).ok()).map(|s| s.label());
             if let Some(label) = label {
                 *by_severity.entry(label.to_string()).or_default() += n;
             }
         }
-        let mut top = group(FindingGroup::Policy).await?;
         top.truncate(TOP_POLICIES);
         Ok(Dashboard {
             computed_at: Some(Engine::now()),
-            resources: total(store.count_resources(&rfilter, None).await?),
-            resources_by_service: store
-                .count_resources(&rfilter, Some(ResourceGroup::Service))
-                .await?
-                .into_iter()
-                .collect(),
+            resources: total(resources),
+            resources_by_service: resources_by_service.into_iter().collect(),
             accounts: accounts.iter().filter(|a| a.is_active()).count() as u64,
             unbaselined_accounts: accounts
                 .iter()
@@ -188,15 +201,15 @@ impl Engine {
                 .map(|a| a.account_id.clone())
                 .collect(),
             findings: FindingsSummary {
-                active: total(store.count_findings(&active, None).await?),
-                resolved: total(store.count_findings(&resolved, None).await?),
+                active: active_total,
+                resolved: total(resolved),
                 by_severity,
-                by_service: group(FindingGroup::Service).await?.into_iter().collect(),
-                by_account: group(FindingGroup::Account).await?.into_iter().collect(),
+                by_service: by_service.into_iter().collect(),
+                by_account: by_account.into_iter().collect(),
                 top_policies: top,
             },
-            last_inventory_scan: latest(store, DRIFT_INVENTORY_KEY).await?,
-            last_policy_scan: latest(store, DRIFT_POLICY_KEY).await?,
+            last_inventory_scan,
+            last_policy_scan,
         })
     }
 

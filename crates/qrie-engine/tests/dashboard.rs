@@ -1,0 +1,120 @@
+//! The dashboard's counts against a tally of the stored findings and
+//! resources, on a file store (several connections, the counts concurrent)
+//! and in memory (one connection the concurrent reads share).
+
+use qrie_engine::accounts::NewAccount;
+use qrie_engine::policies::LaunchOptions;
+use qrie_engine::sim::{SimCloud, SimEstate, SimSpec};
+use qrie_engine::{Engine, InventoryRequest, NoProgress};
+use qrie_model::{AccountSource, Finding, FindingState, SeverityLabel};
+use qrie_store::sqlite::SqliteStore;
+use qrie_store::{FindingFilter, FindingSort, PageRequest, ResourceFilter, ResourceGroup, Store};
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+/// A demo estate of three accounts swept with the default policies, a third
+/// of its active findings resolved, and its last account removed.
+async fn estate(store: Arc<dyn Store>) -> Engine {
+    let spec = SimSpec { seed: 11, accounts: 3, resources_per_account: 60, created_at: chrono::Utc::now() };
+    let estate = Arc::new(RwLock::new(SimEstate::create(&*store, spec).await.unwrap()));
+    let engine = Engine::new(store.clone(), Arc::new(SimCloud::new(estate.clone())));
+    let accounts: Vec<_> = estate.read().unwrap().accounts().to_vec();
+    for a in &accounts {
+        let new = NewAccount {
+            account_id: a.account_id.clone(),
+            name: Some(a.name.clone()),
+            role_arn: None,
+            external_id: None,
+            regions: a.regions.clone(),
+            org_path: a.org_path.clone(),
+            source: AccountSource::Simulated,
+        };
+        engine.add_account(new).await.unwrap();
+    }
+    for id in qrie_policies::default_policy_ids() {
+        engine.launch_policy(id, LaunchOptions::default(), &NoProgress).await.unwrap();
+    }
+    engine.inventory_sweep(&InventoryRequest::default(), &NoProgress).await.unwrap();
+    let resolved: Vec<Finding> = all_findings(&*store)
+        .await
+        .into_iter()
+        .filter(Finding::is_active)
+        .step_by(3)
+        .map(|mut f| {
+            f.state = FindingState::Resolved;
+            f
+        })
+        .collect();
+    assert!(resolved.len() > 5, "the estate must have findings to resolve");
+    store.put_findings(resolved).await.unwrap();
+    engine.remove_account(&accounts[2].account_id).await.unwrap();
+    engine
+}
+
+async fn all_findings(store: &dyn Store) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut page = PageRequest::first(500);
+    loop {
+        let p = store.list_findings(&FindingFilter::default(), FindingSort::Key, &page).await.unwrap();
+        out.extend(p.items);
+        match p.next_token {
+            Some(t) => page.next_token = Some(t),
+            None => return out,
+        }
+    }
+}
+
+fn tally<'a>(keys: impl Iterator<Item = String> + 'a) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for k in keys {
+        *m.entry(k).or_default() += 1;
+    }
+    m
+}
+
+async fn dashboard_matches_a_tally_of_the_store(store: Arc<dyn Store>) {
+    let engine = estate(store.clone()).await;
+    let d = engine.compute_dashboard().await.unwrap();
+
+    let removed: Vec<String> =
+        store.list_accounts().await.unwrap().into_iter().filter(|a| !a.is_active()).map(|a| a.account_id).collect();
+    assert_eq!(removed.len(), 1);
+    let findings: Vec<Finding> =
+        all_findings(&*store).await.into_iter().filter(|f| !removed.contains(&f.account_id)).collect();
+    let active: Vec<&Finding> = findings.iter().filter(|f| f.is_active()).collect();
+    assert!(active.iter().map(|f| &f.account_id).collect::<std::collections::HashSet<_>>().len() == 2);
+
+    assert_eq!(d.findings.active, active.len() as u64);
+    assert_eq!(d.findings.resolved, findings.iter().filter(|f| !f.is_active()).count() as u64);
+    assert!(d.findings.resolved > 0);
+    let mut by_severity: BTreeMap<String, u64> = SeverityLabel::ALL.iter().map(|l| (l.to_string(), 0)).collect();
+    for f in &active {
+        *by_severity.get_mut(&f.severity.label().to_string()).unwrap() += 1;
+    }
+    assert_eq!(d.findings.by_severity, by_severity);
+    assert_eq!(d.findings.by_service, tally(active.iter().map(|f| f.service().to_string())));
+    assert_eq!(d.findings.by_account, tally(active.iter().map(|f| f.account_id.clone())));
+    let mut top: Vec<(String, u64)> = tally(active.iter().map(|f| f.policy.clone())).into_iter().collect();
+    top.sort_by_key(|(id, n)| (Reverse(*n), id.clone()));
+    top.truncate(10);
+    assert_eq!(d.findings.top_policies, top);
+
+    let live = ResourceFilter { exclude_accounts: removed.clone(), ..Default::default() };
+    let resources = store.count_resources(&live, Some(ResourceGroup::Account)).await.unwrap();
+    assert_eq!(d.resources, resources.iter().map(|r| r.1).sum::<u64>());
+    assert_eq!(resources.len(), 2, "the removed account's resources are left out");
+    let by_service = store.count_resources(&live, Some(ResourceGroup::Service)).await.unwrap();
+    assert_eq!(d.resources_by_service, by_service.into_iter().collect());
+    assert_eq!(d.accounts, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_on_a_file_store() {
+    dashboard_matches_a_tally_of_the_store(Arc::new(SqliteStore::open_temporary().unwrap())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_in_memory() {
+    dashboard_matches_a_tally_of_the_store(Arc::new(SqliteStore::open_in_memory().unwrap())).await;
+}
