@@ -1,12 +1,13 @@
 //! `/api/accounts`: list, add, remove (soft, or hard with a confirmation),
-//! scan now (202: an inventory sweep of the account runs as a job).
+//! scan now (202: an inventory sweep of the account runs as a job), and
+//! discover the accounts of the AWS organization.
 
 use crate::json::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use qrie_engine::accounts::NewAccount;
+use qrie_engine::accounts::{Discovery, NewAccount};
 use qrie_engine::InventoryRequest;
 use qrie_model::{AccountSource, ScanType};
 use serde::Deserialize;
@@ -18,6 +19,7 @@ use crate::{ApiError, ApiResult, AppState, Routes, Started};
 
 pub(crate) fn routes(r: Routes) -> Routes {
     r.add("/accounts", &[Method::GET, Method::POST], get(list).post(add))
+        .add("/accounts/discover", &[Method::POST], post(discover))
         .add("/accounts/{id}", &[Method::DELETE], delete(remove))
         .add("/accounts/{id}/scan", &[Method::POST], post(scan))
 }
@@ -65,6 +67,22 @@ async fn add(State(state): State<AppState>, who: Principal, ApiJson(b): ApiJson<
         })
         .await?;
     Ok((StatusCode::CREATED, Json(account)).into_response())
+}
+
+/// Reads the organization's member accounts: adds the new ones, updates the
+/// OU paths of known ones, leaves removed ones removed. 409 `no_organization`
+/// when the cloud has none (a standalone account, the simulated estate).
+async fn discover(State(state): State<AppState>, who: Principal) -> ApiResult<Json<Discovery>> {
+    who.require(Role::Admin)?;
+    let found = state.engine.discover_accounts().await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "no_organization",
+            "no AWS organization to discover: this server's AWS credentials are in none, or it reads no AWS \
+             account yet (only simulated ones); add accounts one by one, or run `qrie accounts discover`",
+        )
+    })?;
+    Ok(Json(found))
 }
 
 #[derive(Deserialize)]

@@ -5,6 +5,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use qrie_engine::accounts::DiscoverError;
 use qrie_engine::EngineError;
 use qrie_store::StoreError;
 use serde_json::json;
@@ -79,6 +80,21 @@ impl From<EngineError> for ApiError {
             EngineError::Conflict(_) => (S::CONFLICT, "conflict"),
         };
         ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<DiscoverError> for ApiError {
+    fn from(e: DiscoverError) -> Self {
+        match e {
+            DiscoverError::Engine(e) => e.into(),
+            // Organizations refused or failed: the admin needs its words
+            // (a missing permission, throttling), not an internal error.
+            DiscoverError::Cloud(c) => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "discovery_failed",
+                format!("organizations discovery failed: {c}"),
+            ),
+        }
     }
 }
 

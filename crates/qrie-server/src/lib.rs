@@ -65,26 +65,6 @@ pub struct AppState {
     pub dashboard_gate: Arc<tokio::sync::Mutex<()>>,
     /// Where the sweeps requests start run: here by default.
     pub launcher: Arc<dyn launcher::JobLauncher>,
-    /// Finds accounts to monitor (AWS Organizations); the UI offers
-    /// "discover" only when one is set.
-    pub discovery: Option<Arc<dyn AccountDiscovery>>,
-}
-
-/// What a discovery added.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Discovered {
-    pub added: Vec<String>,
-    pub already_known: usize,
-}
-
-/// A source of accounts to add (e.g. the Organizations API), plugged into
-/// the server by the binary so that the server needs no cloud SDK.
-pub trait AccountDiscovery: Send + Sync {
-    fn discover<'a>(
-        &'a self,
-        engine: &'a Engine,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Discovered, EngineError>> + Send + 'a>>;
 }
 
 impl AppState {
@@ -96,14 +76,7 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             dashboard_gate: Arc::new(tokio::sync::Mutex::new(())),
             launcher: Arc::new(launcher::LocalJobs),
-            discovery: None,
         }
-    }
-
-    /// Offers account discovery through `discovery`.
-    pub fn with_discovery(mut self, discovery: Arc<dyn AccountDiscovery>) -> Self {
-        self.discovery = Some(discovery);
-        self
     }
 
     /// Runs the sweeps requests start through `launcher` instead.

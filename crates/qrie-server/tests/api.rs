@@ -481,3 +481,62 @@ async fn accounts_scan_summaries_metrics() {
     let h = call(&w.app, req(Method::GET, "/healthz", None, None)).await;
     assert_eq!(h.status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_without_an_organization_is_409_and_admin_only() {
+    let w = world().await;
+    for token in [&w.viewer, &w.operator] {
+        let r = w.send(Method::POST, "/api/accounts/discover", token, None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    }
+    let before = w.get("/api/accounts", &w.viewer).await.json;
+    let r = w.send(Method::POST, "/api/accounts/discover", &w.admin, None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert_eq!(error_code(&r), "no_organization");
+    assert!(r.json["error"]["message"].as_str().unwrap().contains("no AWS organization"));
+    assert_eq!(w.get("/api/accounts", &w.viewer).await.json, before, "nothing changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_adds_updates_and_skips() {
+    let w = world().await;
+    let sim: Vec<String> =
+        w.state.engine.list_accounts(false).await.unwrap().into_iter().map(|a| a.account.account_id).collect();
+    let r = w.send(Method::POST, "/api/accounts", &w.admin, Some(json!({"account_id": "333333333333"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = w.send(Method::DELETE, "/api/accounts/333333333333", &w.admin, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let w = in_organization(
+        w,
+        vec![
+            member("444444444444", "payments-prod", "ACTIVE", "ou-ab12-prod0001"),
+            member("555555555555", "closing", "SUSPENDED", "ou-ab12-prod0001"),
+            member("333333333333", "was-removed", "ACTIVE", "ou-ab12-prod0001"),
+            member(&sim[0], "ignored-name", "ACTIVE", "ou-ab12-moved001"),
+        ],
+    );
+    let r = w.send(Method::POST, "/api/accounts/discover", &w.admin, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let ids = |k: &str| -> Vec<String> {
+        r.json[k].as_array().unwrap().iter().map(|a| a["AccountId"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(ids("Added"), ["444444444444"]);
+    assert_eq!(r.json["Added"][0]["Source"], "organizations");
+    assert_eq!(ids("Updated"), [sim[0].clone()]);
+    assert_eq!(r.json["Updated"][0]["OrgPath"], json!(["r-ab12", "ou-ab12-moved001"]));
+    assert_ne!(r.json["Updated"][0]["Name"], "ignored-name", "a manually named account keeps its name");
+    assert_eq!(r.json["SkippedRemoved"], json!(["333333333333"]));
+    assert_eq!(r.json["SkippedInactive"], json!(["555555555555"]));
+    assert_eq!(r.json["Paths"]["444444444444"], "Root/Workloads");
+
+    let listed = w.get("/api/accounts", &w.viewer).await;
+    let row = listed.json["Accounts"].as_array().unwrap().iter().find(|a| a["AccountId"] == "444444444444").cloned();
+    let row = row.expect("the discovered account is listed");
+    assert_eq!(row["Baselined"], false, "a discovered account waits for its first sweep");
+    assert!(!listed.text.contains("333333333333"), "the removed account stays removed");
+    // Again: nothing new.
+    let again = w.send(Method::POST, "/api/accounts/discover", &w.admin, None).await;
+    assert_eq!(again.json["Added"], json!([]));
+    assert_eq!(again.json["Updated"], json!([]));
+    assert_eq!(again.json["Unchanged"], 2);
+}

@@ -163,7 +163,7 @@ async fn every_page_renders_its_content() {
     assert!(policy.contains("Edit scope and overrides") && policy.contains("name=\"include_accounts\""));
     let accounts = b.page("/accounts").await;
     assert!(accounts.contains("Add an account") && accounts.contains("Scan now") && accounts.contains("Baselined"));
-    assert!(!accounts.contains("Discover accounts"), "no discovery hook: no button");
+    assert!(accounts.contains("Discover accounts from AWS Organizations"), "an admin may discover");
     let jobs = b.page("/jobs").await;
     let job_href = jobs.split("href=\"/jobs/").nth(1).unwrap().split('"').next().unwrap();
     let job = b.page(&format!("/jobs/{job_href}")).await;
@@ -331,4 +331,50 @@ async fn one_time_login_link_works_once() {
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
     assert!(again.text.contains("already used or has expired"));
     assert_eq!(b.get("/login?link=made-up").await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discover_accounts_through_the_page() {
+    let w = world().await;
+    let v = Browser::login(&w, &w.viewer).await;
+    assert!(!v.page("/accounts").await.contains("Discover accounts"), "a viewer is not offered discovery");
+    let r = v.submit("/accounts", "/accounts/discover", &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let b = Browser::login(&w, &w.admin).await;
+    let r = b.post("/accounts/discover", &[("csrf", "forged")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a form without its CSRF token is refused");
+    // The simulated estate is in no organization: said so, nothing changed.
+    let before = w.state.engine.store.list_accounts().await.unwrap();
+    let r = b.submit("/accounts", "/accounts/discover", &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("No AWS organization") && r.text.contains("Nothing was changed"), "{}", r.text);
+    assert_eq!(w.state.engine.store.list_accounts().await.unwrap(), before);
+
+    let sim = before[0].account_id.clone();
+    w.state.engine.remove_account(&before[1].account_id).await.unwrap();
+    let removed = before[1].account_id.clone();
+    let w = in_organization(
+        w,
+        vec![
+            member("444444444444", "<b>payments</b>", "ACTIVE", "ou-ab12-prod0001"),
+            member(&removed, "gone", "ACTIVE", "ou-ab12-prod0001"),
+            member(&sim, "kept", "ACTIVE", "ou-ab12-moved001"),
+        ],
+    );
+    let b = Browser::login(&w, &w.admin).await;
+    let r = b.submit("/accounts", "/accounts/discover", &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let section = |title: &str| {
+        r.text.split(&format!("<h2>{title}</h2>")).nth(1).map(|s| s.split("<h2>").next().unwrap().to_string())
+    };
+    assert!(r.text.contains("<strong>1 added</strong>, 1 updated, 0 unchanged, 1 skipped."), "{}", r.text);
+    let added = section("Added").expect("an Added section");
+    assert!(
+        added.contains("444444444444")
+            && added.contains("&lt;b&gt;payments&lt;/b&gt;")
+            && added.contains("Root/Workloads")
+    );
+    assert!(section("Updated").expect("an Updated section").contains(&sim));
+    assert!(section("Skipped: removed").expect("a removed section").contains(&removed));
+    assert!(b.page("/accounts").await.contains("444444444444"), "the new account is listed");
 }

@@ -1,18 +1,18 @@
 //! `/accounts`: list with the baseline flag, add, remove (soft) behind a
-//! confirmation, scan now, and discover when the server has a discovery hook.
+//! confirmation, scan now, and discover the AWS organization's accounts.
 
 use axum::extract::{Path, State};
 use axum::response::{Html, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
-use qrie_engine::accounts::{AccountView, NewAccount};
-use qrie_model::{AccountSource, ScanType};
+use qrie_engine::accounts::{AccountView, Discovery, NewAccount};
+use qrie_model::{Account, AccountSource, ScanType};
 use serde::Deserialize;
 
 use super::layout::{page, Nav};
 use super::widgets::{csrf_field, href, opt_time, path_segment, post_button, split_list, table, text_input};
-use super::{after_start, see_other, CsrfForm, NoFields, UiError, UiResult, Viewer};
+use super::{after_start, see_other, CsrfForm, NoFields, UiResult, Viewer};
 use crate::accounts::start_scan;
 use crate::auth::Role;
 use crate::AppState;
@@ -81,7 +81,7 @@ async fn list(State(state): State<AppState>, viewer: Viewer) -> UiResult<Html<St
     let accounts = state.engine.list_accounts(false).await?;
     let body = html! {
         h1 { "Accounts" }
-        @if state.discovery.is_some() && viewer.may(Role::Admin) {
+        @if viewer.may(Role::Admin) {
             div.actions {
                 (post_button(&viewer, "/accounts/discover", "Discover accounts from AWS Organizations", "secondary"))
             }
@@ -163,15 +163,58 @@ async fn remove(
 
 async fn discover(State(state): State<AppState>, CsrfForm(viewer, _): CsrfForm<NoFields>) -> UiResult<Html<String>> {
     viewer.require(Role::Admin)?;
-    let Some(hook) = state.discovery.clone() else {
-        return Err(UiError::not_found("account discovery is not configured on this server"));
+    let body = match state.engine.discover_accounts().await? {
+        Some(found) => discovered(&found),
+        None => html! {
+            h1 { "No AWS organization" }
+            p { "There is no organization to discover accounts from: this server's AWS credentials are not in an "
+                "AWS organization, or it reads no AWS account yet (only simulated ones). Nothing was changed." }
+            p { "Add accounts one by one with the form on " a href="/accounts#add" { "the accounts page" } ", or run "
+                code { "qrie accounts discover" } " with the organization's credentials." }
+        },
     };
-    let found = hook.discover(&state.engine).await?;
-    let body = html! {
+    page(&state, &viewer, Nav::Accounts, "Discover accounts", body).await
+}
+
+/// What a discovery changed, and what it left alone and why.
+fn discovered(d: &Discovery) -> Markup {
+    let path = |id: &str| d.paths.get(id).cloned().unwrap_or_default();
+    let accounts = |caption: &str, list: &[Account]| {
+        table(
+            caption,
+            &["Id", "Name", "Organizational unit"],
+            list.iter()
+                .map(|a| {
+                    html! {
+                        tr { td { code { (a.account_id) } } td { (a.name) } td { (path(&a.account_id)) } }
+                    }
+                })
+                .collect(),
+        )
+    };
+    html! {
         h1 { "Discovered accounts" }
-        p { "Added " strong { (found.added.len()) } " accounts; " (found.already_known) " were already monitored." }
-        @if !found.added.is_empty() { ul { @for a in &found.added { li { code { (a) } } } } }
+        p { strong { (d.added.len()) " added" } ", " (d.updated.len()) " updated, " (d.unchanged) " unchanged, "
+            (d.skipped_removed.len() + d.skipped_inactive.len()) " skipped." }
+        @if !d.added.is_empty() {
+            h2 { "Added" }
+            p.muted { "New accounts are not baselined: scan them (or wait for the weekly sweep) to set their baseline." }
+            (accounts("Added accounts", &d.added))
+        }
+        @if !d.updated.is_empty() {
+            h2 { "Updated" }
+            p.muted { "Known accounts whose organizational unit (or, for discovered ones, name) changed." }
+            (accounts("Updated accounts", &d.updated))
+        }
+        @if !d.skipped_removed.is_empty() {
+            h2 { "Skipped: removed" }
+            p.muted { "Removed by an operator; discovery does not bring them back. Add one again to monitor it." }
+            ul { @for id in &d.skipped_removed { li { code { (id) } } } }
+        }
+        @if !d.skipped_inactive.is_empty() {
+            h2 { "Skipped: not active in the organization" }
+            ul { @for id in &d.skipped_inactive { li { code { (id) } } } }
+        }
         p { a href="/accounts" { "Back to accounts" } }
-    };
-    page(&state, &viewer, Nav::Accounts, "Discovered accounts", body).await
+    }
 }

@@ -51,12 +51,16 @@ fn borrowed<'a>(p: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
 }
 
 async fn filter_form(state: &AppState, q: &ListQuery) -> UiResult<Markup> {
+    // The accounts' ids and names only: Engine::list_accounts also counts each
+    // account's resources and findings, two scans the form does not show.
     let accounts: Vec<(String, String)> = state
         .engine
-        .list_accounts(false)
+        .store
+        .list_accounts()
         .await?
         .into_iter()
-        .map(|a| (a.account.account_id.clone(), format!("{} ({})", a.account.account_id, a.account.name)))
+        .filter(|a| a.is_active())
+        .map(|a| (a.account_id.clone(), format!("{} ({})", a.account_id, a.name)))
         .collect();
     let services: Vec<(String, String)> =
         Service::ALL.iter().map(|s| (s.as_str().to_string(), s.as_str().to_string())).collect();

@@ -86,6 +86,12 @@ impl From<qrie_engine::EngineError> for UiError {
     }
 }
 
+impl From<qrie_engine::accounts::DiscoverError> for UiError {
+    fn from(e: qrie_engine::accounts::DiscoverError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
 impl From<qrie_store::StoreError> for UiError {
     fn from(e: qrie_store::StoreError) -> Self {
         ApiError::from(e).into()

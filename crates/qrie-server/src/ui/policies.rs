@@ -279,7 +279,7 @@ async fn launch_cost(state: &AppState, def: &PolicyDef) -> UiResult<(u64, usize)
         ..Default::default()
     };
     let resources = store.count_resources(&filter, None).await?.into_iter().map(|r| r.1).sum();
-    let accounts = state.engine.list_accounts(false).await?.len();
+    let accounts = store.list_accounts().await?.iter().filter(|a| a.is_active()).count();
     Ok((resources, accounts))
 }
 

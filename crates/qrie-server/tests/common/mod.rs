@@ -10,7 +10,7 @@ use http_body_util::BodyExt;
 use qrie_engine::accounts::NewAccount;
 use qrie_engine::policies::LaunchOptions;
 use qrie_engine::sim::{SimCloud, SimEstate, SimSpec};
-use qrie_engine::{Engine, InventoryRequest, NoProgress};
+use qrie_engine::{Cloud, CloudError, Described, Engine, InventoryRequest, Listing, NoProgress, OrgAccount, SweepUnit};
 use qrie_model::AccountSource;
 use qrie_server::auth::{self, Role};
 use qrie_server::{router, AppState, ServerConfig};
@@ -64,6 +64,52 @@ pub async fn world_with(config: ServerConfig) -> World {
 
 pub async fn world() -> World {
     world_with(ServerConfig::default()).await
+}
+
+/// The simulated estate as if it were in an AWS organization whose member
+/// accounts are `members`: discovery answers them, sweeps read the estate.
+pub struct InOrganization {
+    pub sim: SimCloud,
+    pub members: Vec<OrgAccount>,
+}
+
+#[async_trait::async_trait]
+impl Cloud for InOrganization {
+    fn default_regions(&self, account: &qrie_model::Account) -> Vec<String> {
+        self.sim.default_regions(account)
+    }
+
+    async fn list(&self, account: &qrie_model::Account, unit: &SweepUnit) -> Result<Listing, CloudError> {
+        self.sim.list(account, unit).await
+    }
+
+    async fn describe(&self, account: &qrie_model::Account, arn: &str) -> Result<Described, CloudError> {
+        self.sim.describe(account, arn).await
+    }
+
+    async fn discover_accounts(&self) -> Result<Option<Vec<OrgAccount>>, CloudError> {
+        Ok(Some(self.members.clone()))
+    }
+}
+
+/// `w` with its engine's cloud in an organization of `members` (same store,
+/// same tokens).
+pub fn in_organization(w: World, members: Vec<OrgAccount>) -> World {
+    let cloud = InOrganization { sim: SimCloud::new(w.estate.clone()), members };
+    let engine = Engine::new(w.state.engine.store.clone(), Arc::new(cloud));
+    let state = AppState::new(engine, (*w.state.config).clone());
+    World { app: router(state.clone()), state, ..w }
+}
+
+/// A member account as Organizations describes it.
+pub fn member(account_id: &str, name: &str, status: &str, ou: &str) -> OrgAccount {
+    OrgAccount {
+        account_id: account_id.into(),
+        name: name.into(),
+        status: status.into(),
+        org_path: vec!["r-ab12".into(), ou.into()],
+        org_path_names: vec!["Root".into(), "Workloads".into()],
+    }
 }
 
 pub struct Reply {
