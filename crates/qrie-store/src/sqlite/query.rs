@@ -131,17 +131,7 @@ pub(super) fn count(
     filter: &Where,
     column: Option<&'static str>,
 ) -> Res<Vec<(String, u64)>> {
-    // Grouped by the column itself, not its text: in the order of an index
-    // that holds it, SQLite then counts as it reads instead of sorting every
-    // row into a temporary b-tree first.
-    let sql = match column {
-        Some(c) => format!(
-            "SELECT CAST({c} AS TEXT) AS k, count(*) AS n FROM {table}{} GROUP BY {c} ORDER BY n DESC, k",
-            filter.sql()
-        ),
-        None => format!("SELECT '' AS k, count(*) AS n FROM {table}{}", filter.sql()),
-    };
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&count_sql(table, filter, column))?;
     let rows =
         stmt.query_map(params_from_iter(&filter.params), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     let mut out = Vec::new();
@@ -152,10 +142,27 @@ pub(super) fn count(
     Ok(out)
 }
 
+pub(super) fn count_sql(table: &'static str, filter: &Where, column: Option<&'static str>) -> String {
+    // Grouped by the text, which no index is in the order of, so SQLite
+    // picks the narrowest covering index to scan. (Grouped by the column, it
+    // would rather walk an index in that column's order, even one that makes
+    // it read every row for a filter: resources by account took 380 ms
+    // instead of 65 at 357,000 resources.)
+    match column {
+        Some(c) => format!(
+            "SELECT CAST({c} AS TEXT) AS k, count(*) AS n FROM {table}{} GROUP BY k ORDER BY n DESC, k",
+            filter.sql()
+        ),
+        None => format!("SELECT '' AS k, count(*) AS n FROM {table}{}", filter.sql()),
+    }
+}
+
 /// For each of `columns`, what [`count`] answers for it, from one read: the
-/// rows are counted per combination of all the columns (grouped in the
-/// order given, which streams when an index holds them in that order), and
-/// each column's counts are the sums over the others.
+/// rows are counted per combination of all the columns, and each column's
+/// counts are the sums over the others. Grouped by the columns themselves,
+/// so that a covering index holding them all (the findings rollup) is read
+/// in order and counted as it streams (60 ms for 750,000 findings; grouped
+/// by their text, SQLite sorted them first: 450 ms).
 pub(super) fn count_each(
     conn: &Connection,
     table: &'static str,

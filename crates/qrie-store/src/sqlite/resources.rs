@@ -181,4 +181,23 @@ mod tests {
         assert!(!w.sql().contains(hostile), "{}", w.sql());
         assert_eq!(w.params.len(), 4);
     }
+
+    #[test]
+    fn counts_scan_the_covering_rollup_index() {
+        // No statistics: an empty database plans as a large one does.
+        let mut conn = rusqlite::Connection::open_in_memory().expect("sqlite");
+        assert!(super::super::schema::prepare(&mut conn, ":memory:", false).is_ok(), "schema");
+        let live = ResourceFilter { exclude_accounts: vec!["123456789012".into()], ..Default::default() };
+        for group in [ResourceGroup::Account, ResourceGroup::Service, ResourceGroup::ResourceType] {
+            let w = query::resource_filter(&live);
+            let sql = format!("EXPLAIN QUERY PLAN {}", query::count_sql("resources", &w, Some(group_column(group))));
+            let mut stmt = conn.prepare(&sql).expect("explain");
+            let plan: Vec<String> = stmt
+                .query_map(rusqlite::params_from_iter(&w.params), |r| r.get(3))
+                .expect("plan")
+                .collect::<Result<_, _>>()
+                .expect("plan rows");
+            assert_eq!(plan[0], "SCAN resources USING COVERING INDEX resources_rollup", "{group:?}: {plan:?}");
+        }
+    }
 }
