@@ -5,11 +5,9 @@
 //! every active policy → finding writes). Prints p50/p99/max.
 //! Run: `cargo bench -p qrie-engine --bench event_latency` (SAMPLES=N to change the count).
 
-use qrie_engine::accounts::NewAccount;
 use qrie_engine::policies::LaunchOptions;
 use qrie_engine::sim::{SimCloud, SimEstate, SimSpec};
 use qrie_engine::{Engine, InventoryRequest, NoProgress};
-use qrie_model::AccountSource;
 use rand::SeedableRng;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -25,15 +23,7 @@ fn main() {
         let engine = Engine::new(store.clone(), Arc::new(SimCloud::new(estate.clone())));
         let accounts: Vec<_> = estate.read().unwrap().accounts().to_vec();
         for a in &accounts {
-            let new = NewAccount {
-                account_id: a.account_id.clone(),
-                name: Some(a.name.clone()),
-                role_arn: None,
-                external_id: None,
-                regions: a.regions.clone(),
-                org_path: a.org_path.clone(),
-                source: AccountSource::Simulated,
-            };
+            let new = a.new_account();
             engine.add_account(new).await.expect("account");
         }
         for id in qrie_policies::default_policy_ids() {

@@ -2,11 +2,10 @@
 //! resources, on a file store (several connections, the counts concurrent)
 //! and in memory (one connection the concurrent reads share).
 
-use qrie_engine::accounts::NewAccount;
 use qrie_engine::policies::LaunchOptions;
 use qrie_engine::sim::{SimCloud, SimEstate, SimSpec};
 use qrie_engine::{Engine, InventoryRequest, NoProgress};
-use qrie_model::{AccountSource, Finding, FindingState, SeverityLabel};
+use qrie_model::{Finding, FindingState, SeverityLabel};
 use qrie_store::sqlite::SqliteStore;
 use qrie_store::{FindingFilter, FindingSort, PageRequest, ResourceFilter, ResourceGroup, Store};
 use std::cmp::Reverse;
@@ -21,15 +20,7 @@ async fn estate(store: Arc<dyn Store>) -> Engine {
     let engine = Engine::new(store.clone(), Arc::new(SimCloud::new(estate.clone())));
     let accounts: Vec<_> = estate.read().unwrap().accounts().to_vec();
     for a in &accounts {
-        let new = NewAccount {
-            account_id: a.account_id.clone(),
-            name: Some(a.name.clone()),
-            role_arn: None,
-            external_id: None,
-            regions: a.regions.clone(),
-            org_path: a.org_path.clone(),
-            source: AccountSource::Simulated,
-        };
+        let new = a.new_account();
         engine.add_account(new).await.unwrap();
     }
     for id in qrie_policies::default_policy_ids() {

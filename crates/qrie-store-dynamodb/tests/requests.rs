@@ -11,11 +11,10 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use qrie_engine::accounts::NewAccount;
 use qrie_engine::policies::LaunchOptions;
 use qrie_engine::sim::{ChangeKind, SimCloud, SimEstate, SimSpec};
 use qrie_engine::{Engine, InventoryRequest, NoProgress, PolicySweepRequest};
-use qrie_model::{AccountSource, ScanType};
+use qrie_model::ScanType;
 use qrie_store::Store;
 use qrie_store_dynamodb::{DynamoStore, Moto};
 use rand::SeedableRng;
@@ -69,15 +68,7 @@ async fn measure(moto: &Moto, prefix: &str, resources_per_account: usize) -> Mea
     let engine = Engine::new(store.clone(), Arc::new(SimCloud::new(estate.clone())));
     let accounts: Vec<_> = estate.read().unwrap().accounts().to_vec();
     for a in &accounts {
-        let new = NewAccount {
-            account_id: a.account_id.clone(),
-            name: Some(a.name.clone()),
-            role_arn: None,
-            external_id: None,
-            regions: a.regions.clone(),
-            org_path: a.org_path.clone(),
-            source: AccountSource::Simulated,
-        };
+        let new = a.new_account();
         engine.add_account(new).await.expect("account");
     }
     for id in qrie_policies::default_policy_ids() {

@@ -45,6 +45,22 @@ pub struct SimAccount {
     pub owner_id: String,
 }
 
+impl SimAccount {
+    /// The account as the engine adds it: read through the simulated cloud
+    /// (no role), with its organization path.
+    pub fn new_account(&self) -> crate::accounts::NewAccount {
+        crate::accounts::NewAccount {
+            account_id: self.account_id.clone(),
+            name: Some(self.name.clone()),
+            role_arn: None,
+            external_id: None,
+            regions: self.regions.clone(),
+            org_path: self.org_path.clone(),
+            source: qrie_model::AccountSource::Simulated,
+        }
+    }
+}
+
 type Key = (String, Service, String);
 
 pub struct SimEstate {

@@ -1,11 +1,10 @@
 //! `qrie demo` and `qrie demo change`.
 
 use anyhow::{bail, Result};
-use qrie_engine::accounts::NewAccount;
 use qrie_engine::policies::LaunchOptions;
 use qrie_engine::sim::{SimEstate, SimSpec};
 use qrie_engine::{EngineError, InventoryRequest, NoProgress};
-use qrie_model::{AccountSource, ScanType};
+use qrie_model::ScanType;
 use std::io::Write;
 
 use super::summary::dashboard_text;
@@ -68,17 +67,7 @@ pass --reset to replace it, or use another --store",
         match engine.store.get_account(&a.account_id).await? {
             Some(existing) if existing.is_active() => {}
             _ => {
-                engine
-                    .add_account(NewAccount {
-                        account_id: a.account_id.clone(),
-                        name: Some(a.name.clone()),
-                        role_arn: None,
-                        external_id: None,
-                        regions: a.regions.clone(),
-                        org_path: a.org_path.clone(),
-                        source: AccountSource::Simulated,
-                    })
-                    .await?;
+                engine.add_account(a.new_account()).await?;
             }
         }
     }
