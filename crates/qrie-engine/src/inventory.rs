@@ -4,15 +4,15 @@
 
 use futures::StreamExt;
 use qrie_model::{
-    finding_drift_totals, Account, InventoryDrift, InventoryDriftRow, JobError, JobKind, PolicyDriftRow, Resource,
-    ScanType, Service, Trigger,
+    finding_drift_totals, Account, InventoryDrift, InventoryDriftRow, Job, JobError, JobKind, PolicyDriftRow, Resource,
+    ScanType, Service, Timestamp, Trigger,
 };
 use qrie_store::WriteOutcome;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::evaluate::{evaluate_batch, load_active_policies, ActivePolicy, FindingIndex, RelatedCache, Tally};
-use crate::jobs::{JobReport, JobTracker, Progress};
+use crate::jobs::{queued_job, JobReport, JobTracker, Progress, QueuedRun};
 use crate::summary::{self, DRIFT_INVENTORY_KEY, DRIFT_INVENTORY_SERIES};
 use crate::{Engine, EngineError, Listing, SweepUnit};
 
@@ -66,10 +66,66 @@ impl Engine {
         req: &InventoryRequest,
         progress: &dyn Progress,
     ) -> Result<JobReport, EngineError> {
-        let now = Engine::now();
+        self.sweep_inventory(req, None, progress).await
+    }
+
+    /// Records an inventory sweep that another function will run (a Lambda
+    /// API hands it to the inventory function): a `queued` job whose id the
+    /// caller can answer with at once, lost unless started by `start_by`.
+    /// The request is checked as a sweep would check it.
+    pub async fn queue_inventory_sweep(
+        &self,
+        req: &InventoryRequest,
+        start_by: Option<Timestamp>,
+    ) -> Result<Job, EngineError> {
+        let (_, _, target) = self.inventory_scope(req).await?;
+        let job = Job { deadline: start_by, ..queued_job(JobKind::Inventory, req.scan_type, target, Engine::now()) };
+        self.store.put_job(job.clone()).await?;
+        Ok(job)
+    }
+
+    /// Runs the sweep queued as `job_id` under that id, lost unless it ends by
+    /// `deadline`. A job no longer queued (delivered twice, run already, or
+    /// failed as lost) is answered as it stands, unswept.
+    pub async fn run_queued_inventory_sweep(
+        &self,
+        job_id: &str,
+        req: &InventoryRequest,
+        deadline: Option<Timestamp>,
+        progress: &dyn Progress,
+    ) -> Result<JobReport, EngineError> {
+        match self.take_queued(job_id, JobKind::Inventory, deadline).await? {
+            Ok(run) => self.sweep_inventory(req, Some(&run), progress).await,
+            Err(as_it_stands) => Ok(as_it_stands),
+        }
+    }
+
+    /// The accounts and services a request covers, and the job's target
+    /// naming them; a bad region, or an unknown or removed account, is an error.
+    async fn inventory_scope(
+        &self,
+        req: &InventoryRequest,
+    ) -> Result<(Vec<Account>, Vec<Service>, Value), EngineError> {
         for r in &req.regions {
             qrie_model::validate_region(r)?;
         }
+        let accounts = self.sweep_accounts(&req.accounts).await?;
+        let services = if req.services.is_empty() { Service::ALL.to_vec() } else { req.services.clone() };
+        let target = json!({
+            "Accounts": accounts.iter().map(|a| &a.account_id).collect::<Vec<_>>(),
+            "Services": services.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "Regions": req.regions,
+        });
+        Ok((accounts, services, target))
+    }
+
+    async fn sweep_inventory(
+        &self,
+        req: &InventoryRequest,
+        queued: Option<&QueuedRun>,
+        progress: &dyn Progress,
+    ) -> Result<JobReport, EngineError> {
+        let now = Engine::now();
         // The weekly sweep (anti-entropy over every account, service and region)
         // of a deployment with an organization discovers its accounts first: new ones are swept now,
         // and flagged not baselined until this sweep lists them completely.
@@ -78,15 +134,9 @@ impl Engine {
         let with_org = req.is_weekly()
             && self.store.list_accounts().await?.iter().any(|a| a.source == qrie_model::AccountSource::Organizations);
         let discovery = if with_org { Some(self.discover_accounts().await) } else { None };
-        let accounts = self.sweep_accounts(&req.accounts).await?;
-        let services = if req.services.is_empty() { Service::ALL.to_vec() } else { req.services.clone() };
-        let target = json!({
-            "Accounts": accounts.iter().map(|a| &a.account_id).collect::<Vec<_>>(),
-            "Services": services.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-            "Regions": req.regions,
-        });
+        let (accounts, services, target) = self.inventory_scope(req).await?;
         let mut job =
-            JobTracker::start(&*self.store, progress, None, JobKind::Inventory, req.scan_type, target, now).await?;
+            JobTracker::start(&*self.store, progress, queued, JobKind::Inventory, req.scan_type, target, now).await?;
 
         let discovered = match discovery {
             Some(Ok(Some(d))) => json!({

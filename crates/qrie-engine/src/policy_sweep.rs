@@ -3,7 +3,7 @@
 //! bootstrap scan that follows a policy launch or scope change.
 
 use qrie_model::{
-    finding_drift_totals, Account, Job, JobError, JobKind, JobStatus, PolicyDrift, ResolvedReason, ScanType, Trigger,
+    finding_drift_totals, Account, Job, JobError, JobKind, PolicyDrift, ResolvedReason, ScanType, Timestamp, Trigger,
 };
 use qrie_store::{PageRequest, ResourceFilter};
 use serde_json::json;
@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::evaluate::{close_findings, evaluate_batch, load_active_policies, ActivePolicy, RelatedCache, Tally};
 use crate::inventory::drift_rows;
-use crate::jobs::{queued_job, JobReport, JobTracker, Progress};
+use crate::jobs::{queued_job, JobReport, JobTracker, Progress, QueuedRun};
 use crate::summary::{self, DRIFT_POLICY_KEY, DRIFT_POLICY_SERIES};
 use crate::{Engine, EngineError};
 
@@ -35,29 +35,36 @@ impl Engine {
 
     /// Records a policy sweep that another process or function will run (a
     /// Lambda API hands it to the scanner): a `queued` job whose id the caller
-    /// can answer with at once. The request is checked as a sweep would check it.
-    pub async fn queue_policy_sweep(&self, req: &PolicySweepRequest) -> Result<Job, EngineError> {
+    /// can answer with at once, lost unless started by `start_by`. The request
+    /// is checked as a sweep would check it.
+    pub async fn queue_policy_sweep(
+        &self,
+        req: &PolicySweepRequest,
+        start_by: Option<Timestamp>,
+    ) -> Result<Job, EngineError> {
         let (policies, _) = self.policies_to_sweep(req).await?;
-        let job = queued_job(JobKind::PolicySweep, req.scan_type, sweep_target(&policies), Engine::now());
+        let job = Job {
+            deadline: start_by,
+            ..queued_job(JobKind::PolicySweep, req.scan_type, sweep_target(&policies), Engine::now())
+        };
         self.store.put_job(job.clone()).await?;
         Ok(job)
     }
 
-    /// Runs the sweep queued as `job_id` under that id. A job no longer queued
-    /// (delivered twice, or run already) is answered as it stands, unswept.
+    /// Runs the sweep queued as `job_id` under that id, lost unless it ends by
+    /// `deadline`. A job no longer queued (delivered twice, run already, or
+    /// failed as lost) is answered as it stands, unswept.
     pub async fn run_queued_policy_sweep(
         &self,
         job_id: &str,
         req: &PolicySweepRequest,
+        deadline: Option<Timestamp>,
         progress: &dyn Progress,
     ) -> Result<JobReport, EngineError> {
-        let job = self.store.get_job(job_id).await?.filter(|j| j.kind == JobKind::PolicySweep).ok_or_else(|| {
-            EngineError::Conflict(format!("no queued policy sweep {job_id:?}: `qrie jobs list` lists the jobs"))
-        })?;
-        if job.status != JobStatus::Queued {
-            return Ok(JobReport { job, result: serde_json::Value::Null });
+        match self.take_queued(job_id, JobKind::PolicySweep, deadline).await? {
+            Ok(run) => self.sweep_policies(req, Some(&run), progress).await,
+            Err(as_it_stands) => Ok(as_it_stands),
         }
-        self.sweep_policies(req, Some(&job), progress).await
     }
 
     /// The active policies a request names, and problems loading the others.
@@ -81,7 +88,7 @@ impl Engine {
     async fn sweep_policies(
         &self,
         req: &PolicySweepRequest,
-        queued: Option<&Job>,
+        queued: Option<&QueuedRun>,
         progress: &dyn Progress,
     ) -> Result<JobReport, EngineError> {
         let now = Engine::now();

@@ -204,24 +204,117 @@ async fn a_queued_policy_sweep_runs_once_under_its_id() {
     f.cloud.set(A, Service::Ec2, vec![v.clone()], true, t0);
     sweep(&f, ScanType::Bootstrap).await;
     let req = qrie_engine::policies::bootstrap_of("ec2-ebs-volume-unencrypted");
-    let queued = f.engine.queue_policy_sweep(&req).await.unwrap();
+    let queued = f.engine.queue_policy_sweep(&req, None).await.unwrap();
     assert_eq!(queued.status, JobStatus::Queued);
     assert_eq!(f.engine.store.get_job(&queued.id).await.unwrap().unwrap().status, JobStatus::Queued);
 
-    let ran = f.engine.run_queued_policy_sweep(&queued.id, &req, &NoProgress).await.unwrap();
+    let ran = f.engine.run_queued_policy_sweep(&queued.id, &req, None, &NoProgress).await.unwrap();
     assert_eq!(ran.job.id, queued.id);
     assert_eq!(ran.job.status, JobStatus::Succeeded);
     assert_eq!(ran.job.created_at, queued.created_at);
     assert_eq!(ran.job.counts["evaluations"], 1);
     // A second delivery of the same invoke sweeps nothing and answers the record.
-    let again = f.engine.run_queued_policy_sweep(&queued.id, &req, &NoProgress).await.unwrap();
+    let again = f.engine.run_queued_policy_sweep(&queued.id, &req, None, &NoProgress).await.unwrap();
     assert_eq!(again.job.finished_at, ran.job.finished_at);
     assert!(again.result.is_null());
     // Unknown ids and unlaunched policies are errors, before anything is recorded.
-    assert!(f.engine.run_queued_policy_sweep("pol-nope", &req, &NoProgress).await.is_err());
+    assert!(f.engine.run_queued_policy_sweep("pol-nope", &req, None, &NoProgress).await.is_err());
     let other = qrie_engine::policies::bootstrap_of("s3-bucket-versioning-disabled");
     assert!(matches!(
-        f.engine.queue_policy_sweep(&other).await,
+        f.engine.queue_policy_sweep(&other, None).await,
         Err(qrie_engine::EngineError::NotLaunched(_) | qrie_engine::EngineError::UnknownPolicy(_))
     ));
+}
+
+#[tokio::test]
+async fn a_queued_inventory_sweep_runs_once_under_its_id_until_its_deadline() {
+    let f = fixture().await;
+    let t0 = Utc::now() - Duration::minutes(10);
+    f.cloud.set(A, Service::Ec2, vec![vol(A, "vol-i", false, t0)], true, t0);
+    let req = InventoryRequest { accounts: vec![A.into()], services: vec![Service::Ec2], ..Default::default() };
+    let start_by = Utc::now() + Duration::minutes(30);
+    let queued = f.engine.queue_inventory_sweep(&req, Some(start_by)).await.unwrap();
+    assert_eq!((queued.status, queued.deadline), (JobStatus::Queued, Some(start_by)));
+    assert_eq!(queued.target["Accounts"], serde_json::json!([A]));
+    assert_eq!(f.engine.store.get_job(&queued.id).await.unwrap().unwrap(), queued);
+
+    // The run's deadline (its invocation's) replaces the queue's.
+    let run_by = Utc::now() + Duration::minutes(15);
+    let ran = f.engine.run_queued_inventory_sweep(&queued.id, &req, Some(run_by), &NoProgress).await.unwrap();
+    assert_eq!((ran.job.id.as_str(), ran.job.status), (queued.id.as_str(), JobStatus::Succeeded));
+    assert_eq!(ran.job.deadline, Some(run_by));
+    assert_eq!(ran.job.counts["resources.observed"], 1);
+    let again = f.engine.run_queued_inventory_sweep(&queued.id, &req, Some(run_by), &NoProgress).await.unwrap();
+    assert_eq!(again.job, ran.job, "delivered twice: answered as it stands");
+    assert!(again.result.is_null());
+    // A policy sweep's id is no inventory job; unknown and removed accounts fail before anything is queued.
+    let policy_job = f.engine.queue_policy_sweep(&qrie_engine::PolicySweepRequest::default(), None).await.unwrap();
+    assert!(f.engine.run_queued_inventory_sweep(&policy_job.id, &req, None, &NoProgress).await.is_err());
+    let unknown = InventoryRequest { accounts: vec!["333333333333".into()], ..Default::default() };
+    assert!(matches!(
+        f.engine.queue_inventory_sweep(&unknown, None).await,
+        Err(qrie_engine::EngineError::UnknownAccount(_))
+    ));
+}
+
+/// A job as a function would have left it: queued or running, with a deadline.
+async fn put_job_left(f: &Fixture, status: JobStatus, deadline: Option<Timestamp>) -> qrie_model::Job {
+    let req = qrie_engine::PolicySweepRequest::default();
+    let mut job = f.engine.queue_policy_sweep(&req, deadline).await.unwrap();
+    if status == JobStatus::Running {
+        job.status = JobStatus::Running;
+        job.started_at = Some(Utc::now() - Duration::minutes(20));
+        job.counts.insert("evaluations".into(), 7);
+    }
+    f.engine.store.put_job(job.clone()).await.unwrap();
+    job
+}
+
+#[tokio::test]
+async fn jobs_left_queued_or_running_past_their_deadline_fail_when_listed_or_at_the_next_sweep() {
+    let f = fixture().await;
+    let past = Utc::now() - Duration::minutes(5);
+    let lost_queued = put_job_left(&f, JobStatus::Queued, Some(past)).await;
+    let lost_running = put_job_left(&f, JobStatus::Running, Some(past)).await;
+    // Within the minute of grace after its deadline, a run may still be writing its end.
+    let just_due = put_job_left(&f, JobStatus::Running, Some(Utc::now() - Duration::seconds(20))).await;
+    let in_time = put_job_left(&f, JobStatus::Queued, Some(Utc::now() + Duration::minutes(5))).await;
+    // Run by a local process: no deadline, never called lost.
+    let local = put_job_left(&f, JobStatus::Running, None).await;
+
+    let page = f.engine.list_jobs(&Default::default(), &qrie_store::PageRequest::first(50)).await.unwrap();
+    let status = |id: &str| page.items.iter().find(|j| j.id == id).unwrap().status;
+    assert_eq!(status(&lost_queued.id), JobStatus::Failed);
+    assert_eq!(status(&lost_running.id), JobStatus::Failed);
+    assert_eq!(status(&just_due.id), JobStatus::Running);
+    assert_eq!(status(&in_time.id), JobStatus::Queued);
+    assert_eq!(status(&local.id), JobStatus::Running);
+
+    let failed = f.engine.store.get_job(&lost_queued.id).await.unwrap().unwrap();
+    assert!(failed.finished_at.is_some());
+    let why = &failed.errors.last().unwrap().message;
+    assert!(why.starts_with("lost: queued at") && why.contains("maximum event age"), "{why}");
+    let failed = f.engine.store.get_job(&lost_running.id).await.unwrap().unwrap();
+    let why = &failed.errors.last().unwrap().message;
+    assert!(why.starts_with("lost: running since") && why.contains("timed out or crashed"), "{why}");
+    assert_eq!(failed.counts["evaluations"], 7, "what the run had saved is kept");
+
+    // Showing one job settles it too.
+    let later = put_job_left(&f, JobStatus::Queued, Some(past)).await;
+    assert_eq!(f.engine.get_job(&later.id).await.unwrap().unwrap().status, JobStatus::Failed);
+    assert_eq!(f.engine.store.get_job(&later.id).await.unwrap().unwrap().status, JobStatus::Failed);
+    assert!(f.engine.get_job("pol-nope").await.unwrap().is_none());
+
+    // The next sweep fails what is lost by then, and nothing else.
+    let before_sweep = put_job_left(&f, JobStatus::Running, Some(past)).await;
+    f.cloud.set(A, Service::Ec2, vec![], true, Utc::now());
+    f.cloud.set(B, Service::Ec2, vec![], true, Utc::now());
+    let report = sweep(&f, ScanType::Bootstrap).await;
+    assert_eq!(report.job.deadline, None);
+    for (job, expected) in
+        [(before_sweep, JobStatus::Failed), (local, JobStatus::Running), (in_time, JobStatus::Queued)]
+    {
+        assert_eq!(f.engine.store.get_job(&job.id).await.unwrap().unwrap().status, expected, "{}", job.id);
+    }
+    assert!(f.engine.fail_lost_jobs().await.unwrap().is_empty(), "nothing left to fail");
 }

@@ -136,6 +136,11 @@ pub struct Job {
     pub started_at: Option<Timestamp>,
     #[serde(default)]
     pub finished_at: Option<Timestamp>,
+    /// Set when a Lambda function runs the job: the time by which it will
+    /// have started (queued) or ended (running), or never will. A job still
+    /// queued or running after it is lost, and is failed as such.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Timestamp>,
 }
 
 /// Drift of one (account, service, region) found by an anti-entropy inventory sweep.

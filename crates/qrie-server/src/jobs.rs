@@ -35,12 +35,12 @@ async fn list(
     who.require(Role::Viewer)?;
     let page = page_request(q.limit, q.next_token)?;
     let filter = JobFilter { kind: q.kind, status: q.status };
-    Ok(Json(state.engine.store.list_jobs(&filter, &page).await?.into()))
+    Ok(Json(state.engine.list_jobs(&filter, &page).await?.into()))
 }
 
 async fn show(State(state): State<AppState>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Job>> {
     who.require(Role::Viewer)?;
-    match state.engine.store.get_job(&id).await? {
+    match state.engine.get_job(&id).await? {
         Some(j) => Ok(Json(j)),
         None => Err(ApiError::not_found("unknown_job", format!("no job {id:?}"))),
     }

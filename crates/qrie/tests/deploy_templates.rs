@@ -99,10 +99,9 @@ fn qop_functions_come_from_one_zip_with_their_roles() {
     let modes: Vec<&str> = by_mode.keys().map(String::as_str).collect();
     assert_eq!(modes, ["api", "events", "inventory", "scanner"]);
 
-    // The API hands policy sweeps to the scanner: its name, and the right to invoke it.
-    let (scanner, _) = by_mode["scanner"];
+    // The API hands policy sweeps to the scanner and inventory sweeps to the
+    // inventory function: their names, and the right to invoke them.
     let (_, api) = by_mode["api"];
-    assert_eq!(target(&api["Properties"]["Environment"]["Variables"]["QRIE_SCANNER_FUNCTION"]), Some(scanner));
     let api_role = &t["Resources"][target(&api["Properties"]["Role"]).expect("a role")];
     let statements: Vec<&Value> = api_role["Properties"]["Policies"]
         .as_array()
@@ -110,14 +109,60 @@ fn qop_functions_come_from_one_zip_with_their_roles() {
         .iter()
         .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap())
         .collect();
-    assert!(
-        statements.iter().any(|s| s["Action"] == "lambda:InvokeFunction" && target(&s["Resource"]) == Some(scanner)),
-        "the api role may invoke the scanner: {statements:?}"
-    );
+    for (var, mode) in [("QRIE_SCANNER_FUNCTION", "scanner"), ("QRIE_INVENTORY_FUNCTION", "inventory")] {
+        let (function, f) = by_mode[mode];
+        assert_eq!(target(&api["Properties"]["Environment"]["Variables"][var]), Some(function), "{var}");
+        assert!(
+            statements.iter().any(|s| s["Action"] == "lambda:InvokeFunction"
+                && s["Resource"].as_array().is_some_and(|r| r.iter().any(|r| target(r) == Some(function)))),
+            "the api role may invoke the {mode}: {statements:?}"
+        );
+        // Queued jobs are failed as lost once an invoke that old is dropped
+        // (QUEUE_MAX_AGE_SECONDS in crates/qrie/src/lambda/launcher.rs).
+        let config = resources(&t, "AWS::Lambda::EventInvokeConfig")
+            .into_iter()
+            .find(|(_, c)| target(&c["Properties"]["FunctionName"]) == Some(function))
+            .unwrap_or_else(|| panic!("no invoke config for the {mode}"));
+        assert_eq!(config.1["Properties"]["MaximumEventAgeInSeconds"], 1800, "{mode}");
+        assert_eq!(f["Properties"]["Timeout"], 900, "{mode}");
+    }
     // Behind a Function URL.
     let urls = resources(&t, "AWS::Lambda::Url");
     assert_eq!(urls.len(), 1);
     assert_eq!(target(&urls[0].1["Properties"]["TargetFunctionArn"]), Some(by_mode["api"].0));
+}
+
+/// The managed policies a role attaches, by logical name, whatever the condition.
+fn managed_policies(role: &Value) -> Vec<&str> {
+    role["Properties"]["ManagedPolicyArns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| match p["Fn::If"].as_array() {
+            Some(branches) => branches[1..].iter().filter_map(target).collect::<Vec<_>>(),
+            None => target(p).into_iter().collect(),
+        })
+        .filter(|name| *name != "AWS::NoValue")
+        .collect()
+}
+
+#[test]
+fn qop_organizations_discovery_is_opt_in_for_the_inventory_and_api_roles() {
+    let t = load("qrie-qop.yaml");
+    assert_eq!(t["Parameters"]["EnableOrganizationsDiscovery"]["Default"], "false");
+    let policy = &t["Resources"]["DiscoverAccountsPolicy"];
+    assert_eq!(policy["Condition"], "OrganizationsDiscovery");
+    // The calls docs/aws-access.md lists for discovery, no more.
+    let doc = std::fs::read_to_string(root().join("docs/aws-access.md")).unwrap();
+    let section = &doc[doc.find("## Organizations discovery").expect("the discovery section")..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |end| end + 3)];
+    let listed: BTreeSet<String> =
+        section.split('"').filter(|w| w.starts_with("organizations:")).map(String::from).collect();
+    assert_eq!(actions(&policy["Properties"]["PolicyDocument"]["Statement"]), listed);
+    for (role, with) in [("InventoryRole", true), ("ApiRole", true), ("ScannerRole", false), ("EventsRole", false)] {
+        let attached = managed_policies(&t["Resources"][role]);
+        assert_eq!(attached.contains(&"DiscoverAccountsPolicy"), with, "{role}: {attached:?}");
+    }
 }
 
 #[test]

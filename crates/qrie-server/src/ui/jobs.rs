@@ -51,6 +51,8 @@ async fn list(
     viewer: Viewer,
     PageQuery(q): PageQuery<ListQuery>,
 ) -> UiResult<Html<String>> {
+    // No job shows running that nothing runs any more.
+    state.engine.fail_lost_jobs().await?;
     let store = &*state.engine.store;
     let running = store
         .list_jobs(&JobFilter { kind: None, status: Some(JobStatus::Running) }, &page_request(Some(PAGE_SIZE), None)?)
@@ -70,7 +72,7 @@ async fn list(
 }
 
 async fn show(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> UiResult<Html<String>> {
-    let Some(j) = state.engine.store.get_job(&id).await? else {
+    let Some(j) = state.engine.get_job(&id).await? else {
         return Err(UiError::not_found(format!("No job {id}.")));
     };
     let running = !j.status.is_finished();

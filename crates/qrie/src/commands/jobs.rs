@@ -14,7 +14,7 @@ use crate::output::{self, Format};
 pub async fn run(ctx: &Ctx, format: Format, cmd: JobsCmd) -> Result<()> {
     match cmd {
         JobsCmd::List { limit } => {
-            let page = ctx.store.list_jobs(&JobFilter::default(), &PageRequest::first(limit)).await?;
+            let page = ctx.engine().list_jobs(&JobFilter::default(), &PageRequest::first(limit)).await?;
             output::list(
                 format,
                 &["JOB", "KIND", "SCAN TYPE", "STATUS", "PROGRESS", "ERRORS", "STARTED", "FINISHED"],
@@ -34,7 +34,7 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: JobsCmd) -> Result<()> {
             )
         }
         JobsCmd::Show { job_id } => {
-            let Some(job) = ctx.store.get_job(&job_id).await? else {
+            let Some(job) = ctx.engine().get_job(&job_id).await? else {
                 bail!("unknown job {job_id:?}: `qrie jobs list` lists recent jobs");
             };
             output::document(format, &job, || job_text(&job))

@@ -1,20 +1,30 @@
 //! How the API function starts sweeps: it cannot run them itself (Lambda
 //! freezes a function once it has answered), so it queues the job in the
-//! store and invokes the scanner function asynchronously (InvocationType
-//! `Event`) with the job's id; the scanner runs the sweep under that id.
+//! store and invokes the function that runs that kind of sweep asynchronously
+//! (InvocationType `Event`) with the job's id: policy sweeps go to the
+//! scanner, inventory sweeps to the inventory function, which run the sweep
+//! under that id.
 
 use axum::http::StatusCode;
 use qrie_engine::{Engine, InventoryRequest, PolicySweepRequest};
-use qrie_model::{JobError, JobStatus};
+use qrie_model::{Job, JobError, JobStatus};
 use qrie_server::launcher::{JobLauncher, Launch};
-use qrie_server::{ApiError, Started};
+use qrie_server::{ApiError, ApiResult, Started};
+use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use super::inventory::InventoryPayload;
 use super::scanner::ScannerPayload;
 
 pub type InvokeFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// How long a queued job may wait for its function to start it: the sweep
+/// functions' `MaximumEventAgeInSeconds` (deploy/qrie-qop.yaml). Lambda drops
+/// an asynchronous invoke older than that, so a job still queued then never
+/// runs, and is failed as lost (`qrie_engine::jobs::lost_reason`).
+pub const QUEUE_MAX_AGE_SECONDS: i64 = 1800;
 
 /// Invokes a function without waiting for it to run.
 pub trait Invoker: Send + Sync {
@@ -49,52 +59,78 @@ impl Invoker for LambdaInvoker {
     }
 }
 
-/// Hands policy sweeps to the scanner function.
-pub struct ScannerLauncher {
-    pub invoker: Arc<dyn Invoker>,
-    /// The scanner's name or ARN (`QRIE_SCANNER_FUNCTION`).
-    pub function: String,
+/// The functions sweeps are handed to, by name or ARN.
+#[derive(Debug, Clone)]
+pub struct SweepFunctions {
+    /// Policy sweeps (`QRIE_SCANNER_FUNCTION`).
+    pub scanner: String,
+    /// Inventory sweeps (`QRIE_INVENTORY_FUNCTION`).
+    pub inventory: String,
 }
 
-impl JobLauncher for ScannerLauncher {
+/// Hands each sweep to the function that runs its kind.
+pub struct LambdaLauncher {
+    pub invoker: Arc<dyn Invoker>,
+    pub functions: SweepFunctions,
+}
+
+/// The time by which a job queued now must have been started.
+fn start_by() -> qrie_model::Timestamp {
+    chrono::Utc::now() + chrono::TimeDelta::seconds(QUEUE_MAX_AGE_SECONDS)
+}
+
+impl LambdaLauncher {
+    /// Invokes `function` with `payload` for the queued `job`. When the
+    /// invoke fails nobody will run the job: it is recorded failed, saying
+    /// why, instead of waiting forever, and the request fails.
+    async fn dispatch(
+        &self,
+        engine: &Engine,
+        mut job: Job,
+        function: &str,
+        payload: &impl Serialize,
+    ) -> ApiResult<Started<qrie_engine::JobReport>> {
+        let bytes = serde_json::to_vec(payload).map_err(ApiError::internal)?;
+        let Err(e) = self.invoker.invoke_async(function, bytes).await else {
+            return Ok(Started::Job(job.id));
+        };
+        job.status = JobStatus::Failed;
+        job.finished_at = Some(chrono::Utc::now());
+        job.errors.push(JobError {
+            account_id: None,
+            service: None,
+            region: None,
+            policy_id: None,
+            message: format!("could not invoke the function {function}: {e}"),
+        });
+        engine.store.put_job(job).await?;
+        tracing::error!(%function, error = %e, "invoke failed");
+        Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "dispatch_failed",
+            format!(
+                "the change is saved, but its sweep could not be handed to the function {function}; \
+the job records why, and POST /api/jobs starts the sweep again"
+            ),
+        ))
+    }
+}
+
+impl JobLauncher for LambdaLauncher {
     fn policy_sweep<'a>(&'a self, engine: &'a Engine, req: PolicySweepRequest) -> Launch<'a> {
         Box::pin(async move {
-            let mut job = engine.queue_policy_sweep(&req).await?;
+            let job = engine.queue_policy_sweep(&req, Some(start_by())).await?;
             let payload =
                 ScannerPayload { scan_type: req.scan_type, policy_id: req.policy_id, job_id: Some(job.id.clone()) };
-            let bytes = serde_json::to_vec(&payload).map_err(ApiError::internal)?;
-            if let Err(e) = self.invoker.invoke_async(&self.function, bytes).await {
-                // Nobody will run it: the queued job says why instead of waiting forever.
-                job.status = JobStatus::Failed;
-                job.finished_at = Some(chrono::Utc::now());
-                job.errors.push(JobError {
-                    account_id: None,
-                    service: None,
-                    region: None,
-                    policy_id: None,
-                    message: format!("could not invoke the scanner function {}: {e}", self.function),
-                });
-                engine.store.put_job(job).await?;
-                tracing::error!(function = %self.function, error = %e, "scanner invoke failed");
-                return Err(ApiError::new(
-                    StatusCode::BAD_GATEWAY,
-                    "dispatch_failed",
-                    "the change is saved, but its sweep could not be handed to the scanner function; \
-the job records why, and POST /api/jobs starts the sweep again",
-                ));
-            }
-            Ok(Started::Job(job.id))
+            self.dispatch(engine, job, &self.functions.scanner, &payload).await
         })
     }
 
-    fn inventory_sweep<'a>(&'a self, _: &'a Engine, _: InventoryRequest) -> Launch<'a> {
-        Box::pin(async {
-            Err(ApiError::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "not_available",
-                "in AWS, inventory sweeps run in the inventory function: on its weekly schedule, or invoke it \
-with {\"service\": \"all\", \"scan_type\": \"bootstrap\", \"account_id\": \"...\"} (docs/lambda.md)",
-            ))
+    fn inventory_sweep<'a>(&'a self, engine: &'a Engine, req: InventoryRequest) -> Launch<'a> {
+        Box::pin(async move {
+            let job = engine.queue_inventory_sweep(&req, Some(start_by())).await?;
+            let payload = InventoryPayload::queued(&req, job.id.clone());
+            self.dispatch(engine, job, &self.functions.inventory, &payload).await
         })
     }
 }

@@ -22,6 +22,7 @@ mod tests;
 
 use anyhow::{bail, Context as _, Result};
 use qrie_engine::Engine;
+use qrie_model::Timestamp;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -33,6 +34,8 @@ pub const MODE_ENV: &str = "QRIE_LAMBDA";
 pub const STORE_ENV: &str = "QRIE_STORE";
 /// The scanner function's name or ARN: the API hands policy sweeps to it.
 pub const SCANNER_ENV: &str = "QRIE_SCANNER_FUNCTION";
+/// The inventory function's name or ARN: the API hands inventory sweeps to it.
+pub const INVENTORY_ENV: &str = "QRIE_INVENTORY_FUNCTION";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -77,7 +80,10 @@ impl Container {
     /// own (its role, `AWS_REGION`); accounts are read through assumed roles.
     pub async fn from_env() -> Result<Container> {
         let url = std::env::var(STORE_ENV).with_context(|| {
-            format!("{STORE_ENV} must name the store, e.g. dynamodb://?prefix=qrie_&region=eu-west-1")
+            format!(
+                "{STORE_ENV} must name the store, e.g. dynamodb://?region=eu-west-1 (tables qrie_resources, ...) \
+or dynamodb://?prefix=prod-&region=eu-west-1 (tables prod-qrie_resources, ...)"
+            )
         })?;
         Container::open(&url).await
     }
@@ -106,32 +112,41 @@ pub async fn serve(mode: Mode) -> Result<()> {
         Mode::Api => api::serve(container).await,
         Mode::Inventory => json_handler(container, inventory::handle).await,
         Mode::Scanner => json_handler(container, scanner::handle).await,
-        Mode::Events => json_handler(container, events::handle).await,
+        Mode::Events => json_handler(container, |c, event, _| events::handle(c, event)).await,
     };
     served.map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))
 }
 
-/// Runs a handler that takes the invocation's JSON payload and answers JSON.
-/// Its errors are the invocation's errors (Lambda's retries and DLQs apply),
-/// with their whole chain of context as the message.
+/// Runs a handler that takes the invocation's JSON payload and deadline and
+/// answers JSON. Its errors are the invocation's errors (Lambda's retries and
+/// DLQs apply), with their whole chain of context as the message.
 async fn json_handler<P, R, F, Fut>(container: Arc<Container>, handler: F) -> Result<(), lambda_runtime::Error>
 where
     P: serde::de::DeserializeOwned,
     R: Serialize,
-    F: Fn(Arc<Container>, P) -> Fut,
+    F: Fn(Arc<Container>, P, Timestamp) -> Fut,
     Fut: std::future::Future<Output = Result<R>>,
 {
     let handler = &handler;
     lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<P>| {
         let container = container.clone();
         async move {
-            handler(container, event.payload).await.map_err(|e| {
+            let deadline = invocation_deadline(&event.context)?;
+            handler(container, event.payload, deadline).await.map_err(|e| {
                 tracing::error!(error = %format!("{e:#}"), "invocation failed");
                 lambda_runtime::Error::from(format!("{e:#}"))
             })
         }
     }))
     .await
+}
+
+/// When Lambda stops the invocation (its timeout).
+fn invocation_deadline(context: &lambda_runtime::Context) -> Result<Timestamp, lambda_runtime::Error> {
+    i64::try_from(context.deadline)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .ok_or_else(|| format!("the invocation's deadline {} ms is no time", context.deadline).into())
 }
 
 /// The answer of a sweep function: what the job did, its record being in the store.

@@ -5,7 +5,7 @@
 
 use anyhow::Result;
 use qrie_engine::{NoProgress, PolicySweepRequest};
-use qrie_model::ScanType;
+use qrie_model::{ScanType, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -23,14 +23,17 @@ pub struct ScannerPayload {
     pub job_id: Option<String>,
 }
 
-pub async fn handle(container: Arc<Container>, payload: ScannerPayload) -> Result<SweepSummary> {
+/// Runs the sweep as a job that ends by `deadline`, the invocation's (see
+/// [`super::inventory::handle`]).
+pub async fn handle(container: Arc<Container>, payload: ScannerPayload, deadline: Timestamp) -> Result<SweepSummary> {
     let engine = container.engine().await?;
     let req = PolicySweepRequest { policy_id: payload.policy_id, scan_type: payload.scan_type };
-    let report = match &payload.job_id {
-        // Lambda may deliver an asynchronous invoke more than once: the engine
-        // sweeps a queued job once and answers the record after that.
-        Some(id) => engine.run_queued_policy_sweep(id, &req, &NoProgress).await?,
-        None => engine.policy_sweep(&req, &NoProgress).await?,
+    let job_id = match payload.job_id {
+        Some(id) => id,
+        None => engine.queue_policy_sweep(&req, Some(deadline)).await?.id,
     };
+    // Lambda may deliver an asynchronous invoke more than once: the engine
+    // sweeps a queued job once and answers the record after that.
+    let report = engine.run_queued_policy_sweep(&job_id, &req, Some(deadline), &NoProgress).await?;
     Ok(report.into())
 }

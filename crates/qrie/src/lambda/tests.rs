@@ -14,8 +14,17 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::launcher::{InvokeFuture, Invoker};
+use super::launcher::{InvokeFuture, Invoker, SweepFunctions, QUEUE_MAX_AGE_SECONDS};
 use super::{events, inventory, scanner, Container, Mode};
+
+/// An invocation's deadline: the sweep functions' 15-minute timeout from now.
+fn deadline() -> qrie_model::Timestamp {
+    chrono::Utc::now() + chrono::TimeDelta::minutes(15)
+}
+
+fn functions() -> SweepFunctions {
+    SweepFunctions { scanner: "qrie-scanner".into(), inventory: "qrie-inventory".into() }
+}
 
 /// A store with the demo estate (2 accounts), opened as a container opens it.
 struct Estate {
@@ -153,7 +162,8 @@ async fn scheduled_inventory_and_scanner_payloads_run_their_sweeps() {
     let missed = w.change(ChangeKind::SuspendVersioning).await;
     let weekly: inventory::InventoryPayload =
         serde_json::from_value(json!({"service": "all", "scan_type": "anti-entropy"})).unwrap();
-    let summary = serde_json::to_value(inventory::handle(w.container.clone(), weekly).await.unwrap()).unwrap();
+    let summary =
+        serde_json::to_value(inventory::handle(w.container.clone(), weekly, deadline()).await.unwrap()).unwrap();
     assert_eq!(summary["Status"], "succeeded", "{summary}");
     assert_eq!(summary["Kind"], "inventory");
     assert_eq!(summary["DriftTotals"]["MissedUpdates"], 1, "{summary}");
@@ -167,25 +177,25 @@ async fn scheduled_inventory_and_scanner_payloads_run_their_sweeps() {
     let account = missed.account_id.clone();
     let one: inventory::InventoryPayload =
         serde_json::from_value(json!({"service": "s3", "scan_type": "bootstrap", "account_id": account})).unwrap();
-    let summary = inventory::handle(w.container.clone(), one).await.unwrap();
+    let summary = inventory::handle(w.container.clone(), one, deadline()).await.unwrap();
     let job = w.container.ctx.store.get_job(&summary.job_id).await.unwrap().unwrap();
     assert_eq!(job.target["Accounts"], json!([account]));
     assert_eq!(job.target["Services"], json!(["s3"]));
     // Typos are the invocation's error, not a sweep of something else.
     let bad: inventory::InventoryPayload =
         serde_json::from_value(json!({"service": "rds", "scan_type": "bootstrap"})).unwrap();
-    assert!(inventory::handle(w.container.clone(), bad).await.is_err());
+    assert!(inventory::handle(w.container.clone(), bad, deadline()).await.is_err());
     assert!(serde_json::from_value::<inventory::InventoryPayload>(json!({"service": "all", "scantype": "x"})).is_err());
 
     let daily: scanner::ScannerPayload = serde_json::from_value(json!({"scan_type": "anti-entropy"})).unwrap();
-    let summary = serde_json::to_value(scanner::handle(w.container.clone(), daily).await.unwrap()).unwrap();
+    let summary = serde_json::to_value(scanner::handle(w.container.clone(), daily, deadline()).await.unwrap()).unwrap();
     assert_eq!((&summary["Status"], &summary["Kind"]), (&json!("succeeded"), &json!("policy-sweep")), "{summary}");
     assert!(summary["Counts"]["evaluations"].as_u64().unwrap() > 0, "{summary}");
     assert_eq!(summary["DriftTotals"], json!({"MissedOpens": 0, "MissedResolves": 0}), "{summary}");
     let one: scanner::ScannerPayload =
         serde_json::from_value(json!({"scan_type": "bootstrap", "policy_id": "s3-bucket-versioning-disabled"}))
             .unwrap();
-    let summary = scanner::handle(w.container.clone(), one).await.unwrap();
+    let summary = scanner::handle(w.container.clone(), one, deadline()).await.unwrap();
     let job = w.container.ctx.store.get_job(&summary.job_id).await.unwrap().unwrap();
     assert_eq!(job.target["Policies"], json!(["s3-bucket-versioning-disabled"]));
 }
@@ -272,7 +282,7 @@ async fn invoke_api(app: &axum::Router, request: Value) -> (u16, Value) {
 async fn the_api_answers_function_url_requests() {
     let w = estate().await;
     let token = auth::create_token(&*w.container.ctx.store, Role::Viewer, None).await.unwrap().token;
-    let app = super::api::router(&w.container, Arc::new(FakeInvoker::default()), "qrie-scanner".into()).await.unwrap();
+    let app = super::api::router(&w.container, Arc::new(FakeInvoker::default()), functions()).await.unwrap();
 
     let (status, body) = invoke_api(&app, function_url_request("GET", "/healthz", "", None, None)).await;
     assert_eq!((status, body), (200, json!({"status": "ok"})));
@@ -295,7 +305,7 @@ async fn a_launch_through_the_api_invokes_the_scanner_which_runs_the_queued_job(
     let policy = "s3-bucket-versioning-disabled";
     w.container.engine().await.unwrap().suspend_policy(policy).await.unwrap();
     let invoker = Arc::new(FakeInvoker::default());
-    let app = super::api::router(&w.container, invoker.clone(), "qrie-scanner".into()).await.unwrap();
+    let app = super::api::router(&w.container, invoker.clone(), functions()).await.unwrap();
 
     let launch = json!({"policy_id": policy}).to_string();
     let (status, body) =
@@ -311,17 +321,17 @@ async fn a_launch_through_the_api_invokes_the_scanner_which_runs_the_queued_job(
 
     // The scanner, invoked with that payload, runs the job the API answered with.
     let payload: scanner::ScannerPayload = serde_json::from_value(calls[0].1.clone()).unwrap();
-    let summary = scanner::handle(w.container.clone(), payload.clone()).await.unwrap();
+    let summary = scanner::handle(w.container.clone(), payload.clone(), deadline()).await.unwrap();
     assert_eq!((summary.job_id.as_str(), summary.status), (job_id.as_str(), JobStatus::Succeeded));
     assert!(summary.counts["findings.opened"] > 0, "the re-launch re-opens its findings: {summary:?}");
     // Delivered again (asynchronous invokes can be): the record is answered, nothing re-runs.
-    let again = scanner::handle(w.container.clone(), payload).await.unwrap();
+    let again = scanner::handle(w.container.clone(), payload, deadline()).await.unwrap();
     assert_eq!(again.counts, summary.counts);
     assert_eq!(store.get_job(&job_id).await.unwrap().unwrap().status, JobStatus::Succeeded);
 
     // A failed invoke fails the request and the queued job, saying why.
     let failing = Arc::new(FakeInvoker { fail: true, ..Default::default() });
-    let app = super::api::router(&w.container, failing.clone(), "qrie-scanner".into()).await.unwrap();
+    let app = super::api::router(&w.container, failing.clone(), functions()).await.unwrap();
     let scope = json!({"scope": {"include_regions": ["eu-west-1"]}}).to_string();
     let path = format!("/api/policies/{policy}");
     let (status, body) = invoke_api(&app, function_url_request("PUT", &path, "", Some(&admin), Some(&scope))).await;
@@ -330,11 +340,132 @@ async fn a_launch_through_the_api_invokes_the_scanner_which_runs_the_queued_job(
     let failed = store.get_job(&failed_id).await.unwrap().unwrap();
     assert_eq!(failed.status, JobStatus::Failed);
     assert!(failed.errors[0].message.contains("AccessDeniedException"), "{failed:?}");
-    // Inventory sweeps are the inventory function's: the API says so.
-    let (status, body) = invoke_api(
-        &app,
-        function_url_request("POST", "/api/jobs", "", Some(&admin), Some(&json!({"kind": "inventory"}).to_string())),
-    )
-    .await;
-    assert_eq!((status, &body["error"]["code"]), (501, &json!("not_available")), "{body}");
+}
+
+#[tokio::test]
+async fn an_inventory_sweep_through_the_api_invokes_the_inventory_function_which_runs_the_queued_job() {
+    let w = estate().await;
+    let store = w.container.ctx.store.clone();
+    let operator = auth::create_token(&*store, Role::Operator, None).await.unwrap().token;
+    let invoker = Arc::new(FakeInvoker::default());
+    let app = super::api::router(&w.container, invoker.clone(), functions()).await.unwrap();
+
+    // POST /api/jobs: several services, so the payload lists them.
+    let start = json!({"kind": "inventory", "scan_type": "anti-entropy", "services": ["s3", "ec2"]}).to_string();
+    let queued_at = chrono::Utc::now();
+    let (status, body) =
+        invoke_api(&app, function_url_request("POST", "/api/jobs", "", Some(&operator), Some(&start))).await;
+    assert_eq!(status, 202, "{body}");
+    let job_id = body["JobId"].as_str().unwrap().to_string();
+    let calls = invoker.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls,
+        [(
+            "qrie-inventory".to_string(),
+            json!({"service": ["s3", "ec2"], "scan_type": "anti-entropy", "job_id": job_id})
+        )]
+    );
+    let queued = store.get_job(&job_id).await.unwrap().unwrap();
+    assert_eq!(queued.status, JobStatus::Queued);
+    let wait = queued.deadline.expect("a queued job has a deadline") - queued_at;
+    assert!((QUEUE_MAX_AGE_SECONDS - 5..=QUEUE_MAX_AGE_SECONDS + 5).contains(&wait.num_seconds()), "{wait}");
+
+    // The inventory function, invoked with that payload, runs the job under its id and its own deadline.
+    let payload: inventory::InventoryPayload = serde_json::from_value(calls[0].1.clone()).unwrap();
+    let run_by = deadline();
+    let summary = inventory::handle(w.container.clone(), payload.clone(), run_by).await.unwrap();
+    assert_eq!((summary.job_id.as_str(), summary.status), (job_id.as_str(), JobStatus::Succeeded));
+    let job = store.get_job(&job_id).await.unwrap().unwrap();
+    assert_eq!((job.target["Services"].clone(), job.deadline), (json!(["s3", "ec2"]), Some(run_by)));
+    assert!(job.counts["resources.observed"] > 0, "{job:?}");
+    let again = inventory::handle(w.container.clone(), payload, deadline()).await.unwrap();
+    assert_eq!(again.counts, summary.counts, "delivered twice: answered, not re-run");
+
+    // The account scan (the Accounts page's "scan now"): one account, in the seeds' payload shape.
+    let account = store.list_accounts().await.unwrap()[0].account_id.clone();
+    let path = format!("/api/accounts/{account}/scan");
+    let (status, body) = invoke_api(&app, function_url_request("POST", &path, "", Some(&operator), None)).await;
+    assert_eq!(status, 202, "{body}");
+    let scan_id = body["JobId"].as_str().unwrap().to_string();
+    let call = invoker.calls.lock().unwrap()[1].clone();
+    assert_eq!(
+        call,
+        (
+            "qrie-inventory".to_string(),
+            json!({"service": "all", "scan_type": "anti-entropy", "account_id": account, "job_id": scan_id})
+        )
+    );
+    let summary =
+        inventory::handle(w.container.clone(), serde_json::from_value(call.1).unwrap(), deadline()).await.unwrap();
+    assert_eq!((summary.job_id.as_str(), summary.status), (scan_id.as_str(), JobStatus::Succeeded));
+    let job = store.get_job(&scan_id).await.unwrap().unwrap();
+    assert_eq!(job.target["Accounts"], json!([account]));
+
+    // Unknown accounts are the request's error; nothing is queued or invoked.
+    let bad = json!({"kind": "inventory", "accounts": ["999999999999"]}).to_string();
+    let (status, _) =
+        invoke_api(&app, function_url_request("POST", "/api/jobs", "", Some(&operator), Some(&bad))).await;
+    assert_eq!(status, 404);
+    assert_eq!(invoker.calls.lock().unwrap().len(), 2);
+
+    // A failed invoke fails the request and the queued job, naming the function.
+    let failing = Arc::new(FakeInvoker { fail: true, ..Default::default() });
+    let app = super::api::router(&w.container, failing.clone(), functions()).await.unwrap();
+    let (status, body) = invoke_api(&app, function_url_request("POST", &path, "", Some(&operator), None)).await;
+    assert_eq!((status, &body["error"]["code"]), (502, &json!("dispatch_failed")), "{body}");
+    let failed_id = failing.calls.lock().unwrap()[0].1["job_id"].as_str().unwrap().to_string();
+    let failed = store.get_job(&failed_id).await.unwrap().unwrap();
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert!(failed.errors[0].message.contains("qrie-inventory: AccessDeniedException"), "{failed:?}");
+}
+
+/// Moves a job's deadline into the past, as if that much time had gone by.
+async fn age_past_deadline(store: &dyn qrie_store::Store, id: &str) {
+    let mut job = store.get_job(id).await.unwrap().unwrap();
+    job.deadline = Some(chrono::Utc::now() - chrono::TimeDelta::minutes(5));
+    store.put_job(job).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_job_whose_function_never_ran_or_never_ended_is_listed_failed_as_lost() {
+    let w = estate().await;
+    let store = w.container.ctx.store.clone();
+    let viewer = auth::create_token(&*store, Role::Operator, None).await.unwrap().token;
+    // Lambda accepted the invoke, and then nothing ran it.
+    let app = super::api::router(&w.container, Arc::new(FakeInvoker::default()), functions()).await.unwrap();
+    let start = json!({"kind": "policy-sweep"}).to_string();
+    let (status, body) =
+        invoke_api(&app, function_url_request("POST", "/api/jobs", "", Some(&viewer), Some(&start))).await;
+    assert_eq!(status, 202, "{body}");
+    let never_ran = body["JobId"].as_str().unwrap().to_string();
+    let (_, body) =
+        invoke_api(&app, function_url_request("GET", &format!("/api/jobs/{never_ran}"), "", Some(&viewer), None)).await;
+    assert_eq!(body["Status"], "queued", "before its deadline it may still start: {body}");
+
+    age_past_deadline(&*store, &never_ran).await;
+    let (status, body) =
+        invoke_api(&app, function_url_request("GET", &format!("/api/jobs/{never_ran}"), "", Some(&viewer), None)).await;
+    assert_eq!((status, &body["Status"]), (200, &json!("failed")), "{body}");
+    let why = body["Errors"][0]["Message"].as_str().unwrap();
+    assert!(why.starts_with("lost: queued at") && why.contains("maximum event age"), "{why}");
+    // Delivered after all, the invoke finds the job failed and sweeps nothing.
+    let late =
+        scanner::ScannerPayload { scan_type: Default::default(), policy_id: None, job_id: Some(never_ran.clone()) };
+    let answer = scanner::handle(w.container.clone(), late, deadline()).await.unwrap();
+    assert_eq!((answer.status, answer.counts.get("evaluations")), (JobStatus::Failed, None));
+
+    // A scheduled sweep whose invocation timed out: running, with its invocation's deadline.
+    let daily: scanner::ScannerPayload = serde_json::from_value(json!({"scan_type": "anti-entropy"})).unwrap();
+    let ran = scanner::handle(w.container.clone(), daily, deadline()).await.unwrap();
+    let mut timed_out = store.get_job(&ran.job_id).await.unwrap().unwrap();
+    assert!(timed_out.deadline.is_some(), "a function's sweep carries its invocation's deadline");
+    (timed_out.status, timed_out.finished_at) = (JobStatus::Running, None);
+    store.put_job(timed_out).await.unwrap();
+    age_past_deadline(&*store, &ran.job_id).await;
+    let (status, body) = invoke_api(&app, function_url_request("GET", "/api/jobs", "", Some(&viewer), None)).await;
+    assert_eq!(status, 200, "{body}");
+    let listed = body["Items"].as_array().unwrap().iter().find(|j| j["Id"] == json!(ran.job_id)).unwrap();
+    assert_eq!(listed["Status"], "failed", "{listed}");
+    let why = listed["Errors"].as_array().unwrap().last().unwrap()["Message"].as_str().unwrap();
+    assert!(why.starts_with("lost: running since") && why.contains("timed out or crashed"), "{why}");
 }
