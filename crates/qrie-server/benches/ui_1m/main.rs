@@ -175,6 +175,17 @@ fn main() {
         report
             .add("GET     dashboard, cached", time_async(iters * 5, || get(&app, "/api/summary/dashboard", api)).await);
         report.add("page    / (dashboard), cached", time_async(iters, || get(&app, "/", ui)).await);
+        // Pages that count as they render (not a target; watched so a page
+        // view never costs a scan unnoticed).
+        let few = (iters / 10).max(3);
+        report.add(
+            "page    /inventory (counts by account, service, type)",
+            time_async(few, || get(&app, "/inventory", ui)).await,
+        );
+        report.add(
+            "page    /accounts (resources, findings per account)",
+            time_async(few, || get(&app, "/accounts", ui)).await,
+        );
         println!("{report}");
     });
 }
