@@ -8,8 +8,9 @@
 //! walking the cursor) are timed through the store API and through the router
 //! (in-process `oneshot`, bearer token, JSON body read to the end) and as the
 //! HTML page `/findings` (session cookie, 50 rows, the page rendered whole);
-//! the cached dashboard through the API and as the page `/`; and the
-//! dashboard's recompute.
+//! the cached dashboard through the API and as the page `/`; the
+//! dashboard's recompute; and the `/inventory` and `/accounts` pages, which
+//! count as they render.
 //!
 //! Run: `scripts/bench ui` or `cargo bench -p qrie-server --bench ui_1m`.
 //! Environment: FINDINGS (default 1,000,000), ITERS (samples per query, default
