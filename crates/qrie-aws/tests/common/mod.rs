@@ -2,7 +2,7 @@
 //!
 //! Each test starts its own server on a free loopback port (tests run in
 //! parallel; separate servers keep their accounts apart without a global lock)
-//! and kills it on drop. A missing moto is a failure, never a skip: run
+//! and stops it on drop. A missing moto is a failure, never a skip: run
 //! `scripts/setup-python`.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
@@ -16,11 +16,7 @@ use aws_sdk_sts::config::Credentials;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use qrie_aws::{AwsCloud, AwsOptions};
 use qrie_model::{Account, AccountSource, AccountStatus};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use qrie_moto::MotoServer;
 
 /// The account moto's default credentials belong to (the "QOP" account here).
 pub const ACCOUNT_A: &str = "123456789012";
@@ -28,55 +24,22 @@ pub const ACCOUNT_A: &str = "123456789012";
 pub const ACCOUNT_B: &str = "222222222222";
 pub const ROLE_B: &str = "arn:aws:iam::222222222222:role/qrie-read";
 
+/// moto's server (see `qrie_moto`), with the SDK configurations to reach it.
 pub struct Moto {
-    child: Child,
+    server: MotoServer,
     pub url: String,
-    port: u16,
-}
-
-fn moto_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server")
 }
 
 impl Moto {
     pub fn start() -> Moto {
-        let bin = moto_binary();
-        assert!(
-            bin.exists(),
-            "moto is not installed: {} is missing. Run scripts/setup-python (it pins moto[server]) and retry.",
-            bin.display()
-        );
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        let child = Command::new(&bin)
-            .args(["-p", &port.to_string(), "-H", "127.0.0.1"])
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {}: {e}", bin.display()));
-        let moto = Moto { child, url: format!("http://127.0.0.1:{port}"), port };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while moto.http("GET", "/moto-api/").is_none() {
-            assert!(Instant::now() < deadline, "moto_server did not answer on port {port} within 60 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-
-    /// One plain HTTP/1.0 request; the status code, or `None` if nothing answered.
-    fn http(&self, method: &str, path: &str) -> Option<u16> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n").ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        out.split_whitespace().nth(1)?.parse().ok()
+        let server = MotoServer::start();
+        let url = server.endpoint.clone();
+        Moto { server, url }
     }
 
     /// Wipes every account's state.
     pub fn reset(&self) {
-        assert_eq!(self.http("POST", "/moto-api/reset"), Some(200), "moto reset failed");
+        self.server.reset()
     }
 
     /// SDK configuration of the default account, one attempt per call so that
@@ -115,13 +78,6 @@ impl Moto {
         let mut options = AwsOptions::new(regions.iter().map(|r| r.to_string()).collect());
         options.interceptors = interceptors;
         AwsCloud::new(self.sdk_config().await, options)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
