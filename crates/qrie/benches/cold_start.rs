@@ -13,7 +13,9 @@
 //!   /2018-06-01/runtime/invocation/next` and receives the answer on `POST
 //!   .../invocation/{id}/response`; the time is spawn → that answer received.
 //!   Measured with `GET /healthz` and with an authenticated `GET
-//!   /api/findings?limit=20` (a store read) as the first request.
+//!   /api/findings?limit=20` (a store read) as the first request, on the
+//!   SQLite store and on DynamoDB (moto's server on loopback: the requests a
+//!   cold start makes, without DynamoDB's network and TLS setup).
 //!
 //! Prints p50, p99 and max per case; asserts nothing about time.
 
@@ -33,43 +35,53 @@ const QRIE: &str = env!("CARGO_BIN_EXE_qrie");
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 fn main() {
-    let runs: usize = std::env::var("RUNS").ok().map_or(30, |r| r.parse().expect("RUNS is a number"));
+    let runs: usize = std::env::var("RUNS").ok().map_or(100, |r| r.parse().expect("RUNS is a number"));
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let size = std::fs::metadata(QRIE).unwrap().len();
         println!("binary: {QRIE}");
         println!("binary size: {:.1} MB ({size} bytes)", size as f64 / 1e6);
-        println!("machine load (1/5/15 min): {}", load_average());
+        println!("machine load before (1/5/15 min): {}", load_average());
 
         let dir = tempfile::tempdir().unwrap();
-        let store = format!("sqlite:{}", dir.path().join("qrie.db").display());
-        let token = make_store(&store);
-        println!("store: demo estate, 2 accounts, {store}");
-        println!("{runs} runs per case (fresh process each)\n");
+        let sqlite = format!("sqlite:{}", dir.path().join("qrie.db").display());
+        let sqlite_token = make_store(&sqlite, &[]);
+        let moto = qrie_store_dynamodb::Moto::start();
+        let dynamo = moto.store_url("bench_");
+        let dynamo_env = qrie_store_dynamodb::Moto::env();
+        let dynamo_token = make_store(&dynamo, &dynamo_env);
+        println!("stores: the demo estate (2 accounts) in {sqlite} and in {dynamo}");
+        println!("{runs} runs per case (a fresh process each)\n");
 
-        report("qrie serve: spawn -> GET /healthz 200", &serve_starts(&store, runs).await);
-        for (what, path, query) in
-            [("GET /healthz", "/healthz", ""), ("GET /api/findings?limit=20", "/api/findings", "limit=20")]
-        {
-            let samples = lambda_starts(&store, &token, path, query, runs).await;
-            report(&format!("lambda api: spawn -> {what} answered to the Runtime API"), &samples);
+        report("qrie serve on SQLite: spawn -> GET /healthz 200", &serve_starts(&sqlite, runs).await);
+        let stores =
+            [("SQLite", &sqlite, &sqlite_token, &[][..]), ("DynamoDB (moto)", &dynamo, &dynamo_token, &dynamo_env[..])];
+        for (name, url, token, env) in stores {
+            for (what, path, query) in
+                [("GET /healthz", "/healthz", ""), ("GET /api/findings?limit=20", "/api/findings", "limit=20")]
+            {
+                let (cold, warm) = lambda_starts(url, env, token, path, query, runs).await;
+                report(&format!("lambda api on {name}: spawn -> {what} answered to the Runtime API"), &cold);
+                report(
+                    &format!("lambda api on {name}: the same {what} again, warm (runtime round trip included)"),
+                    &warm,
+                );
+            }
         }
+        println!("\nmachine load after (1/5/15 min): {}", load_average());
     });
 }
 
-/// Creates the store with the demo estate and answers an admin token.
-fn make_store(store: &str) -> String {
-    let demo = Command::new(QRIE)
-        .args(["--store", store, "demo", "--no-serve", "--accounts", "2", "--seed", "7"])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(demo.success(), "qrie demo failed");
-    let out = Command::new(QRIE)
-        .args(["--store", store, "--format", "json", "tokens", "create", "--role", "admin", "--name", "bench"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "tokens create: {}", String::from_utf8_lossy(&out.stderr));
+/// Creates the store's tables and the demo estate in it, and answers an admin token.
+fn make_store(store: &str, env: &[(&str, &str)]) -> String {
+    let qrie = |args: &[&str]| {
+        let out = Command::new(QRIE).arg("--store").arg(store).args(args).envs(env.iter().copied()).output().unwrap();
+        assert!(out.status.success(), "qrie {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out
+    };
+    qrie(&["store", "init"]);
+    qrie(&["demo", "--no-serve", "--accounts", "2", "--seed", "7"]);
+    let out = qrie(&["--format", "json", "tokens", "create", "--role", "admin", "--name", "bench"]);
     let created: Value = serde_json::from_slice(&out.stdout).expect("tokens create --format json");
     created["Token"].as_str().expect("a token").to_string()
 }
@@ -128,19 +140,19 @@ enum Outcome {
     Error(String),
 }
 
-/// The mock's state: the one event to hand out, and where outcomes go.
+/// The mock's state: the events to hand out, and where outcomes go.
 #[derive(Clone)]
 struct Mock {
-    event: Arc<Mutex<Option<Value>>>,
+    events: Arc<Mutex<Vec<Value>>>,
     outcomes: mpsc::UnboundedSender<Outcome>,
 }
 
 const REQUEST_ID: &str = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";
 
-/// `GET /runtime/invocation/next`: the event, once; afterwards the runtime
-/// waits, as in Lambda between invocations, until the process is stopped.
+/// `GET /runtime/invocation/next`: the next event; when there is none left,
+/// the runtime waits, as in Lambda between invocations, until it is stopped.
 async fn next(State(m): State<Mock>) -> (HeaderMap, String) {
-    let event = m.event.lock().unwrap().take();
+    let event = m.events.lock().unwrap().pop();
     let Some(event) = event else { std::future::pending().await };
     let mut h = HeaderMap::new();
     let deadline = chrono::Utc::now().timestamp_millis() + 30_000;
@@ -198,11 +210,21 @@ fn function_url_event(path: &str, query: &str, token: &str) -> Value {
     })
 }
 
-async fn lambda_starts(store: &str, token: &str, path: &str, query: &str, runs: usize) -> Vec<Duration> {
-    let mut samples = Vec::with_capacity(runs);
+async fn lambda_starts(
+    store: &str,
+    env: &[(&str, &str)],
+    token: &str,
+    path: &str,
+    query: &str,
+    runs: usize,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let (mut cold, mut warm) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
     for _ in 0..runs {
         let (tx, mut outcomes) = mpsc::unbounded_channel();
-        let mock = Mock { event: Arc::new(Mutex::new(Some(function_url_event(path, query, token)))), outcomes: tx };
+        // The same request twice: the first is the cold start, the second the
+        // same work in a warm container.
+        let event = function_url_event(path, query, token);
+        let mock = Mock { events: Arc::new(Mutex::new(vec![event.clone(), event])), outcomes: tx };
         let app = axum::Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
@@ -225,21 +247,28 @@ async fn lambda_starts(store: &str, token: &str, path: &str, query: &str, runs: 
                 .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
                 .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
                 .env("AWS_REGION", "us-east-1")
-                .env("AWS_EC2_METADATA_DISABLED", "true"),
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .envs(env.iter().copied()),
         );
-        let outcome = tokio::time::timeout(START_TIMEOUT, outcomes.recv()).await;
-        let elapsed = started.elapsed();
+        let first = answered(&mut outcomes, started).await;
+        let second = answered(&mut outcomes, started).await;
         server.abort();
-        match outcome {
-            Ok(Some(Outcome::Response(answer))) => {
-                assert_eq!(answer["statusCode"], 200, "the first request failed: {answer}");
-                samples.push(elapsed);
-            }
-            Ok(Some(Outcome::Error(e))) => panic!("the function reported an error: {e}"),
-            Ok(None) | Err(_) => panic!("no answer from the api function within {START_TIMEOUT:?}"),
-        }
+        cold.push(first);
+        warm.push(second - first);
     }
-    samples
+    (cold, warm)
+}
+
+/// When the mock received the function's next answer, since `started`.
+async fn answered(outcomes: &mut mpsc::UnboundedReceiver<Outcome>, started: Instant) -> Duration {
+    match tokio::time::timeout(START_TIMEOUT, outcomes.recv()).await {
+        Ok(Some(Outcome::Response(answer))) => {
+            assert_eq!(answer["statusCode"], 200, "the request failed: {answer}");
+            started.elapsed()
+        }
+        Ok(Some(Outcome::Error(e))) => panic!("the function reported an error: {e}"),
+        Ok(None) | Err(_) => panic!("no answer from the api function within {START_TIMEOUT:?}"),
+    }
 }
 
 fn report(what: &str, samples: &[Duration]) {

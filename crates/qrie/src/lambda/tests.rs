@@ -430,21 +430,23 @@ async fn age_past_deadline(store: &dyn qrie_store::Store, id: &str) {
 async fn a_job_whose_function_never_ran_or_never_ended_is_listed_failed_as_lost() {
     let w = estate().await;
     let store = w.container.ctx.store.clone();
-    let viewer = auth::create_token(&*store, Role::Operator, None).await.unwrap().token;
+    let operator = auth::create_token(&*store, Role::Operator, None).await.unwrap().token;
     // Lambda accepted the invoke, and then nothing ran it.
     let app = super::api::router(&w.container, Arc::new(FakeInvoker::default()), functions()).await.unwrap();
     let start = json!({"kind": "policy-sweep"}).to_string();
     let (status, body) =
-        invoke_api(&app, function_url_request("POST", "/api/jobs", "", Some(&viewer), Some(&start))).await;
+        invoke_api(&app, function_url_request("POST", "/api/jobs", "", Some(&operator), Some(&start))).await;
     assert_eq!(status, 202, "{body}");
     let never_ran = body["JobId"].as_str().unwrap().to_string();
     let (_, body) =
-        invoke_api(&app, function_url_request("GET", &format!("/api/jobs/{never_ran}"), "", Some(&viewer), None)).await;
+        invoke_api(&app, function_url_request("GET", &format!("/api/jobs/{never_ran}"), "", Some(&operator), None))
+            .await;
     assert_eq!(body["Status"], "queued", "before its deadline it may still start: {body}");
 
     age_past_deadline(&*store, &never_ran).await;
     let (status, body) =
-        invoke_api(&app, function_url_request("GET", &format!("/api/jobs/{never_ran}"), "", Some(&viewer), None)).await;
+        invoke_api(&app, function_url_request("GET", &format!("/api/jobs/{never_ran}"), "", Some(&operator), None))
+            .await;
     assert_eq!((status, &body["Status"]), (200, &json!("failed")), "{body}");
     let why = body["Errors"][0]["Message"].as_str().unwrap();
     assert!(why.starts_with("lost: queued at") && why.contains("maximum event age"), "{why}");
@@ -462,7 +464,7 @@ async fn a_job_whose_function_never_ran_or_never_ended_is_listed_failed_as_lost(
     (timed_out.status, timed_out.finished_at) = (JobStatus::Running, None);
     store.put_job(timed_out).await.unwrap();
     age_past_deadline(&*store, &ran.job_id).await;
-    let (status, body) = invoke_api(&app, function_url_request("GET", "/api/jobs", "", Some(&viewer), None)).await;
+    let (status, body) = invoke_api(&app, function_url_request("GET", "/api/jobs", "", Some(&operator), None)).await;
     assert_eq!(status, 200, "{body}");
     let listed = body["Items"].as_array().unwrap().iter().find(|j| j["Id"] == json!(ran.job_id)).unwrap();
     assert_eq!(listed["Status"], "failed", "{listed}");
