@@ -4,13 +4,13 @@
 //! `qrie findings list` shows the misconfigurations that were seeded (S3, IAM,
 //! EC2) and the ones moto's own defaults carry, nothing else.
 
+mod common;
+use common::Qrie;
+use qrie_moto::MotoServer;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 const ACCOUNT_A: &str = "123456789012";
 const ACCOUNT_B: &str = "222222222222";
@@ -19,101 +19,9 @@ fn venv(bin: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin").join(bin)
 }
 
-/// A moto server on a free loopback port, killed on drop.
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let bin = venv("moto_server");
-        assert!(bin.exists(), "moto is not installed at {}: run scripts/setup-python", bin.display());
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        let child = Command::new(&bin)
-            .args(["-p", &port.to_string(), "-H", "127.0.0.1"])
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {}: {e}", bin.display()));
-        let moto = Moto { child, url: format!("http://127.0.0.1:{port}") };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !answers(port) {
-            assert!(Instant::now() < deadline, "moto_server did not answer on port {port} within 60 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-}
-
-fn answers(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    if write!(s, "GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
-        return false;
-    }
-    let mut out = String::new();
-    s.read_to_string(&mut out).is_ok() && out.split_whitespace().nth(1) == Some("200")
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The binary with a store of its own and an environment that knows nothing
-/// but the emulator and fake credentials.
-struct Qrie {
-    dir: tempfile::TempDir,
-    endpoint: String,
-}
-
-impl Qrie {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_qrie"))
-            .arg("--store")
-            .arg(format!("sqlite:{}", self.dir.path().join("qrie.db").display()))
-            .args(args)
-            .env_remove("QRIE_STORE")
-            .env_remove("AWS_PROFILE")
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", self.dir.path().join("no-config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", self.dir.path().join("no-credentials"))
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .current_dir(self.dir.path())
-            .output()
-            .expect("run qrie")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "qrie {args:?} failed:\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 output")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut with_format = args.to_vec();
-        with_format.extend(["--format", "json"]);
-        let out = self.ok(&with_format);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("qrie {args:?} printed invalid JSON ({e}):\n{out}"))
-    }
-}
-
-fn seed(moto: &Moto) {
+fn seed(moto: &MotoServer) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/moto_seed.py");
-    let out = Command::new(venv("python")).arg(&script).args([&moto.url, ACCOUNT_B]).output().expect("run python");
+    let out = Command::new(venv("python")).arg(&script).args([&moto.endpoint, ACCOUNT_B]).output().expect("run python");
     assert!(out.status.success(), "seeding failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -175,9 +83,9 @@ fn expected(q: &Qrie) -> BTreeSet<(String, String)> {
 
 #[test]
 fn done_when_a_new_user_monitors_two_accounts_in_moto() {
-    let moto = Moto::start();
+    let moto = MotoServer::start();
     seed(&moto);
-    let q = Qrie { dir: tempfile::tempdir().expect("tempdir"), endpoint: moto.url.clone() };
+    let q = Qrie::new().with_aws(&moto.endpoint);
 
     let added = q.ok(&["accounts", "add", ACCOUNT_A, "--name", "qop", "--region", "us-east-1"]);
     assert!(added.contains("launched the"), "the first account launches the catalog: {added}");

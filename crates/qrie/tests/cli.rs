@@ -3,72 +3,18 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-struct Qrie {
-    _dir: tempfile::TempDir,
-    store: PathBuf,
+mod common;
+use common::Qrie;
+
+/// The demo estate the CLI tests share (small, fixed seed).
+trait Demo {
+    fn demo(&self);
 }
 
-impl Qrie {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = dir.path().join("qrie.db");
-        Qrie { _dir: dir, store }
-    }
-
-    fn dir(&self) -> &Path {
-        self._dir.path()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_qrie"))
-            .arg("--store")
-            .arg(format!("sqlite:{}", self.store.display()))
-            .args(args)
-            .env_remove("QRIE_STORE")
-            .current_dir(self.dir())
-            .output()
-            .expect("run qrie")
-    }
-
-    /// Runs a command that must succeed and returns its stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "qrie {args:?} failed:\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 output")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut with_format = args.to_vec();
-        with_format.extend(["--format", "json"]);
-        let out = self.ok(&with_format);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("qrie {args:?} printed invalid JSON ({e}):\n{out}"))
-    }
-
-    /// Runs a command that must fail cleanly and returns its stderr.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        assert!(!out.status.success(), "qrie {args:?} should have failed; stderr: {stderr}");
-        assert!(!stderr.contains("panicked"), "qrie {args:?} panicked: {stderr}");
-        assert!(stderr.contains("error:"), "qrie {args:?} gave no error message: {stderr}");
-        stderr
-    }
-
+impl Demo for Qrie {
     fn demo(&self) {
         self.ok(&["demo", "--no-serve", "--accounts", "3", "--seed", "7", "--resources-per-account", "60"]);
-    }
-
-    fn findings(&self, extra: &[&str]) -> Vec<Value> {
-        let mut args = vec!["findings", "list"];
-        args.extend(extra);
-        self.json(&args).as_array().expect("a JSON array").clone()
     }
 }
 
@@ -305,20 +251,11 @@ fn bad_input_gets_a_clear_error() {
 
     let garbage = q.dir().join("garbage.db");
     std::fs::write(&garbage, vec![0x42u8; 8192]).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_qrie"))
-        .args(["--store", &format!("sqlite:{}", garbage.display()), "findings", "list"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("corrupt") && stderr.contains("garbage.db"), "{stderr}");
-    assert!(!stderr.contains("panicked"));
+    let stderr = Qrie::new().with_store(&format!("sqlite:{}", garbage.display())).fails(&["findings", "list"]);
+    assert!(stderr.contains("corrupt") && stderr.contains("garbage.db"), "{stderr}");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_qrie"))
-        .args(["--store", "sqlite:/nonexistent-dir/x/qrie.db", "summary"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("cannot open store"), "{stderr}");
+    let stderr = Qrie::new().with_store("sqlite:/nonexistent-dir/x/qrie.db").fails(&["summary"]);
+    assert!(stderr.contains("cannot open store"), "{stderr}");
 }
 
 #[test]
@@ -538,13 +475,9 @@ fn http_get(addr: &str, path: &str) -> String {
 fn demo_serves_the_ui_with_a_one_time_login_link() {
     use std::io::{BufRead, BufReader};
     let q = Qrie::new();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qrie"))
-        .arg("--store")
-        .arg(format!("sqlite:{}", q.store.display()))
-        .args(["demo", "--accounts", "1", "--resources-per-account", "10", "--listen", "127.0.0.1:0"])
+    let mut child = q
+        .command(&["demo", "--accounts", "1", "--resources-per-account", "10", "--listen", "127.0.0.1:0"])
         .args(["--change-every", "0"])
-        .env_remove("QRIE_STORE")
-        .current_dir(q.dir())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -6,97 +6,20 @@
 //! moto comes from the venv that scripts/setup-python makes; a missing moto is
 //! a failure, never a skip.
 
+mod common;
 use aws_sdk_sqs::types::QueueAttributeName;
+use common::Qrie;
+use qrie_moto::MotoServer;
 use serde_json::{json, Value};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-/// A moto server on a free loopback port, killed on drop.
-struct Moto {
-    child: Child,
-    url: String,
+fn findings(q: &Qrie) -> Vec<Value> {
+    q.findings(&["--state", "all"])
 }
 
-impl Moto {
-    fn start() -> Moto {
-        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server");
-        assert!(bin.exists(), "moto is not installed: {} is missing. Run scripts/setup-python.", bin.display());
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        let child = Command::new(&bin)
-            .args(["-p", &port.to_string(), "-H", "127.0.0.1"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {}: {e}", bin.display()));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not listen on port {port} within 60 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Moto { child, url: format!("http://127.0.0.1:{port}") }
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The binary over a store in a temporary directory, with moto's endpoint and
-/// test credentials in its environment (and no profile files of the machine).
-struct Qrie {
-    dir: tempfile::TempDir,
-    endpoint: String,
-}
-
-impl Qrie {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_qrie"));
-        c.arg("--store")
-            .arg(format!("sqlite:{}", self.dir.path().join("qrie.db").display()))
-            .args(args)
-            .env_remove("QRIE_STORE")
-            .env_remove("AWS_PROFILE")
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", self.dir.path().join("no-config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", self.dir.path().join("no-credentials"))
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .current_dir(self.dir.path());
-        c
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out: Output = self.command(args).output().expect("run qrie");
-        assert!(
-            out.status.success(),
-            "qrie {args:?} failed:\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 output")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut with_format = args.to_vec();
-        with_format.extend(["--format", "json"]);
-        let out = self.ok(&with_format);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("qrie {args:?} printed invalid JSON ({e}):\n{out}"))
-    }
-
-    fn findings(&self) -> Vec<Value> {
-        self.json(&["findings", "list", "--state", "all"]).as_array().expect("an array").clone()
-    }
-
-    fn poll_once(&self, queue_url: &str) -> Value {
-        self.json(&["events", "poll", "--queue-url", queue_url, "--once", "--wait-seconds", "1"])
-    }
+fn poll_once(q: &Qrie, queue_url: &str) -> Value {
+    q.json(&["events", "poll", "--queue-url", queue_url, "--once", "--wait-seconds", "1"])
 }
 
 /// What an EventBridge rule delivers to SQS for a CloudTrail record.
@@ -171,17 +94,17 @@ fn demo(q: &Qrie) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poll_processes_and_deletes_good_messages_and_dead_letters_bad_ones() {
-    let moto = Moto::start();
-    let q = Qrie { dir: tempfile::tempdir().expect("temp dir"), endpoint: moto.url.clone() };
+    let moto = MotoServer::start();
+    let q = Qrie::new().with_aws(&moto.endpoint);
     demo(&q);
     // A change in the simulated estate whose CloudTrail record nobody has seen yet
     // (--print-records applies and saves it, and only prints the record).
     let printed = q.ok(&["demo", "change", "--count", "1", "--seed", "2", "--print-records"]);
     let record: Value = serde_json::from_str(printed.trim()).expect("one JSON record");
     let event_id = record["eventID"].as_str().unwrap().to_string();
-    let before = q.findings();
+    let before = findings(&q);
 
-    let sqs = sqs_client(&moto.url).await;
+    let sqs = sqs_client(&moto.endpoint).await;
     let (queue_url, dlq_url) = queues(&sqs, 2).await;
     let malformed = "{\"this is\": not an event";
     for body in [eventbridge_envelope(&record).to_string(), malformed.to_string()] {
@@ -189,7 +112,7 @@ async fn poll_processes_and_deletes_good_messages_and_dead_letters_bad_ones() {
     }
 
     // First delivery: the good message is processed and deleted, the bad one stays.
-    let first = q.poll_once(&queue_url);
+    let first = poll_once(&q, &queue_url);
     assert_eq!(first["Messages"], 2, "{first}");
     assert_eq!(first["Deleted"], 1, "{first}");
     assert_eq!(first["Failed"], 1, "{first}");
@@ -201,7 +124,7 @@ async fn poll_processes_and_deletes_good_messages_and_dead_letters_bad_ones() {
     assert_eq!(failure["Deleted"], false);
 
     // The event moved findings at once, each transition naming the event.
-    let after = q.findings();
+    let after = findings(&q);
     let moved: Vec<&Value> = after
         .iter()
         .filter(|f| {
@@ -224,14 +147,14 @@ async fn poll_processes_and_deletes_good_messages_and_dead_letters_bad_ones() {
 
     // Second delivery (after the 1 s visibility timeout): it fails again and stays.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let second = q.poll_once(&queue_url);
+    let second = poll_once(&q, &queue_url);
     assert_eq!((second["Messages"].as_u64(), second["Failed"].as_u64()), (Some(1), Some(1)), "{second}");
     assert_eq!(second["Failures"][0]["ReceiveCount"], 2, "{second}");
 
     // maxReceiveCount (2) reached: SQS moves it to the dead-letter queue instead of
     // delivering it a third time. The good message is in neither queue.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let third = q.poll_once(&queue_url);
+    let third = poll_once(&q, &queue_url);
     assert_eq!(third["Messages"], 0, "{third}");
     assert_eq!(bodies_in(&sqs, &dlq_url).await, vec![malformed.to_string()]);
     assert!(bodies_in(&sqs, &queue_url).await.is_empty());
@@ -239,10 +162,10 @@ async fn poll_processes_and_deletes_good_messages_and_dead_letters_bad_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_a_running_poll_cleanly() {
-    let moto = Moto::start();
-    let q = Qrie { dir: tempfile::tempdir().expect("temp dir"), endpoint: moto.url.clone() };
+    let moto = MotoServer::start();
+    let q = Qrie::new().with_aws(&moto.endpoint);
     demo(&q);
-    let sqs = sqs_client(&moto.url).await;
+    let sqs = sqs_client(&moto.endpoint).await;
     let (queue_url, _) = queues(&sqs, 2).await;
     let child = q
         .command(&["events", "poll", "--queue-url", &queue_url, "--wait-seconds", "1", "--format", "json"])
@@ -265,7 +188,7 @@ async fn ctrl_c_stops_a_running_poll_cleanly() {
 
 #[test]
 fn poll_refuses_out_of_range_limits() {
-    let q = Qrie { dir: tempfile::tempdir().expect("temp dir"), endpoint: "http://127.0.0.1:9".into() };
+    let q = Qrie::new().with_aws("http://127.0.0.1:9");
     for args in [["--wait-seconds", "21"], ["--max-messages", "11"], ["--max-messages", "0"]] {
         let out = q.command(&["events", "poll", "--queue-url", "http://127.0.0.1:9/1/q", args[0], args[1]]).output();
         let out = out.expect("run qrie");

@@ -1,43 +1,11 @@
 //! The binary on DynamoDB (moto's server): `qrie store init`, then the same
 //! demo as on SQLite must give the same findings.
 
+mod common;
+use common::Qrie;
 use qrie_store_dynamodb::Moto;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::process::{Command, Output};
-
-fn qrie(store: &str, dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qrie"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env_remove("QRIE_STORE")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .envs(Moto::env())
-        .current_dir(dir)
-        .output()
-        .expect("run qrie")
-}
-
-fn ok(store: &str, dir: &std::path::Path, args: &[&str]) -> String {
-    let out = qrie(store, dir, args);
-    assert!(
-        out.status.success(),
-        "qrie --store {store} {args:?} failed:\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
-}
-
-fn fails(store: &str, dir: &std::path::Path, args: &[&str]) -> String {
-    let out = qrie(store, dir, args);
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "qrie --store {store} {args:?} should have failed");
-    assert!(stderr.contains("error:") && !stderr.contains("panicked"), "{stderr}");
-    stderr
-}
 
 /// Evidence with its timestamps masked: the two demos generate their estates
 /// seconds apart, and the simulated credential dates follow the generation time.
@@ -51,10 +19,9 @@ fn without_times(v: &Value) -> Value {
 }
 
 /// What must agree between backends: everything but the times of this run.
-fn findings(store: &str, dir: &std::path::Path) -> BTreeSet<String> {
-    let out = ok(store, dir, &["findings", "list", "--state", "all", "--format", "json"]);
-    let list: Vec<Value> = serde_json::from_str(&out).expect("a JSON array");
-    list.iter()
+fn findings(q: &Qrie) -> BTreeSet<String> {
+    q.findings(&["--state", "all"])
+        .iter()
         .map(|f| {
             let kept = serde_json::json!({
                 "ARN": f["ARN"], "Policy": f["Policy"], "State": f["State"], "Severity": f["Severity"],
@@ -69,22 +36,21 @@ fn findings(store: &str, dir: &std::path::Path) -> BTreeSet<String> {
 #[test]
 fn demo_on_dynamodb_gives_the_same_findings_as_on_sqlite() {
     let moto = Moto::start();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let dynamo = moto.store_url("e2e_");
-    let sqlite = format!("sqlite:{}", dir.path().join("qrie.db").display());
+    let dynamo = Qrie::new().with_store(&moto.store_url("e2e_"));
+    let sqlite = Qrie::new();
 
-    let before_init = fails(&dynamo, dir.path(), &["findings", "list"]);
+    let before_init = dynamo.fails(&["findings", "list"]);
     assert!(before_init.contains("qrie store init"), "a missing table says how to create it: {before_init}");
 
-    for store in [&dynamo, &sqlite] {
-        let first = ok(store, dir.path(), &["store", "init"]);
+    for q in [&dynamo, &sqlite] {
+        let first = q.ok(&["store", "init"]);
         assert!(first.contains("store ready"), "{first}");
         // Idempotent: a second init finds everything in place.
-        ok(store, dir.path(), &["store", "init", "--format", "json"]);
-        ok(store, dir.path(), &["demo", "--no-serve", "--accounts", "2", "--seed", "7"]);
+        q.ok(&["store", "init", "--format", "json"]);
+        q.ok(&["demo", "--no-serve", "--accounts", "2", "--seed", "7"]);
     }
-    let on_dynamo = findings(&dynamo, dir.path());
-    let on_sqlite = findings(&sqlite, dir.path());
+    let on_dynamo = findings(&dynamo);
+    let on_sqlite = findings(&sqlite);
     assert!(on_sqlite.len() > 20, "the demo opens findings: {}", on_sqlite.len());
     let only_dynamo: Vec<&String> = on_dynamo.difference(&on_sqlite).collect();
     let only_sqlite: Vec<&String> = on_sqlite.difference(&on_dynamo).collect();
@@ -95,22 +61,18 @@ fn demo_on_dynamodb_gives_the_same_findings_as_on_sqlite() {
         on_sqlite.len()
     );
 
-    let inventory = |store: &str| {
-        let out = ok(store, dir.path(), &["inventory", "list", "--format", "json"]);
-        serde_json::from_str::<Vec<Value>>(&out).expect("a JSON array").len()
-    };
+    let inventory = |q: &Qrie| q.json(&["inventory", "list"]).as_array().expect("a JSON array").len();
     assert_eq!(inventory(&dynamo), inventory(&sqlite));
 }
 
 #[test]
 fn bad_dynamodb_urls_are_refused_with_the_reason() {
-    let dir = tempfile::tempdir().expect("temp dir");
     for (url, says) in [
         ("dynamodb://?prefix=a%20b", "may only hold"),
         ("dynamodb://?tables=x", "unknown parameter"),
         ("dynamodb://?endpoint=localhost:8000", "not an http"),
     ] {
-        let stderr = fails(url, dir.path(), &["store", "init"]);
+        let stderr = Qrie::new().with_store(url).fails(&["store", "init"]);
         assert!(stderr.contains(says), "{url}: {stderr}");
     }
 }
