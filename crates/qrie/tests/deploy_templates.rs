@@ -386,3 +386,60 @@ fn onboarding_least_privilege_policy_is_the_one_docs_list() {
         "deploy/qrie-customer-onboarding.yaml vs docs/aws-access.md"
     );
 }
+
+/// The DynamoDB operations (as IAM action names) the store's sources call.
+fn dynamodb_calls_in_store_sources() -> BTreeSet<String> {
+    let ops = [
+        ("get_item", "GetItem"),
+        ("put_item", "PutItem"),
+        ("update_item", "UpdateItem"),
+        ("delete_item", "DeleteItem"),
+        ("batch_write_item", "BatchWriteItem"),
+        ("batch_get_item", "BatchGetItem"),
+        ("transact_write_items", "TransactWriteItems"),
+        ("transact_get_items", "TransactGetItems"),
+        ("query", "Query"),
+        ("scan", "Scan"),
+        ("describe_table", "DescribeTable"),
+        ("create_table", "CreateTable"),
+        ("update_table", "UpdateTable"),
+        ("describe_time_to_live", "DescribeTimeToLive"),
+        ("update_time_to_live", "UpdateTimeToLive"),
+    ];
+    let dir = root().join("crates/qrie-store-dynamodb/src");
+    let sources: String = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    ops.iter()
+        .filter(|(call, _)| sources.contains(&format!(".{call}()")))
+        .map(|(_, action)| format!("dynamodb:{action}"))
+        .collect()
+}
+
+#[test]
+fn qop_store_policy_grants_the_store_calls_and_docs_list_them() {
+    let t = load("qrie-qop.yaml");
+    let granted = actions(&t["Resources"]["StoreAccessPolicy"]["Properties"]["PolicyDocument"]["Statement"]);
+    // Table management is the operator's (`qrie store init`), never a function's.
+    let management: BTreeSet<String> =
+        ["DescribeTable", "CreateTable", "UpdateTable", "DescribeTimeToLive", "UpdateTimeToLive"]
+            .iter()
+            .map(|a| format!("dynamodb:{a}"))
+            .collect();
+    let calls = dynamodb_calls_in_store_sources();
+    assert!(calls.is_superset(&management), "the store's init calls moved: {calls:?}");
+    let item_calls: BTreeSet<String> = calls.difference(&management).cloned().collect();
+    assert_eq!(granted, item_calls, "the functions' store policy is exactly the store's item calls");
+
+    // docs/deploy.md's permissions section names the same item actions and the init ones.
+    let doc = std::fs::read_to_string(root().join("docs/deploy.md")).unwrap();
+    let section = &doc[doc.find("### DynamoDB permissions").expect("the permissions section")..];
+    let section = &section[..section[4..].find("\n### ").map_or(section.len(), |end| end + 4)];
+    let named = |a: &str| section.contains(&format!("`{a}`")) || section.contains(&format!("`dynamodb:{a}`"));
+    for action in calls.iter().map(|a| a.trim_start_matches("dynamodb:")) {
+        assert!(named(action), "docs/deploy.md's DynamoDB permissions do not name {action}");
+    }
+}
