@@ -5,11 +5,8 @@
 //! every active policy → finding writes). Prints p50/p99/max.
 //! Run: `cargo bench -p qrie-engine --bench event_latency` (SAMPLES=N to change the count).
 
-use qrie_engine::policies::LaunchOptions;
-use qrie_engine::sim::{SimCloud, SimEstate, SimSpec};
-use qrie_engine::{Engine, InventoryRequest, NoProgress};
+use qrie_engine::sim::SimSpec;
 use rand::SeedableRng;
-use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 fn main() {
@@ -19,17 +16,7 @@ fn main() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = qrie_store::open(&format!("sqlite:{}", dir.path().join("bench.db").display())).expect("store");
         let spec = SimSpec { seed: 42, accounts: 3, resources_per_account: 2000, created_at: chrono::Utc::now() };
-        let estate = Arc::new(RwLock::new(SimEstate::create(&*store, spec).await.expect("estate")));
-        let engine = Engine::new(store.clone(), Arc::new(SimCloud::new(estate.clone())));
-        let accounts: Vec<_> = estate.read().unwrap().accounts().to_vec();
-        for a in &accounts {
-            let new = a.new_account();
-            engine.add_account(new).await.expect("account");
-        }
-        for id in qrie_policies::default_policy_ids() {
-            engine.launch_policy(id, LaunchOptions::default(), &NoProgress).await.expect("launch");
-        }
-        engine.inventory_sweep(&InventoryRequest::default(), &NoProgress).await.expect("sweep");
+        let (engine, estate) = qrie_engine::sim::swept_estate(store.clone(), spec).await.expect("estate");
         let resources = estate.read().unwrap().len();
 
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);

@@ -2,31 +2,21 @@
 //! resources, on a file store (several connections, the counts concurrent)
 //! and in memory (one connection the concurrent reads share).
 
-use qrie_engine::policies::LaunchOptions;
-use qrie_engine::sim::{SimCloud, SimEstate, SimSpec};
-use qrie_engine::{Engine, InventoryRequest, NoProgress};
+use qrie_engine::sim::SimSpec;
+use qrie_engine::Engine;
 use qrie_model::{Finding, FindingState, SeverityLabel};
 use qrie_store::sqlite::SqliteStore;
 use qrie_store::{FindingFilter, FindingSort, PageRequest, ResourceFilter, ResourceGroup, Store};
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 /// A demo estate of three accounts swept with the default policies, a third
 /// of its active findings resolved, and its last account removed.
 async fn estate(store: Arc<dyn Store>) -> Engine {
     let spec = SimSpec { seed: 11, accounts: 3, resources_per_account: 60, created_at: chrono::Utc::now() };
-    let estate = Arc::new(RwLock::new(SimEstate::create(&*store, spec).await.unwrap()));
-    let engine = Engine::new(store.clone(), Arc::new(SimCloud::new(estate.clone())));
-    let accounts: Vec<_> = estate.read().unwrap().accounts().to_vec();
-    for a in &accounts {
-        let new = a.new_account();
-        engine.add_account(new).await.unwrap();
-    }
-    for id in qrie_policies::default_policy_ids() {
-        engine.launch_policy(id, LaunchOptions::default(), &NoProgress).await.unwrap();
-    }
-    engine.inventory_sweep(&InventoryRequest::default(), &NoProgress).await.unwrap();
+    let (engine, estate) = qrie_engine::sim::swept_estate(store.clone(), spec).await.unwrap();
+    let last = estate.read().unwrap().accounts()[2].account_id.clone();
     let resolved: Vec<Finding> = all_findings(&*store)
         .await
         .into_iter()
@@ -39,7 +29,7 @@ async fn estate(store: Arc<dyn Store>) -> Engine {
         .collect();
     assert!(resolved.len() > 5, "the estate must have findings to resolve");
     store.put_findings(resolved).await.unwrap();
-    engine.remove_account(&accounts[2].account_id).await.unwrap();
+    engine.remove_account(&last).await.unwrap();
     engine
 }
 

@@ -11,15 +11,14 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use qrie_engine::policies::LaunchOptions;
-use qrie_engine::sim::{ChangeKind, SimCloud, SimEstate, SimSpec};
-use qrie_engine::{Engine, InventoryRequest, NoProgress, PolicySweepRequest};
+use qrie_engine::sim::{ChangeKind, SimSpec};
+use qrie_engine::{NoProgress, PolicySweepRequest};
 use qrie_model::ScanType;
 use qrie_store::Store;
 use qrie_store_dynamodb::{DynamoStore, Moto};
 use rand::SeedableRng;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, Default)]
 struct Counter(Arc<Mutex<BTreeMap<String, u64>>>);
@@ -64,17 +63,7 @@ async fn measure(moto: &Moto, prefix: &str, resources_per_account: usize) -> Mea
     dynamo.init().await.expect("tables");
     let store: Arc<dyn Store> = Arc::new(dynamo);
     let spec = SimSpec { seed: 42, accounts: 1, resources_per_account, created_at: chrono::Utc::now() };
-    let estate = Arc::new(RwLock::new(SimEstate::create(&*store, spec).await.expect("estate")));
-    let engine = Engine::new(store.clone(), Arc::new(SimCloud::new(estate.clone())));
-    let accounts: Vec<_> = estate.read().unwrap().accounts().to_vec();
-    for a in &accounts {
-        let new = a.new_account();
-        engine.add_account(new).await.expect("account");
-    }
-    for id in qrie_policies::default_policy_ids() {
-        engine.launch_policy(id, LaunchOptions::default(), &NoProgress).await.expect("launch");
-    }
-    engine.inventory_sweep(&InventoryRequest::default(), &NoProgress).await.expect("inventory");
+    let (engine, estate) = qrie_engine::sim::swept_estate(store.clone(), spec).await.expect("estate");
     let resources = estate.read().unwrap().len();
 
     counter.take();

@@ -23,6 +23,28 @@ use std::sync::{Arc, RwLock};
 
 use crate::cloud::{Cloud, CloudError, Described, Listing, SweepUnit};
 
+/// An estate generated from `spec` into `store`, and an engine over it with
+/// every account added, the default catalog launched and one bootstrap
+/// inventory sweep done: where the benches and tests that need a populated
+/// store start.
+pub async fn swept_estate(
+    store: Arc<dyn qrie_store::Store>,
+    spec: SimSpec,
+) -> Result<(crate::Engine, Arc<RwLock<SimEstate>>), crate::EngineError> {
+    let estate = SimEstate::create(&*store, spec).await?;
+    let accounts = estate.accounts().to_vec();
+    let estate = Arc::new(RwLock::new(estate));
+    let engine = crate::Engine::new(store, Arc::new(SimCloud::new(estate.clone())));
+    for a in &accounts {
+        engine.add_account(a.new_account()).await?;
+    }
+    for id in qrie_policies::default_policy_ids() {
+        engine.launch_policy(id, crate::policies::LaunchOptions::default(), &crate::NoProgress).await?;
+    }
+    engine.inventory_sweep(&crate::InventoryRequest::default(), &crate::NoProgress).await?;
+    Ok((engine, estate))
+}
+
 /// The simulated estate behind the [`Cloud`] trait.
 pub struct SimCloud {
     estate: Arc<RwLock<SimEstate>>,

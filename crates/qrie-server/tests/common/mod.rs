@@ -7,11 +7,8 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use qrie_engine::accounts::NewAccount;
-use qrie_engine::policies::LaunchOptions;
 use qrie_engine::sim::{SimCloud, SimEstate, SimSpec};
-use qrie_engine::{Cloud, CloudError, Described, Engine, InventoryRequest, Listing, NoProgress, OrgAccount, SweepUnit};
-use qrie_model::AccountSource;
+use qrie_engine::{Cloud, CloudError, Described, Engine, Listing, OrgAccount, SweepUnit};
 use qrie_server::auth::{self, Role};
 use qrie_server::{router, AppState, ServerConfig};
 use serde_json::Value;
@@ -32,27 +29,7 @@ pub async fn world_with(config: ServerConfig) -> World {
     let dir = tempfile::tempdir().unwrap();
     let store = qrie_store::open(&format!("sqlite:{}", dir.path().join("t.db").display())).unwrap();
     let spec = SimSpec { seed: 7, accounts: 2, resources_per_account: 40, created_at: chrono::Utc::now() };
-    let estate = Arc::new(RwLock::new(SimEstate::create(&*store, spec).await.unwrap()));
-    let engine = Engine::new(store.clone(), Arc::new(SimCloud::new(estate.clone())));
-    let accounts: Vec<_> = estate.read().unwrap().accounts().to_vec();
-    for a in &accounts {
-        engine
-            .add_account(NewAccount {
-                account_id: a.account_id.clone(),
-                name: Some(a.name.clone()),
-                role_arn: None,
-                external_id: None,
-                regions: a.regions.clone(),
-                org_path: a.org_path.clone(),
-                source: AccountSource::Simulated,
-            })
-            .await
-            .unwrap();
-    }
-    for id in qrie_policies::default_policy_ids() {
-        engine.launch_policy(id, LaunchOptions::default(), &NoProgress).await.unwrap();
-    }
-    engine.inventory_sweep(&InventoryRequest::default(), &NoProgress).await.unwrap();
+    let (engine, estate) = qrie_engine::sim::swept_estate(store.clone(), spec).await.unwrap();
     let tok = |r| {
         let store = store.clone();
         async move { auth::create_token(&*store, r, None).await.unwrap().token }
