@@ -70,6 +70,33 @@ pub struct ParamDef {
     pub default: ParamValue,
 }
 
+impl ParamDef {
+    /// A value for this parameter typed as text (a form field), read as the
+    /// parameter's own type: `30` is a number for an integer parameter and
+    /// text for a text one.
+    pub fn parse(&self, raw: &str) -> Result<Value, ValidationError> {
+        let raw = raw.trim();
+        let parsed = match self.default {
+            ParamValue::Int(_) => raw.parse::<i64>().ok().map(Value::from),
+            ParamValue::Bool(_) => raw.parse::<bool>().ok().map(Value::from),
+            ParamValue::Text(_) => Some(Value::from(raw)),
+        };
+        parsed.ok_or_else(|| ValidationError::Parameter {
+            name: self.name.to_string(),
+            reason: format!("expected {}, got {raw:?}", self.default.type_name()),
+        })
+    }
+
+    /// The default, as [`parse`](Self::parse) reads it back.
+    pub fn default_text(&self) -> String {
+        match self.default {
+            ParamValue::Int(i) => i.to_string(),
+            ParamValue::Bool(b) => b.to_string(),
+            ParamValue::Text(t) => t.to_string(),
+        }
+    }
+}
+
 /// The evaluation function of a policy. `Err(MissingData)` becomes
 /// [`Verdict::Error`], so a policy can use `?` on [`Resource::field`].
 pub type EvaluateFn = fn(&Resource, &EvalContext) -> Result<Verdict, MissingData>;
@@ -270,6 +297,20 @@ mod tests {
         assert_eq!(DEF.resolve_params(&BTreeMap::new()).unwrap().int("max_age_days"), Ok(90));
         let o = BTreeMap::from([("max_age_days".to_string(), json!(30))]);
         assert_eq!(DEF.resolve_params(&o).unwrap().int("max_age_days"), Ok(30));
+    }
+
+    #[test]
+    fn a_param_typed_in_a_form_is_read_as_its_type() {
+        let int = ParamDef { name: "max_age_days", description: "", default: ParamValue::Int(90) };
+        let text = ParamDef { name: "suffix", description: "", default: ParamValue::Text("x") };
+        let flag = ParamDef { name: "strict", description: "", default: ParamValue::Bool(false) };
+        assert_eq!(int.parse(" 30 "), Ok(Value::from(30)));
+        assert_eq!(text.parse("30"), Ok(Value::from("30")));
+        assert_eq!(flag.parse("true"), Ok(Value::from(true)));
+        let e = int.parse("thirty").unwrap_err().to_string();
+        assert!(e.contains("max_age_days") && e.contains("an integer") && e.contains("thirty"), "{e}");
+        assert!(flag.parse("yes").is_err());
+        assert_eq!(int.parse(&int.default_text()), Ok(Value::from(90)));
     }
 
     #[test]

@@ -378,3 +378,36 @@ async fn discover_accounts_through_the_page() {
     assert!(section("Skipped: removed").expect("a removed section").contains(&removed));
     assert!(b.page("/accounts").await.contains("444444444444"), "the new account is listed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_parameters_are_set_on_launch_and_edited_back_to_the_default() {
+    let w = world().await;
+    let id = "iam-user-credentials-unused";
+    let (launch, show) = (format!("/policies/{id}/launch"), format!("/policies/{id}"));
+    w.state.engine.delete_policy(id).await.unwrap();
+    let b = Browser::login(&w, &w.admin).await;
+    let form = b.page(&launch).await;
+    assert!(form.contains("name=\"param.max_unused_days\""), "the launch form offers the parameter");
+    assert!(form.contains("Empty keeps the default, 45."), "with its default");
+
+    // A value of the wrong type is refused, naming the parameter; nothing is launched.
+    let r = b.submit(&launch, &launch, &[("param.max_unused_days", "soon")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("max_unused_days") && r.text.contains("an integer"), "{}", r.text);
+    assert!(w.state.engine.store.get_policy(id).await.unwrap().is_none());
+
+    let r = b.submit(&launch, &launch, &[("param.max_unused_days", "30")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    wait_job(&w, r.headers[header::LOCATION].to_str().unwrap().trim_start_matches("/jobs/")).await;
+    let stored = w.state.engine.store.get_policy(id).await.unwrap().expect("launched");
+    assert_eq!(stored.params.get("max_unused_days"), Some(&serde_json::json!(30)));
+
+    // The edit form shows the override; emptying the field returns to the default.
+    let page = b.page(&show).await;
+    assert!(page.contains("name=\"param.max_unused_days\" value=\"30\""), "the edit form shows 30");
+    assert!(page.contains("Parameter overrides"), "the policy page lists the override");
+    let r = b.submit(&show, &format!("/policies/{id}/edit"), &[("param.max_unused_days", "")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let stored = w.state.engine.store.get_policy(id).await.unwrap().expect("launched");
+    assert!(stored.params.is_empty(), "{:?}", stored.params);
+}

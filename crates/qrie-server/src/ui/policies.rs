@@ -12,6 +12,7 @@ use qrie_engine::policies::{LaunchOptions, PolicyListing, PolicyUpdate, PolicyVi
 use qrie_model::{LaunchedPolicy, PolicyDef, Scope, Severity, TagCondition};
 use qrie_store::ResourceFilter;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 use super::layout::{page, Nav};
 use super::widgets::{csrf_field, facts, href, join_list, policy_href, post_button, severity, split_list, table, time};
@@ -119,6 +120,10 @@ async fn view_of(state: &AppState, id: &str) -> UiResult<PolicyView> {
         .ok_or_else(|| UiError::not_found(format!("No policy {id}: the Policies page lists them.")))
 }
 
+fn catalog_def(id: &str) -> UiResult<&'static PolicyDef> {
+    qrie_policies::get(id).ok_or_else(|| UiError::not_found(format!("{id} is not in this catalog")))
+}
+
 fn scope_facts(s: &Scope) -> Markup {
     let show = |v: String| {
         if v.is_empty() {
@@ -159,10 +164,14 @@ async fn show(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Stri
             h2 { "Scope" }
             @if l.scope == Scope::default() { p { "Everything: every account, region and tag." } } @else { (scope_facts(&l.scope)) }
             @if let Some(r) = &l.remediation { h2 { "Remediation override" } p { (r) } }
+            @if !l.params.is_empty() {
+                h2 { "Parameter overrides" }
+                (facts(l.params.iter().map(|(k, v)| (k.as_str(), html! { code { (param_text(v)) } })).collect()))
+            }
             @if viewer.may(Role::Admin) && l.is_active() {
                 h2 { "Edit scope and overrides" }
-                p.warning { "A change of scope or severity re-evaluates the policy over everything now in scope (a background job); findings that leave the scope resolve as OUT_OF_SCOPE." }
-                (scope_form(&viewer, &format!("{}/edit", policy_href(&id)), Some(l), "Save changes"))
+                p.warning { "A change of scope, severity or parameters re-evaluates the policy over everything now in scope (a background job); findings that leave the scope resolve as OUT_OF_SCOPE." }
+                (scope_form(&viewer, &format!("{}/edit", policy_href(&id)), p.definition, Some(l), "Save changes"))
             }
         }
         @if let Some(d) = p.definition {
@@ -175,7 +184,14 @@ async fn show(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Stri
 
 /// The launch and edit form: scope lists and overrides, pre-filled from a
 /// launched policy when editing.
-fn scope_form(viewer: &Viewer, action: &str, current: Option<&LaunchedPolicy>, submit: &str) -> Markup {
+fn scope_form(
+    viewer: &Viewer,
+    action: &str,
+    def: Option<&PolicyDef>,
+    current: Option<&LaunchedPolicy>,
+    submit: &str,
+) -> Markup {
+    let params = def.map_or(&[][..], |d| d.params);
     let s = current.map(|l| l.scope.clone()).unwrap_or_default();
     let list_hint = "Comma-separated; empty means all.";
     let tag_hint = "Comma-separated KEY or KEY=VALUE.";
@@ -221,6 +237,16 @@ fn scope_form(viewer: &Viewer, action: &str, current: Option<&LaunchedPolicy>, s
                     small #f-remediation-hint .hint { "Shown above the catalog's steps on every finding. Empty for none." }
                 }
             }
+            @if !params.is_empty() {
+                fieldset {
+                    legend { "Parameters" }
+                    @for d in params {
+                        @let name = format!("{PARAM_FIELD}{}", d.name);
+                        @let value = current.and_then(|l| l.params.get(d.name)).map(param_text).unwrap_or_default();
+                        (super::widgets::text_input(&name, d.name, &value, Some(&format!("{} Empty keeps the default, {}.", d.description, d.default_text()))))
+                    }
+                }
+            }
             div { button type="submit" { (submit) } }
         }
     }
@@ -238,6 +264,17 @@ pub struct ScopeForm {
     exclude_tags: Option<String>,
     severity: Option<String>,
     remediation: Option<String>,
+    /// Everything else: the `param.NAME` fields (and the CSRF token).
+    #[serde(flatten)]
+    other: BTreeMap<String, String>,
+}
+
+/// The prefix of a parameter's form field: `param.max_age_days`.
+const PARAM_FIELD: &str = "param.";
+
+/// A stored parameter value as its form field shows it.
+fn param_text(v: &serde_json::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
 }
 
 impl ScopeForm {
@@ -263,6 +300,22 @@ impl ScopeForm {
             .parse()
             .map_err(|_| UiError::bad_request(format!("severity {s:?} is not a whole number from 0 to 100")))?;
         Ok(Some(Severity::new(n)?))
+    }
+
+    /// The parameter overrides filled in, each read as its parameter's type;
+    /// a field the policy does not have is refused (the engine says which it has).
+    fn params(&self, def: &PolicyDef) -> UiResult<BTreeMap<String, serde_json::Value>> {
+        let mut out = BTreeMap::new();
+        for (field, raw) in &self.other {
+            let Some(name) = field.strip_prefix(PARAM_FIELD) else { continue };
+            let value = match def.params.iter().find(|d| d.name == name) {
+                Some(d) => d.parse(raw)?,
+                None => serde_json::Value::from(raw.as_str()),
+            };
+            out.insert(name.to_string(), value);
+        }
+        def.resolve_params(&out)?;
+        Ok(out)
     }
 
     fn remediation(&self) -> Option<String> {
@@ -304,7 +357,7 @@ async fn launch_form(State(state): State<AppState>, viewer: Viewer, Path(id): Pa
             " in " strong { (accounts) } " active accounts (fewer if you narrow the scope below). "
             "It runs as a background job; its findings open as it goes."
         }
-        (scope_form(&viewer, &format!("{}/launch", policy_href(&id)), None, "Launch and scan"))
+        (scope_form(&viewer, &format!("{}/launch", policy_href(&id)), Some(def), None, "Launch and scan"))
     };
     page(&state, &viewer, Nav::Policies, "Launch a policy", body).await
 }
@@ -319,7 +372,7 @@ async fn launch(
         scope: f.scope()?,
         severity: f.severity()?,
         remediation: f.remediation(),
-        params: Default::default(),
+        params: f.params(catalog_def(&id)?)?,
     };
     let started = start_launch(&state, &id, opts).await?;
     Ok(after_start(started, &policy_href(&id)))
@@ -336,7 +389,7 @@ async fn edit(
         scope: Some(f.scope()?),
         severity: Some(f.severity()?),
         remediation: Some(f.remediation()),
-        params: None,
+        params: Some(f.params(catalog_def(&id)?)?),
     };
     let started = start_update(&state, &id, update).await?;
     Ok(after_start(started, &policy_href(&id)))
