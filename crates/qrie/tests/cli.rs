@@ -288,13 +288,7 @@ fn changes_with_their_events_leave_no_drift() {
     assert_eq!(stats["Received"], 12);
     assert_eq!(stats["Mapped"], 12, "every simulated change is routed: {stats}");
     let after = q.findings(&["--state", "all"]);
-    let moved: Vec<&Value> = after
-        .iter()
-        .filter(|f| {
-            let old = before.iter().find(|b| b["ARN"] == f["ARN"] && b["Policy"] == f["Policy"]);
-            old.map(|o| o["State"] != f["State"]).unwrap_or(f["State"] == "ACTIVE")
-        })
-        .collect();
+    let moved = common::moved(&before, &after);
     assert!(!moved.is_empty(), "the events moved findings at once");
     assert_eq!(
         stats["FindingsOpened"].as_u64().unwrap() + stats["FindingsResolved"].as_u64().unwrap(),

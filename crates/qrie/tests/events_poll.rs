@@ -125,13 +125,7 @@ async fn poll_processes_and_deletes_good_messages_and_dead_letters_bad_ones() {
 
     // The event moved findings at once, each transition naming the event.
     let after = findings(&q);
-    let moved: Vec<&Value> = after
-        .iter()
-        .filter(|f| {
-            let old = before.iter().find(|b| b["ARN"] == f["ARN"] && b["Policy"] == f["Policy"]);
-            old.map(|o| o["State"] != f["State"]).unwrap_or(f["State"] == "ACTIVE")
-        })
-        .collect();
+    let moved = common::moved(&before, &after);
     assert!(!moved.is_empty(), "the polled event updated findings");
     let s = &first["Stats"];
     assert_eq!(s["FindingsOpened"].as_u64().unwrap() + s["FindingsResolved"].as_u64().unwrap(), moved.len() as u64);

@@ -108,3 +108,15 @@ impl Qrie {
         self.json(&args).as_array().expect("a JSON array").clone()
     }
 }
+
+/// The findings of `after` whose state differs from `before` (new ones count
+/// when active), matched by (ARN, policy).
+pub fn moved<'a>(before: &[Value], after: &'a [Value]) -> Vec<&'a Value> {
+    after
+        .iter()
+        .filter(|f| {
+            let old = before.iter().find(|b| b["ARN"] == f["ARN"] && b["Policy"] == f["Policy"]);
+            old.map(|o| o["State"] != f["State"]).unwrap_or(f["State"] == "ACTIVE")
+        })
+        .collect()
+}
