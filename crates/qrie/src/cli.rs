@@ -70,7 +70,7 @@ pub enum Command {
     /// CloudTrail events: re-evaluate what they changed, explain routing, counters.
     #[command(subcommand)]
     Events(EventsCmd),
-    /// Serve the JSON API over HTTP (creates and prints an admin token if none exists).
+    /// Serve the web UI and the JSON API over HTTP (creates and prints an admin token if none exists).
     Serve(ServeArgs),
     /// API tokens: create (the token is shown once), list, revoke.
     #[command(subcommand)]
