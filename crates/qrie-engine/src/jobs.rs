@@ -196,9 +196,7 @@ crashed before it ended (see the function's logs); the counts are those it had s
 /// Marks `job` failed, with the reason, if it is lost; whether it did.
 fn fail_if_lost(job: &mut Job, now: Timestamp) -> bool {
     let Some(reason) = lost_reason(job, now) else { return false };
-    job.status = JobStatus::Failed;
-    job.finished_at = Some(now);
-    job.errors.push(JobError { account_id: None, service: None, region: None, policy_id: None, message: reason });
+    job.fail(reason, now);
     true
 }
 

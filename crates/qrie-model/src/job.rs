@@ -143,6 +143,16 @@ pub struct Job {
     pub deadline: Option<Timestamp>,
 }
 
+impl Job {
+    /// Ends the job as failed as a whole at `at`, saying why (a job nothing
+    /// will run: its function could not be invoked, or it was lost).
+    pub fn fail(&mut self, message: String, at: Timestamp) {
+        self.status = JobStatus::Failed;
+        self.finished_at = Some(at);
+        self.errors.push(JobError { account_id: None, service: None, region: None, policy_id: None, message });
+    }
+}
+
 /// Drift of one (account, service, region) found by an anti-entropy inventory sweep.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -7,7 +7,7 @@
 
 use axum::http::StatusCode;
 use qrie_engine::{Engine, InventoryRequest, PolicySweepRequest};
-use qrie_model::{Job, JobError, JobStatus};
+use qrie_model::Job;
 use qrie_server::launcher::{JobLauncher, Launch};
 use qrie_server::{ApiError, ApiResult, Started};
 use serde::Serialize;
@@ -94,15 +94,7 @@ impl LambdaLauncher {
         let Err(e) = self.invoker.invoke_async(function, bytes).await else {
             return Ok(Started::Job(job.id));
         };
-        job.status = JobStatus::Failed;
-        job.finished_at = Some(chrono::Utc::now());
-        job.errors.push(JobError {
-            account_id: None,
-            service: None,
-            region: None,
-            policy_id: None,
-            message: format!("could not invoke the function {function}: {e}"),
-        });
+        job.fail(format!("could not invoke the function {function}: {e}"), chrono::Utc::now());
         engine.store.put_job(job).await?;
         tracing::error!(%function, error = %e, "invoke failed");
         Err(ApiError::new(
