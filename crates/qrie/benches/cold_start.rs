@@ -2,7 +2,7 @@
 //! and the binary's size. `scripts/bench cold` runs it; docs/performance.md
 //! records the figures and the method.
 //!
-//! Two entry points, each started RUNS times (default 30) as a fresh process
+//! Two entry points, each started RUNS times (default 100) as a fresh process
 //! over the same SQLite store (a demo estate of 2 accounts, made once):
 //!
 //! - `qrie serve`: spawn, then poll `GET /healthz` every millisecond until it
