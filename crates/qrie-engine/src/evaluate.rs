@@ -2,14 +2,15 @@
 //! the lifecycle → finding writes. Sweeps call it for many resources, events
 //! for one, policy management to close findings; nothing else applies verdicts.
 
-use qrie_model::lifecycle::{self, Effect, Outcome, Subject};
+use qrie_model::lifecycle::{Effect, Outcome};
 use qrie_model::{
     Account, EvalContext, Finding, LaunchedPolicy, Params, PolicyDef, RelatedLookup, ResolvedReason, Resource,
-    ResourceRef, Severity, Timestamp, Trigger,
+    ResourceRef, Severity, Timestamp,
 };
-use qrie_store::Store;
+use qrie_store::{PolicyFence, Store};
 use std::collections::{BTreeMap, HashMap};
 
+pub use crate::commit::Decision;
 use crate::EngineError;
 
 /// A launched policy joined with its definition, parameters resolved.
@@ -32,6 +33,12 @@ impl ActivePolicy {
 
     pub fn id(&self) -> &str {
         self.def.id
+    }
+
+    /// What every finding write decided under this policy requires: the
+    /// policy still at the generation it was loaded at.
+    pub fn fence(&self) -> PolicyFence {
+        PolicyFence::Generation(self.launched.generation)
     }
 }
 
@@ -62,6 +69,12 @@ pub struct PolicyTally {
     pub errors: u64,
     pub drift_opens: u64,
     pub drift_resolves: u64,
+    /// Writes that found the finding changed since it was read (by an event,
+    /// another sweep, an operator), and were decided again.
+    pub conflicts: u64,
+    /// Writes refused because the policy changed since it was loaded
+    /// (suspended, deleted, re-scoped): whoever changed it decides those findings.
+    pub fenced: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -74,7 +87,7 @@ pub struct Tally {
 const MAX_RECORDED_EVAL_ERRORS: usize = 200;
 
 impl Tally {
-    fn record(&mut self, policy: &str, effect: Effect, baselined: bool) {
+    pub(crate) fn record(&mut self, policy: &str, effect: Effect, baselined: bool) {
         let t = self.by_policy.entry(policy.to_string()).or_default();
         match effect {
             Effect::Opened => t.opened += 1,
@@ -102,6 +115,8 @@ impl Tally {
             t.errors += v.errors;
             t.drift_opens += v.drift_opens;
             t.drift_resolves += v.drift_resolves;
+            t.conflicts += v.conflicts;
+            t.fenced += v.fenced;
         }
         let room = MAX_RECORDED_EVAL_ERRORS.saturating_sub(self.eval_errors.len());
         self.eval_errors.extend(other.eval_errors.into_iter().take(room));
@@ -181,93 +196,78 @@ impl RelatedLookup for RelatedCache {
 /// Current findings, keyed by (ARN, policy), for the pairs being evaluated.
 pub type FindingIndex = HashMap<(String, String), Finding>;
 
-/// Evaluates resources against policies and applies the lifecycle; returns the
-/// findings to write (also updated in `index`) and what happened.
+/// Evaluates resources against policies: one decision per (resource, policy)
+/// pair, for [`commit`](crate::commit::commit) to apply through the lifecycle.
 ///
 /// Resources of accounts that are unknown or removed are skipped: a removed
 /// account leaves sweeps but keeps its findings.
-#[allow(clippy::too_many_arguments)]
 pub fn evaluate_batch(
     resources: &[Resource],
     policies: &[&ActivePolicy],
     accounts: &HashMap<String, Account>,
     related: &RelatedCache,
-    index: &mut FindingIndex,
-    trigger: &Trigger,
     now: Timestamp,
     tally: &mut Tally,
-) -> Vec<Finding> {
-    let mut writes = Vec::new();
+) -> Vec<Decision> {
+    let mut decisions = Vec::new();
     for resource in resources {
         let Some(account) = accounts.get(&resource.account_id).filter(|a| a.is_active()) else {
             continue;
         };
-        let rref = resource.reference();
         for policy in policies.iter().filter(|p| p.def.resource_type == resource.resource_type) {
             let outcome = decide(policy, resource, account, related, now);
-            if let Outcome::Evaluated(v) = &outcome {
-                let t = tally.by_policy.entry(policy.id().to_string()).or_default();
-                t.evaluated += 1;
-                if let qrie_model::Verdict::Error(reason) = v {
-                    t.errors += 1;
-                    if tally.eval_errors.len() < MAX_RECORDED_EVAL_ERRORS {
-                        tally.eval_errors.push((resource.arn.clone(), policy.id().to_string(), reason.clone()));
-                    }
-                }
-            }
-            if let Some(f) = apply_outcome(&rref, policy.id(), policy.severity, &outcome, index, trigger, now) {
-                tally.record(policy.id(), f.0, account.is_baselined());
-                writes.push(f.1);
+            tally.count_evaluation(policy.id(), &resource.arn, &outcome);
+            decisions.push(Decision {
+                rref: resource.reference(),
+                policy_id: policy.id().to_string(),
+                severity: policy.severity,
+                fence: policy.fence(),
+                outcome,
+                baselined: account.is_baselined(),
+            });
+        }
+    }
+    decisions
+}
+
+impl Tally {
+    /// Counts an evaluation (and keeps the first errors' reasons).
+    pub(crate) fn count_evaluation(&mut self, policy: &str, arn: &str, outcome: &Outcome) {
+        let Outcome::Evaluated(v) = outcome else { return };
+        let t = self.by_policy.entry(policy.to_string()).or_default();
+        t.evaluated += 1;
+        if let qrie_model::Verdict::Error(reason) = v {
+            t.errors += 1;
+            if self.eval_errors.len() < MAX_RECORDED_EVAL_ERRORS {
+                self.eval_errors.push((arn.to_string(), policy.to_string(), reason.clone()));
             }
         }
     }
-    writes
 }
 
-/// Applies one outcome through the lifecycle, keeping `index` current.
-pub fn apply_outcome(
-    rref: &ResourceRef,
-    policy_id: &str,
-    severity: Severity,
-    outcome: &Outcome,
-    index: &mut FindingIndex,
-    trigger: &Trigger,
-    now: Timestamp,
-) -> Option<(Effect, Finding)> {
-    let key = (rref.arn.clone(), policy_id.to_string());
-    let subject = Subject { resource: rref, policy_id, severity };
-    let (effect, write) = lifecycle::apply(index.get(&key), subject, outcome, trigger, now);
-    let finding = write?;
-    index.insert(key, finding.clone());
-    Some((effect, finding))
-}
-
-/// Closes the given findings for a reason (suspension, deletion of a policy,
-/// resource gone), through the lifecycle.
+/// Decisions that close findings for a reason (suspension or deletion of a
+/// policy, resource gone), each write fenced by `fence`.
 pub fn close_findings(
-    findings: Vec<Finding>,
+    findings: &[Finding],
     reason: ResolvedReason,
+    fence: PolicyFence,
     accounts: &HashMap<String, Account>,
-    trigger: &Trigger,
-    now: Timestamp,
-    tally: &mut Tally,
-) -> Vec<Finding> {
-    let mut writes = Vec::new();
-    for current in findings {
-        let rref = ResourceRef {
-            arn: current.arn.clone(),
-            account_id: current.account_id.clone(),
-            region: current.region.clone(),
-            service: current.service().parse().unwrap_or(qrie_model::Service::S3),
-            resource_type: current.resource_type.clone(),
-        };
-        let subject = Subject { resource: &rref, policy_id: &current.policy, severity: current.severity };
-        let (effect, write) = lifecycle::apply(Some(&current), subject, &Outcome::Close(reason), trigger, now);
-        if let Some(f) = write {
-            let baselined = accounts.get(&current.account_id).is_some_and(Account::is_baselined);
-            tally.record(&current.policy, effect, baselined);
-            writes.push(f);
-        }
-    }
-    writes
+) -> Vec<Decision> {
+    findings
+        .iter()
+        .map(|current| Decision {
+            rref: ResourceRef {
+                arn: current.arn.clone(),
+                account_id: current.account_id.clone(),
+                region: current.region.clone(),
+                service: current.service().parse().unwrap_or(qrie_model::Service::S3),
+                resource_type: current.resource_type.clone(),
+            },
+            policy_id: current.policy.clone(),
+            severity: current.severity,
+            fence,
+            outcome: Outcome::Close(reason),
+            baselined: accounts.get(&current.account_id).is_some_and(Account::is_baselined),
+        })
+        .collect()
 }

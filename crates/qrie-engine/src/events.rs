@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use crate::commit::{commit, Evaluator};
 use crate::evaluate::{evaluate_batch, load_active_policies, ActivePolicy, FindingIndex, RelatedCache, Tally};
 use crate::{summary, Described, Engine, EngineError};
 
@@ -263,7 +264,9 @@ impl Engine {
                     return Ok(None);
                 }
                 match self.store.get_resource(&arn).await? {
-                    Some(r) => (r, false),
+                    // Deleted as just written, even where the read lags the
+                    // write (an index on DynamoDB): never evaluate it as present.
+                    Some(r) => (Resource { deleted_at: r.deleted_at.or(Some(observed_at)), ..r }, false),
                     None => return Ok(None),
                 }
             }
@@ -281,10 +284,9 @@ impl Engine {
             }
         }
         related.prefetch(&*self.store, &refs, &batch).await?;
-        let writes = evaluate_batch(&batch, &refs, accounts, related, &mut index, trigger, chrono::Utc::now(), tally);
-        if !writes.is_empty() {
-            self.store.put_findings(writes).await?;
-        }
+        let decisions = evaluate_batch(&batch, &refs, accounts, related, Engine::now(), tally);
+        let evaluator = Evaluator { policies: &refs, accounts, related };
+        commit(&*self.store, decisions, &mut index, trigger, Some(&evaluator), tally).await?;
         Ok(Some(present))
     }
 

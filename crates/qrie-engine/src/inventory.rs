@@ -11,6 +11,7 @@ use qrie_store::WriteOutcome;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use crate::commit::{commit, Evaluator};
 use crate::evaluate::{evaluate_batch, load_active_policies, ActivePolicy, FindingIndex, RelatedCache, Tally};
 use crate::jobs::{queued_job, JobReport, JobTracker, Progress, QueuedRun};
 use crate::summary::{self, DRIFT_INVENTORY_KEY, DRIFT_INVENTORY_SERIES};
@@ -234,6 +235,8 @@ impl Engine {
             ("findings.opened", st.tally.total(|t| t.opened + t.reopened)),
             ("findings.resolved", st.tally.total(|t| t.resolved)),
             ("findings.errors", st.tally.total(|t| t.errors)),
+            ("findings.conflicts", st.tally.total(|t| t.conflicts)),
+            ("findings.fenced", st.tally.total(|t| t.fenced)),
         ] {
             job.count(name, n);
         }
@@ -408,14 +411,11 @@ impl Engine {
         }
 
         let policies: Vec<&ActivePolicy> = st.policies.iter().collect();
-        let now = Engine::now();
         for chunk in written.chunks(1000) {
             st.related.prefetch(&*self.store, &policies, chunk).await?;
-            let writes =
-                evaluate_batch(chunk, &policies, &st.accounts, &st.related, &mut st.index, trigger, now, &mut st.tally);
-            if !writes.is_empty() {
-                self.store.put_findings(writes).await?;
-            }
+            let decisions = evaluate_batch(chunk, &policies, &st.accounts, &st.related, Engine::now(), &mut st.tally);
+            let evaluator = Evaluator { policies: &policies, accounts: &st.accounts, related: &st.related };
+            commit(&*self.store, decisions, &mut st.index, trigger, Some(&evaluator), &mut st.tally).await?;
         }
         Ok(())
     }

@@ -11,11 +11,14 @@
 //!   and a lock.
 //! - [`sim`] is the simulated estate behind `qrie demo` and the tests.
 //!
-//! Every verdict reaches findings through [`evaluate`], which applies
-//! `qrie_model::lifecycle` — the one implementation of the finding lifecycle.
+//! Every verdict reaches findings through [`evaluate`] (decisions) and
+//! [`commit`] (which applies `qrie_model::lifecycle` — the one implementation
+//! of the finding lifecycle — and writes on the finding's version and the
+//! policy's generation, re-deciding on conflict).
 
 pub mod accounts;
 pub mod cloud;
+pub mod commit;
 pub mod compliance;
 pub mod evaluate;
 pub mod events;
@@ -57,6 +60,8 @@ pub enum EngineError {
     NoEstate,
     #[error("{0}")]
     Conflict(String),
+    #[error("policy {0:?} was changed by someone else meanwhile; look at it again and retry")]
+    PolicyChanged(String),
 }
 
 /// The engine over one store and one cloud.

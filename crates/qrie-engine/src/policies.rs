@@ -11,9 +11,11 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
-use crate::evaluate::{close_findings, Tally};
+use crate::commit::commit;
+use crate::evaluate::{close_findings, FindingIndex, Tally};
 use crate::jobs::{JobReport, Progress};
 use crate::{summary, Engine, EngineError, PolicySweepRequest};
+use qrie_store::PolicyFence;
 
 /// What an operator sets when launching.
 #[derive(Debug, Clone, Default)]
@@ -153,6 +155,7 @@ impl Engine {
         if existing.as_ref().is_some_and(LaunchedPolicy::is_active) {
             return Err(EngineError::AlreadyActive(policy_id.into()));
         }
+        let read_at = existing.as_ref().map(|e| e.generation);
         let launched = LaunchedPolicy {
             policy_id: policy_id.to_string(),
             status: PolicyStatus::Active,
@@ -162,9 +165,9 @@ impl Engine {
             params: opts.params,
             created_at: existing.map_or(now, |e| e.created_at),
             updated_at: now,
+            generation: LaunchedPolicy::next_generation(read_at, now),
         };
-        self.store.put_policy(launched.clone()).await?;
-        summary::invalidate(&*self.store).await?;
+        self.save_policy(launched.clone(), read_at).await?;
         Ok(launched)
     }
 
@@ -214,9 +217,10 @@ impl Engine {
         if let Some(remediation) = update.remediation {
             p.remediation = remediation;
         }
+        let read_at = p.generation;
         p.updated_at = Engine::now();
-        self.store.put_policy(p.clone()).await?;
-        summary::invalidate(&*self.store).await?;
+        p.generation = LaunchedPolicy::next_generation(Some(read_at), p.updated_at);
+        self.save_policy(p.clone(), Some(read_at)).await?;
         let sweep = (resweep && p.is_active()).then(|| bootstrap_of(policy_id));
         Ok((p, sweep))
     }
@@ -227,19 +231,37 @@ impl Engine {
     }
 
     /// Suspends a policy and resolves its active findings (POLICY_SUSPENDED).
+    /// The suspension moves the policy's generation on first, so no sweep or
+    /// event that loaded it earlier can reopen what it resolves.
     pub async fn suspend_policy(&self, policy_id: &str) -> Result<Purge, EngineError> {
         let mut p = self.launched(policy_id).await?;
+        let read_at = p.generation;
         p.status = PolicyStatus::Suspended;
         p.updated_at = Engine::now();
-        self.store.put_policy(p).await?;
-        self.purge(policy_id, ResolvedReason::PolicySuspended).await
+        p.generation = LaunchedPolicy::next_generation(Some(read_at), p.updated_at);
+        let fence = PolicyFence::Generation(p.generation);
+        self.save_policy(p, Some(read_at)).await?;
+        self.purge(policy_id, ResolvedReason::PolicySuspended, fence).await
     }
 
     /// Deletes a launched policy and resolves its active findings (POLICY_DELETED).
     pub async fn delete_policy(&self, policy_id: &str) -> Result<Purge, EngineError> {
-        self.launched(policy_id).await?;
-        self.store.delete_policy(policy_id).await?;
-        self.purge(policy_id, ResolvedReason::PolicyDeleted).await
+        let p = self.launched(policy_id).await?;
+        if !self.store.delete_policy(policy_id, p.generation).await? {
+            return Err(EngineError::PolicyChanged(policy_id.into()));
+        }
+        self.purge(policy_id, ResolvedReason::PolicyDeleted, PolicyFence::Absent).await
+    }
+
+    /// Writes a policy on the condition that it is still at the generation
+    /// it was read at (`None`: not launched), and invalidates the dashboard.
+    async fn save_policy(&self, policy: LaunchedPolicy, read_at: Option<u64>) -> Result<(), EngineError> {
+        let id = policy.policy_id.clone();
+        if !self.store.put_policy(policy, read_at).await? {
+            return Err(EngineError::PolicyChanged(id));
+        }
+        summary::invalidate(&*self.store).await?;
+        Ok(())
     }
 
     async fn launched(&self, policy_id: &str) -> Result<LaunchedPolicy, EngineError> {
@@ -252,19 +274,27 @@ impl Engine {
         })
     }
 
-    async fn purge(&self, policy_id: &str, reason: ResolvedReason) -> Result<Purge, EngineError> {
+    /// Resolves the policy's active findings for `reason`, each write fenced
+    /// on the policy state that called for it (a relaunch in between wins).
+    pub(crate) async fn purge(
+        &self,
+        policy_id: &str,
+        reason: ResolvedReason,
+        fence: PolicyFence,
+    ) -> Result<Purge, EngineError> {
         let accounts: HashMap<String, Account> =
             self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
         let active = self.active_findings_of(policy_id).await?;
         let mut tally = Tally::default();
-        let writes =
-            close_findings(active, reason, &accounts, &Trigger::new(DetectedBy::Operator), Engine::now(), &mut tally);
-        let resolved = writes.len() as u64;
-        for chunk in writes.chunks(1000) {
-            self.store.put_findings(chunk.to_vec()).await?;
+        let trigger = Trigger::new(DetectedBy::Operator);
+        for chunk in active.chunks(1000) {
+            let decisions = close_findings(chunk, reason, fence, &accounts);
+            let mut index: FindingIndex =
+                chunk.iter().map(|f| ((f.arn.clone(), f.policy.clone()), f.clone())).collect();
+            commit(&*self.store, decisions, &mut index, &trigger, None, &mut tally).await?;
         }
         summary::invalidate(&*self.store).await?;
-        Ok(Purge { policy_id: policy_id.to_string(), resolved, reason })
+        Ok(Purge { policy_id: policy_id.to_string(), resolved: tally.total(|t| t.resolved), reason })
     }
 }
 

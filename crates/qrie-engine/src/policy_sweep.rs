@@ -9,6 +9,7 @@ use qrie_store::{PageRequest, ResourceFilter};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 
+use crate::commit::{commit, Evaluator};
 use crate::evaluate::{close_findings, evaluate_batch, load_active_policies, ActivePolicy, RelatedCache, Tally};
 use crate::inventory::drift_rows;
 use crate::jobs::{queued_job, JobReport, JobTracker, Progress, QueuedRun};
@@ -123,6 +124,8 @@ impl Engine {
             ("findings.opened", tally.total(|t| t.opened + t.reopened)),
             ("findings.resolved", tally.total(|t| t.resolved)),
             ("findings.errors", tally.total(|t| t.errors)),
+            ("findings.conflicts", tally.total(|t| t.conflicts)),
+            ("findings.fenced", tally.total(|t| t.fenced)),
         ] {
             job.count(name, n);
         }
@@ -160,18 +163,21 @@ impl Engine {
         tally: &mut Tally,
         job: &mut JobTracker<'_>,
     ) -> Result<(), EngineError> {
+        // Findings are read before the resources they are decided from: an
+        // event that changes a resource after it was read here changes its
+        // findings after they were read too, so the write conflicts and is
+        // decided again from the resource as stored then.
         let mut index = self.preload_findings(std::slice::from_ref(policy)).await?;
         let mut seen: HashSet<String> = HashSet::new();
         let filter = ResourceFilter { resource_type: Some(policy.def.resource_type.to_string()), ..Default::default() };
         let mut page = PageRequest::first(PAGE);
+        let policies = [policy];
         loop {
             let batch = self.store.list_resources(&filter, &page).await?;
-            related.prefetch(&*self.store, &[policy], &batch.items).await?;
-            let now = Engine::now();
-            let writes = evaluate_batch(&batch.items, &[policy], accounts, related, &mut index, trigger, now, tally);
-            if !writes.is_empty() {
-                self.store.put_findings(writes).await?;
-            }
+            related.prefetch(&*self.store, &policies, &batch.items).await?;
+            let decisions = evaluate_batch(&batch.items, &policies, accounts, related, Engine::now(), tally);
+            let evaluator = Evaluator { policies: &policies, accounts, related };
+            commit(&*self.store, decisions, &mut index, trigger, Some(&evaluator), tally).await?;
             seen.extend(batch.items.iter().map(|r| r.arn.clone()));
             job.advance(batch.items.len() as u64, policy.id()).await?;
             match batch.next_token {
@@ -182,14 +188,14 @@ impl Engine {
         // Active findings on resources the inventory no longer holds live.
         // Removed accounts keep their findings (soft delete).
         let orphans: Vec<_> = index
-            .into_values()
+            .values()
             .filter(|f| f.is_active() && !seen.contains(&f.arn))
             .filter(|f| accounts.get(&f.account_id).is_none_or(Account::is_active))
+            .cloned()
             .collect();
-        let writes = close_findings(orphans, ResolvedReason::ResourceDeleted, accounts, trigger, Engine::now(), tally);
-        if !writes.is_empty() {
-            self.store.put_findings(writes).await?;
-        }
+        let decisions = close_findings(&orphans, ResolvedReason::ResourceDeleted, policy.fence(), accounts);
+        let evaluator = Evaluator { policies: &policies, accounts, related };
+        commit(&*self.store, decisions, &mut index, trigger, Some(&evaluator), tally).await?;
         Ok(())
     }
 }

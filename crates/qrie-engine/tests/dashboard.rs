@@ -17,18 +17,19 @@ async fn estate(store: Arc<dyn Store>) -> Engine {
     let spec = SimSpec { seed: 11, accounts: 3, resources_per_account: 60, created_at: chrono::Utc::now() };
     let (engine, estate) = qrie_engine::sim::swept_estate(store.clone(), spec).await.unwrap();
     let last = estate.read().unwrap().accounts()[2].account_id.clone();
-    let resolved: Vec<Finding> = all_findings(&*store)
+    let resolved: Vec<qrie_store::FindingWrite> = all_findings(&*store)
         .await
         .into_iter()
         .filter(Finding::is_active)
         .step_by(3)
         .map(|mut f| {
             f.state = FindingState::Resolved;
-            f
+            f.version += 1;
+            qrie_store::FindingWrite::unchecked(f)
         })
         .collect();
     assert!(resolved.len() > 5, "the estate must have findings to resolve");
-    store.put_findings(resolved).await.unwrap();
+    store.write_findings(resolved).await.unwrap();
     engine.remove_account(&last).await.unwrap();
     engine
 }

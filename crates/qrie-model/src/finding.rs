@@ -151,6 +151,16 @@ pub struct Finding {
     pub detected_by: DetectedBy,
     #[serde(default)]
     pub history: Vec<Transition>,
+    /// Optimistic-concurrency version: 0 for a finding not stored yet, then
+    /// one more on every write. A store writes a finding only if the stored
+    /// version is still the one the writer read. Findings stored before
+    /// versions existed read as version 1.
+    #[serde(default = "first_version")]
+    pub version: u64,
+}
+
+fn first_version() -> u64 {
+    1
 }
 
 impl Finding {

@@ -73,6 +73,7 @@ pub fn apply(
                 resolved_reason: None,
                 detected_by: trigger.detected_by,
                 history: vec![transition(now, TransitionKind::Opened, None, trigger)],
+                version: 0,
             };
             (Effect::Opened, Some(finding))
         }
@@ -81,6 +82,12 @@ pub fn apply(
             f.last_evaluated = now;
             f.evidence = evidence.clone();
             f.severity = subject.severity;
+            // Where the resource is now (a bucket name that moved accounts, a
+            // region read correctly since), not where it was when first seen.
+            f.account_service = subject.resource.account_service();
+            f.account_id = subject.resource.account_id.clone();
+            f.region = subject.resource.region.clone();
+            f.resource_type = subject.resource.resource_type.clone();
             if f.state == FindingState::Active {
                 return (Effect::Refreshed, Some(f));
             }
@@ -254,5 +261,27 @@ mod tests {
         assert_eq!(run(None, err.clone(), 1), (Effect::Unchanged, None));
         assert_eq!(run(Some(&active()), err.clone(), 1), (Effect::Unchanged, None));
         assert_eq!(run(Some(&resolved()), err, 1), (Effect::Unchanged, None));
+    }
+
+    #[test]
+    fn reopen_and_refresh_take_the_resource_placement_of_now() {
+        // A finding opened when the bucket's region could not be read (home
+        // region) and its owner was another account: the next failing
+        // evaluation carries where the resource is now.
+        let moved = |f: Finding| Finding {
+            account_id: "999999999999".into(),
+            account_service: "999999999999_s3".into(),
+            region: "eu-west-1".into(),
+            resource_type: "AWS::S3::Old".into(),
+            ..f
+        };
+        for current in [moved(active()), moved(resolved())] {
+            let (_, f) = run(Some(&current), fail(), 30);
+            let f = f.unwrap();
+            assert_eq!(f.account_id, "123412341234");
+            assert_eq!(f.account_service, "123412341234_s3");
+            assert_eq!(f.region, "us-east-1");
+            assert_eq!(f.resource_type, "AWS::S3::Bucket");
+        }
     }
 }

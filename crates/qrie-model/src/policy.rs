@@ -256,9 +256,30 @@ pub struct LaunchedPolicy {
     pub params: BTreeMap<String, Value>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Bumped by every change that alters verdicts or the policy's state
+    /// (launch, suspension, scope, parameters, severity). A finding write
+    /// decided under an older generation is refused by the store (a policy
+    /// fence), so a sweep or event that loaded the policy earlier can never
+    /// undo a suspension or a scope change. Unique across a delete and a
+    /// relaunch: it starts from the launch time in milliseconds.
+    #[serde(default = "first_generation")]
+    pub generation: u64,
+}
+
+/// What a policy stored before generations existed reads as.
+fn first_generation() -> u64 {
+    1
 }
 
 impl LaunchedPolicy {
+    /// The generation after `previous` (none: a first launch) at `now`:
+    /// strictly greater than the previous one, and never reused after a
+    /// deletion because it follows the clock.
+    pub fn next_generation(previous: Option<u64>, now: Timestamp) -> u64 {
+        let clock = u64::try_from(now.timestamp_millis()).unwrap_or(0);
+        previous.map_or(clock, |p| (p + 1).max(clock))
+    }
+
     pub fn effective_severity(&self, def: &PolicyDef) -> Severity {
         self.severity.unwrap_or(def.severity)
     }

@@ -78,6 +78,7 @@ impl From<EngineError> for ApiError {
             EngineError::AccountRemoved(_) => (S::CONFLICT, "account_removed"),
             EngineError::NoEstate => (S::CONFLICT, "no_estate"),
             EngineError::Conflict(_) => (S::CONFLICT, "conflict"),
+            EngineError::PolicyChanged(_) => (S::CONFLICT, "policy_changed"),
         };
         ApiError::new(status, code, e.to_string())
     }

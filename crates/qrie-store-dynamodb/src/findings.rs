@@ -7,8 +7,10 @@
 
 use async_trait::async_trait;
 use qrie_model::{Finding, FindingState, Service};
-use qrie_store::{FindingFilter, FindingGroup, FindingSort, FindingStore, Page, PageRequest, Result};
-use std::collections::HashMap;
+use qrie_store::{
+    FindingFilter, FindingGroup, FindingSort, FindingStore, FindingWrite, FindingWriteOutcome, Page, PageRequest,
+    Result, StoreError,
+};
 
 use crate::batch::{write_all, Write};
 use crate::error::sdk;
@@ -43,6 +45,7 @@ fn item_of(f: &Finding) -> Result<Item> {
         ("State".to_string(), s(f.state.as_str())),
         ("FirstSeen".to_string(), n(millis(f.first_seen))),
         ("LastEvaluated".to_string(), n(millis(f.last_evaluated))),
+        ("Version".to_string(), n(f.version as i64)),
         ("Doc".to_string(), to_doc(format_args!("{} {}", f.arn, f.policy), f)?),
     ]);
     Ok(item)
@@ -155,14 +158,15 @@ impl DynamoStore {
 
 #[async_trait]
 impl FindingStore for DynamoStore {
-    async fn put_findings(&self, findings: Vec<Finding>) -> Result<()> {
-        // A batch takes one write per key: the last of the same key wins, as in a loop of upserts.
-        let mut last: HashMap<(String, String), Item> = HashMap::new();
-        for f in &findings {
-            last.insert((f.arn.clone(), f.policy.clone()), item_of(f)?);
+    async fn write_findings(&self, writes: Vec<FindingWrite>) -> Result<Vec<FindingWriteOutcome>> {
+        if let Some(w) = writes.iter().find(|w| w.finding.version == 0) {
+            return Err(StoreError::Backend(format!(
+                "finding {} {} written with version 0 (a write carries the version it will have)",
+                w.finding.arn, w.finding.policy
+            )));
         }
-        let writes = last.into_values().map(Write::Put).collect();
-        write_all(self.client(), &self.tables().findings, writes).await
+        let items = writes.iter().map(|w| item_of(&w.finding)).collect::<Result<Vec<_>>>()?;
+        self.transact_findings(&writes, items).await
     }
 
     async fn get_finding(&self, arn: &str, policy: &str) -> Result<Option<Finding>> {

@@ -20,10 +20,16 @@
 //! - **Lists** are keyset-paginated: the token ([`qrie_store::token`]) carries
 //!   the last item's sort key; filters are applied here, so every page but the
 //!   last holds exactly `limit` items.
-//! - **Unconditional bulk writes** (findings, key-value, deletions) go through
+//! - **Findings** are written by `TransactWriteItems` ([`transact`]): each put
+//!   conditional on the version its writer read, with a `ConditionCheck` on the
+//!   launched policy's `Generation` (the policy fence).
+//! - **Launched policies** are written and deleted conditionally on their `Generation`.
+//! - **Unconditional bulk writes** (key-value, deletions of a purge) go through
 //!   `BatchWriteItem`, retrying unprocessed items with a bounded backoff.
 //! - **Reads through an index are eventually consistent** on AWS (`get_resource`,
 //!   findings by policy or account); reads by table key are strongly consistent.
+//!   docs/architecture.md lists which reads the engine decides from and why
+//!   each is safe.
 
 mod accounts;
 mod batch;
@@ -41,6 +47,7 @@ mod read;
 mod resources;
 pub mod schema;
 mod summary;
+mod transact;
 
 pub use emulator::Moto;
 pub use options::DynamoOptions;

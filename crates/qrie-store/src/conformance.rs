@@ -43,8 +43,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::{
-    FindingFilter, FindingGroup, FindingSort, JobFilter, Page, PageRequest, ResourceDigest, ResourceFilter,
-    ResourceGroup, Result, Store, StoreError, SummaryEntry, WriteOutcome,
+    FindingFilter, FindingGroup, FindingSort, FindingWrite, FindingWriteOutcome, JobFilter, Page, PageRequest,
+    PolicyFence, ResourceDigest, ResourceFilter, ResourceGroup, Result, Store, StoreError, SummaryEntry, WriteOutcome,
 };
 
 /// Expands to one `#[test]` per conformance case, each running on a fresh
@@ -68,6 +68,9 @@ macro_rules! conformance_tests {
             finding_round_trip,
             finding_lists,
             finding_counts,
+            finding_conditional_writes,
+            finding_policy_fences,
+            finding_writes_under_contention,
             foreign_and_tampered_tokens,
             policies,
             accounts_and_purge,
@@ -259,7 +262,25 @@ fn finding(r: &Resource, policy: &str, severity: u8, state: FindingState, last_s
         resolved_reason: resolved.then_some(ResolvedReason::Compliant),
         detected_by: DetectedBy::Bootstrap,
         history,
+        version: 1,
     }
+}
+
+/// Stores fixtures as first writes (version 1, no policy fence).
+async fn put_findings(store: &Arc<dyn Store>, findings: Vec<Finding>) {
+    let n = findings.len();
+    let writes = findings.into_iter().map(|finding| FindingWrite { finding, fence: PolicyFence::Unchecked }).collect();
+    let outcomes = store.write_findings(writes).await.expect("write findings");
+    assert_eq!(outcomes, vec![FindingWriteOutcome::Written; n]);
+}
+
+/// The next version of a stored finding, as a writer that read it would write it.
+fn next(f: &Finding) -> Finding {
+    Finding { version: f.version + 1, ..f.clone() }
+}
+
+fn write(finding: Finding, fence: PolicyFence) -> FindingWrite {
+    FindingWrite { finding, fence }
 }
 
 /// Findings on the estate with many ties in severity and evaluation time.
@@ -298,6 +319,7 @@ fn policy(id: &str, status: PolicyStatus) -> LaunchedPolicy {
         ]),
         created_at: at(0),
         updated_at: at(10),
+        generation: 5,
     }
 }
 
@@ -899,13 +921,13 @@ pub async fn finding_round_trip(store: Arc<dyn Store>) {
     let bucket = resource(A1, Service::S3, "us-east-1", "AWS::S3::Bucket", "b", 0);
     let user = resource(A2, Service::Iam, "global", "AWS::IAM::User", "u", 0);
     let open = finding(&bucket, "s3-bucket-public", 90, FindingState::Active, 10);
-    store.put_findings(vec![open.clone()]).await.expect("put");
+    put_findings(&store, vec![open.clone()]).await;
     assert_eq!(store.get_finding(&bucket.arn, "s3-bucket-public").await.expect("get"), Some(open.clone()));
     assert_eq!(store.get_finding(&bucket.arn, "other").await.expect("get"), None);
     assert_eq!(store.get_finding("arn:aws:s3:::nope", "s3-bucket-public").await.expect("get"), None);
 
-    // Upsert: the same key is replaced, not duplicated.
-    let mut resolved = finding(&bucket, "s3-bucket-public", 70, FindingState::Resolved, 20);
+    // The same key is replaced, not duplicated.
+    let mut resolved = next(&finding(&bucket, "s3-bucket-public", 70, FindingState::Resolved, 20));
     resolved.evidence = json!({"Statement": {"Sid": "'; DROP TABLE findings; --", "Principal": "*"}, "Ünïcode": "✓"});
     resolved.history.push(Transition {
         at: at(30),
@@ -918,14 +940,15 @@ pub async fn finding_round_trip(store: Arc<dyn Store>) {
             event_time: Some(at(29)),
         },
     });
-    store.put_findings(vec![resolved.clone()]).await.expect("put");
+    let replaced = store.write_findings(vec![write(resolved.clone(), PolicyFence::Unchecked)]).await.expect("write");
+    assert_eq!(replaced, vec![FindingWriteOutcome::Written]);
     assert_eq!(store.get_finding(&bucket.arn, "s3-bucket-public").await.expect("get"), Some(resolved.clone()));
 
     let other_policy = finding(&bucket, "s3-bucket-unencrypted", 40, FindingState::Active, 5);
     let other_resource = finding(&user, "s3-bucket-public", 40, FindingState::Active, 5);
     let user_finding = finding(&user, "iam-user-no-mfa", 50, FindingState::Resolved, 5);
-    store.put_findings(vec![other_policy.clone(), other_resource.clone(), user_finding.clone()]).await.expect("put");
-    store.put_findings(Vec::new()).await.expect("put none");
+    put_findings(&store, vec![other_policy.clone(), other_resource.clone(), user_finding.clone()]).await;
+    put_findings(&store, Vec::new()).await;
 
     let mut for_bucket = store.findings_for_resource(&bucket.arn).await.expect("for resource");
     for_bucket.sort_by(|a, b| a.policy.cmp(&b.policy));
@@ -953,7 +976,7 @@ pub async fn finding_lists(store: Arc<dyn Store>) {
         assert_eq!(empty, Page { items: Vec::new(), next_token: None });
     }
     let all = findings_of(&estate());
-    store.put_findings(all.clone()).await.expect("put");
+    put_findings(&store, all.clone()).await;
     for filter in finding_filter_set() {
         for sort in SORTS {
             let expected = findings_expected(&all, &filter, sort);
@@ -982,7 +1005,7 @@ pub async fn finding_counts(store: Arc<dyn Store>) {
         .expect("count")
         .is_empty());
     let all = findings_of(&estate());
-    store.put_findings(all.clone()).await.expect("put");
+    put_findings(&store, all.clone()).await;
     for filter in finding_filter_set() {
         let matching: Vec<&Finding> = all.iter().filter(|x| finding_matches(&filter, x)).collect();
         assert_eq!(store.count_findings(&filter, None).await.expect("count"), total(matching.len()), "{filter:?}");
@@ -1031,7 +1054,7 @@ pub async fn finding_counts(store: Arc<dyn Store>) {
 pub async fn foreign_and_tampered_tokens(store: Arc<dyn Store>) {
     let resources = estate();
     put_all(&store, resources.clone()).await;
-    store.put_findings(findings_of(&resources)).await.expect("put findings");
+    put_findings(&store, findings_of(&resources)).await;
     for i in 0..5 {
         store.put_job(job(&format!("job-{i}"), JobKind::Inventory, JobStatus::Succeeded, i)).await.expect("put job");
     }
@@ -1098,7 +1121,7 @@ pub async fn policies(store: Arc<dyn Store>) {
     assert!(store.list_policies().await.expect("list").is_empty());
     let ids = ["s3-bucket-public", "ec2-imdsv1", "iam_key_100%_old"];
     for id in ids {
-        store.put_policy(policy(id, PolicyStatus::Active)).await.expect("put");
+        assert!(store.put_policy(policy(id, PolicyStatus::Active), None).await.expect("put"));
     }
     assert_eq!(
         store.get_policy("s3-bucket-public").await.expect("get"),
@@ -1107,18 +1130,166 @@ pub async fn policies(store: Arc<dyn Store>) {
     let listed: Vec<String> = store.list_policies().await.expect("list").into_iter().map(|p| p.policy_id).collect();
     assert_eq!(listed, vec!["ec2-imdsv1", "iam_key_100%_old", "s3-bucket-public"], "ordered by id");
 
-    let suspended = LaunchedPolicy { updated_at: at(99), ..policy("ec2-imdsv1", PolicyStatus::Suspended) };
-    store.put_policy(suspended.clone()).await.expect("put");
+    // Writes are conditional on the generation read: a first launch on none
+    // stored, a change on the generation it was read at.
+    let suspended =
+        LaunchedPolicy { updated_at: at(99), generation: 6, ..policy("ec2-imdsv1", PolicyStatus::Suspended) };
+    assert!(!store.put_policy(suspended.clone(), None).await.expect("put over a stored one"), "already stored");
+    assert!(!store.put_policy(suspended.clone(), Some(4)).await.expect("put at a wrong generation"));
+    assert_eq!(store.get_policy("ec2-imdsv1").await.expect("get"), Some(policy("ec2-imdsv1", PolicyStatus::Active)));
+    assert!(store.put_policy(suspended.clone(), Some(5)).await.expect("put"));
+    assert!(!store.put_policy(suspended.clone(), Some(5)).await.expect("put twice"), "the generation moved on");
     assert_eq!(store.get_policy("ec2-imdsv1").await.expect("get"), Some(suspended.clone()));
     let listed = store.list_policies().await.expect("list");
     assert_eq!(listed.len(), 3);
     assert_eq!(listed[0], suspended, "suspended policies are listed too");
 
-    assert!(store.delete_policy("ec2-imdsv1").await.expect("delete"));
-    assert!(!store.delete_policy("ec2-imdsv1").await.expect("delete again"));
-    assert!(!store.delete_policy("iam_key_100%").await.expect("delete unknown"), "no wildcards");
+    assert!(!store.delete_policy("ec2-imdsv1", 5).await.expect("delete at an old generation"));
+    assert!(store.delete_policy("ec2-imdsv1", 6).await.expect("delete"));
+    assert!(!store.delete_policy("ec2-imdsv1", 6).await.expect("delete again"));
+    assert!(!store.delete_policy("iam_key_100%", 5).await.expect("delete unknown"), "no wildcards");
     assert_eq!(store.get_policy("ec2-imdsv1").await.expect("get"), None);
     assert_eq!(store.list_policies().await.expect("list").len(), 2);
+}
+
+pub async fn finding_conditional_writes(store: Arc<dyn Store>) {
+    use FindingWriteOutcome::{Conflict, Written};
+    let bucket = resource(A1, Service::S3, "us-east-1", "AWS::S3::Bucket", "b", 0);
+    let v1 = finding(&bucket, "s3-bucket-public", 90, FindingState::Active, 10);
+    let get = || store.get_finding(&bucket.arn, "s3-bucket-public");
+    let unchecked = |f: &Finding| write(f.clone(), PolicyFence::Unchecked);
+
+    // A first write lands only where none is stored.
+    assert_eq!(store.write_findings(vec![unchecked(&v1)]).await.expect("write"), vec![Written]);
+    let rival = Finding { evidence: json!({"rival": true}), ..v1.clone() };
+    assert_eq!(store.write_findings(vec![unchecked(&rival)]).await.expect("write"), vec![Conflict]);
+    assert_eq!(get().await.expect("get"), Some(v1.clone()), "a conflict writes nothing");
+
+    // A change lands only on the version its writer read.
+    let v2 = Finding { state: FindingState::Resolved, ..next(&v1) };
+    let stale = Finding { evidence: json!({"late": true}), ..next(&v1) };
+    assert_eq!(
+        store.write_findings(vec![unchecked(&v2), unchecked(&stale)]).await.expect("write"),
+        vec![Written, Conflict]
+    );
+    assert_eq!(get().await.expect("get"), Some(v2.clone()));
+    let skipped = Finding { version: 9, ..v2.clone() };
+    assert_eq!(store.write_findings(vec![unchecked(&skipped)]).await.expect("write"), vec![Conflict]);
+
+    // Writes of one key in one call apply in order; others beside a conflict land.
+    let v3 = next(&v2);
+    let v4 = Finding { state: FindingState::Active, ..next(&v3) };
+    let other = finding(&bucket, "s3-bucket-unencrypted", 40, FindingState::Active, 5);
+    let outcomes =
+        store.write_findings(vec![unchecked(&v3), unchecked(&rival), unchecked(&v4), unchecked(&other)]).await;
+    assert_eq!(outcomes.expect("write"), vec![Written, Conflict, Written, Written]);
+    assert_eq!(get().await.expect("get"), Some(v4.clone()));
+    assert_eq!(store.get_finding(&bucket.arn, "s3-bucket-unencrypted").await.expect("get"), Some(other));
+    assert_eq!(store.write_findings(Vec::new()).await.expect("write none"), Vec::new());
+
+    // A version 0 write is a writer's bug, refused whole.
+    let zero = Finding { version: 0, ..v1.clone() };
+    assert!(store.write_findings(vec![unchecked(&zero)]).await.is_err());
+
+    // Findings stored before versions existed read as version 1 (their
+    // documents carry none) and are written on that condition.
+    let mut legacy = serde_json::to_value(finding(&bucket, "legacy", 10, FindingState::Active, 1)).expect("json");
+    legacy.as_object_mut().expect("object").remove("Version");
+    let legacy: Finding = serde_json::from_value(legacy).expect("a finding without a version");
+    assert_eq!(legacy.version, 1);
+}
+
+pub async fn finding_policy_fences(store: Arc<dyn Store>) {
+    use FindingWriteOutcome::{Fenced, Written};
+    let bucket = resource(A1, Service::S3, "us-east-1", "AWS::S3::Bucket", "b", 0);
+    let launched = policy("s3-bucket-public", PolicyStatus::Active);
+    assert!(store.put_policy(launched.clone(), None).await.expect("put"));
+    let v1 = finding(&bucket, "s3-bucket-public", 90, FindingState::Active, 10);
+    let get = || store.get_finding(&bucket.arn, "s3-bucket-public");
+
+    // Decided under an older generation, or for a deleted policy: refused.
+    for fence in [PolicyFence::Generation(4), PolicyFence::Generation(6), PolicyFence::Absent] {
+        assert_eq!(store.write_findings(vec![write(v1.clone(), fence)]).await.expect("write"), vec![Fenced]);
+    }
+    assert_eq!(get().await.expect("get"), None, "a fenced write writes nothing");
+    assert_eq!(
+        store.write_findings(vec![write(v1.clone(), PolicyFence::Generation(5))]).await.expect("w"),
+        vec![Written]
+    );
+
+    // A suspension moves the generation on: a sweep that read generation 5
+    // can no longer reopen what the suspension resolved.
+    let suspended = LaunchedPolicy { generation: 6, ..policy("s3-bucket-public", PolicyStatus::Suspended) };
+    assert!(store.put_policy(suspended, Some(5)).await.expect("suspend"));
+    let resolved = Finding { state: FindingState::Resolved, ..next(&v1) };
+    let reopened = next(&v1);
+    let outcomes = store
+        .write_findings(vec![
+            write(reopened, PolicyFence::Generation(5)),
+            write(resolved.clone(), PolicyFence::Generation(6)),
+        ])
+        .await
+        .expect("write");
+    assert_eq!(outcomes, vec![Fenced, Written]);
+    assert_eq!(get().await.expect("get"), Some(resolved.clone()));
+
+    // Closing a deleted policy's findings holds only while it stays deleted;
+    // fences of other policies in the same call are checked each on its own.
+    let other = finding(&bucket, "ec2-imdsv1", 40, FindingState::Active, 5);
+    assert!(store.delete_policy("s3-bucket-public", 6).await.expect("delete"));
+    let closed = next(&resolved);
+    let outcomes = store
+        .write_findings(vec![
+            write(closed.clone(), PolicyFence::Absent),
+            write(other.clone(), PolicyFence::Generation(5)),
+        ])
+        .await
+        .expect("write");
+    assert_eq!(outcomes, vec![Written, Fenced], "ec2-imdsv1 is not launched");
+    assert_eq!(get().await.expect("get"), Some(closed.clone()));
+    assert!(store.put_policy(policy("s3-bucket-public", PolicyStatus::Active), None).await.expect("relaunch"));
+    let late = next(&closed);
+    assert_eq!(store.write_findings(vec![write(late, PolicyFence::Absent)]).await.expect("write"), vec![Fenced]);
+}
+
+/// Writers that each read, change and write one finding with retries on
+/// conflict: every change lands, none is lost to another writer.
+pub async fn finding_writes_under_contention(store: Arc<dyn Store>) {
+    const WRITERS: usize = 8;
+    const EACH: usize = 3;
+    let bucket = resource(A1, Service::S3, "us-east-1", "AWS::S3::Bucket", "b", 0);
+    let mut first = finding(&bucket, "s3-bucket-public", 90, FindingState::Active, 10);
+    first.evidence = json!({"count": 0});
+    put_findings(&store, vec![first]).await;
+    let mut tasks = Vec::new();
+    for _ in 0..WRITERS {
+        let store = Arc::clone(&store);
+        let arn = bucket.arn.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conflicts = 0;
+            for _ in 0..EACH {
+                loop {
+                    let current = store.get_finding(&arn, "s3-bucket-public").await.expect("get").expect("stored");
+                    let count = current.evidence["count"].as_u64().expect("a count");
+                    let changed = Finding { evidence: json!({"count": count + 1}), ..next(&current) };
+                    let outcome = store.write_findings(vec![write(changed, PolicyFence::Unchecked)]).await;
+                    match outcome.expect("write")[0] {
+                        FindingWriteOutcome::Written => break,
+                        FindingWriteOutcome::Conflict => conflicts += 1,
+                        FindingWriteOutcome::Fenced => panic!("no fence was asked for"),
+                    }
+                    tokio::task::yield_now().await;
+                }
+            }
+            conflicts
+        }));
+    }
+    for t in tasks {
+        t.await.expect("writer");
+    }
+    let last = store.get_finding(&bucket.arn, "s3-bucket-public").await.expect("get").expect("stored");
+    assert_eq!(last.evidence["count"], json!(WRITERS * EACH), "every writer's change landed once");
+    assert_eq!(last.version, 1 + (WRITERS * EACH) as u64);
 }
 
 pub async fn accounts_and_purge(store: Arc<dyn Store>) {
@@ -1138,7 +1309,7 @@ pub async fn accounts_and_purge(store: Arc<dyn Store>) {
     let resources = estate();
     let findings = findings_of(&resources);
     put_all(&store, resources.clone()).await;
-    store.put_findings(findings.clone()).await.expect("put findings");
+    put_findings(&store, findings.clone()).await;
 
     assert!(store.purge_account(A1).await.expect("purge"));
     assert_eq!(store.get_account(A1).await.expect("get"), None);

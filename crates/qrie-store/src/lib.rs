@@ -71,9 +71,13 @@ pub trait ResourceStore: Send + Sync {
 
 #[async_trait]
 pub trait FindingStore: Send + Sync {
-    /// Upserts by (ARN, Policy). The lifecycle decides what to write; the store
-    /// only keeps it.
-    async fn put_findings(&self, findings: Vec<Finding>) -> Result<()>;
+    /// Conditional writes by (ARN, Policy), applied in order. Each lands only
+    /// if the stored finding is at [`FindingWrite::expected_version`] and the
+    /// launched policy matches the write's fence; otherwise nothing of it is
+    /// written and its outcome says why. The lifecycle decides what to write;
+    /// the store only keeps it, and never over a version the writer did not read.
+    /// One outcome per input, in order.
+    async fn write_findings(&self, writes: Vec<FindingWrite>) -> Result<Vec<FindingWriteOutcome>>;
     async fn get_finding(&self, arn: &str, policy: &str) -> Result<Option<Finding>>;
     async fn findings_for_resource(&self, arn: &str) -> Result<Vec<Finding>>;
     async fn findings_for_policy(&self, policy: &str, state: Option<qrie_model::FindingState>) -> Result<Vec<Finding>>;
@@ -106,9 +110,13 @@ pub trait PolicyStore: Send + Sync {
     async fn get_policy(&self, policy_id: &str) -> Result<Option<LaunchedPolicy>>;
     /// Every launched policy, active and suspended, ordered by id.
     async fn list_policies(&self) -> Result<Vec<LaunchedPolicy>>;
-    async fn put_policy(&self, policy: LaunchedPolicy) -> Result<()>;
-    /// Returns whether it existed.
-    async fn delete_policy(&self, policy_id: &str) -> Result<bool>;
+    /// Writes the policy if the stored one is at generation `expected`
+    /// (`None`: none is stored). Returns false, writing nothing, when it is
+    /// not: another writer changed the policy since it was read.
+    async fn put_policy(&self, policy: LaunchedPolicy, expected: Option<u64>) -> Result<bool>;
+    /// Deletes the policy if it is stored at generation `expected`. Returns
+    /// whether it was deleted.
+    async fn delete_policy(&self, policy_id: &str, expected: u64) -> Result<bool>;
 }
 
 #[async_trait]

@@ -30,6 +30,54 @@ pub enum WriteOutcome {
     Missing,
 }
 
+/// What a finding write requires of the launched policy it belongs to: the
+/// policy as the writer read it. A suspension, deletion or scope change moves
+/// the policy on, and a write decided before it is refused ([`FindingWriteOutcome::Fenced`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyFence {
+    /// The launched policy exists with this generation.
+    Generation(u64),
+    /// The policy is not launched (closing the findings of a deleted policy:
+    /// refused once it is launched again).
+    Absent,
+    /// No requirement. For imports and test fixtures; the engine always fences.
+    Unchecked,
+}
+
+/// One conditional finding write: `finding.version` is the version it will
+/// have, one more than the version the writer read (1: the writer read no
+/// finding, and none may exist).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingWrite {
+    pub finding: qrie_model::Finding,
+    pub fence: PolicyFence,
+}
+
+impl FindingWrite {
+    /// A write without a policy fence at the finding's own version (1 for a
+    /// new finding). For imports, benchmarks and test fixtures; the engine
+    /// always fences.
+    pub fn unchecked(finding: qrie_model::Finding) -> Self {
+        FindingWrite { finding, fence: PolicyFence::Unchecked }
+    }
+
+    /// The version the stored finding must have for the write to land (0: none stored).
+    pub fn expected_version(&self) -> u64 {
+        self.finding.version.saturating_sub(1)
+    }
+}
+
+/// Result of one conditional finding write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FindingWriteOutcome {
+    Written,
+    /// The stored finding is not at the expected version (another writer was
+    /// first): re-read it and decide again.
+    Conflict,
+    /// The launched policy is no longer what the writer read.
+    Fenced,
+}
+
 /// Upper bound a backend applies to `limit`.
 pub const MAX_PAGE_SIZE: usize = 1000;
 

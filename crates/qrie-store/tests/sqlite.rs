@@ -236,7 +236,9 @@ async fn writes_from_many_tasks_on_a_multi_thread_runtime_all_land() {
                     let findings: Vec<Finding> = batch.iter().map(finding_for).collect();
                     let outcomes = store.put_resources(batch).await.expect("put resources");
                     assert!(outcomes.iter().all(|o| *o == WriteOutcome::Written));
-                    store.put_findings(findings).await.expect("put findings");
+                    let writes = findings.into_iter().map(qrie_store::FindingWrite::unchecked).collect();
+                    let written = store.write_findings(writes).await.expect("write findings");
+                    assert!(written.iter().all(|o| *o == qrie_store::FindingWriteOutcome::Written));
                     store.kv_put("tasks", &format!("{t}-{b}"), json!(b)).await.expect("kv");
                     store.append_history("progress", (t * BATCHES + b) as i64, json!(t)).await.expect("history");
                     // Reads interleave with other tasks' writes.
@@ -272,5 +274,6 @@ fn finding_for(r: &Resource) -> Finding {
         resolved_reason: None,
         detected_by: qrie_model::DetectedBy::Bootstrap,
         history: Vec::new(),
+        version: 1,
     }
 }

@@ -133,7 +133,7 @@ async fn build(store: &dyn Store, target_findings: usize) -> Built {
     let policies = policies_by_type();
     let launched: Vec<&str> = policies.values().flatten().map(|p| p.id).collect();
     for id in &launched {
-        store.put_policy(launched_policy(id, now)).await.expect("policy");
+        store.put_policy(launched_policy(id, now), None).await.expect("policy");
     }
 
     let mut rng = ChaCha8Rng::seed_from_u64(20_261_124);
@@ -202,7 +202,8 @@ async fn write_resources(store: &dyn Store, batch: &mut Vec<Resource>) -> StdDur
 
 async fn write_findings(store: &dyn Store, batch: &mut Vec<Finding>) -> StdDuration {
     let started = Instant::now();
-    store.put_findings(std::mem::take(batch)).await.expect("put findings");
+    let writes = std::mem::take(batch).into_iter().map(qrie_store::FindingWrite::unchecked).collect();
+    store.write_findings(writes).await.expect("write findings");
     started.elapsed()
 }
 
@@ -242,6 +243,7 @@ fn launched_policy(id: &str, now: DateTime<Utc>) -> LaunchedPolicy {
         params: BTreeMap::new(),
         created_at: now - Duration::days(119),
         updated_at: now - Duration::days(119),
+        generation: 1,
     }
 }
 
@@ -321,6 +323,7 @@ fn finding(r: &Resource, policy: &PolicyDef, now: DateTime<Utc>, rng: &mut ChaCh
         resolved_reason: resolved.then_some(ResolvedReason::Compliant),
         detected_by: if resolved { DetectedBy::Event } else { DetectedBy::Bootstrap },
         history,
+        version: 1,
     }
 }
 

@@ -6,25 +6,65 @@ use rusqlite::{params, TransactionBehavior};
 
 use super::cursor::{self, Kind, Order};
 use super::query::{self, millis, to_doc};
+use super::Fail;
 use super::SqliteStore;
-use crate::{FindingFilter, FindingGroup, FindingSort, FindingStore, Page, PageRequest, Result};
+use crate::{
+    FindingFilter, FindingGroup, FindingSort, FindingStore, FindingWrite, FindingWriteOutcome, Page, PageRequest,
+    PolicyFence, Result, StoreError,
+};
+use std::collections::HashMap;
 
-const UPSERT: &str = "
+/// A finding no one has stored yet.
+const INSERT: &str = "
 INSERT INTO findings
     (arn, policy, account_service, account_id, service, region, resource_type, severity, state, first_seen,
-     last_evaluated, doc)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-ON CONFLICT (arn, policy) DO UPDATE SET
-    account_service = excluded.account_service,
-    account_id = excluded.account_id,
-    service = excluded.service,
-    region = excluded.region,
-    resource_type = excluded.resource_type,
-    severity = excluded.severity,
-    state = excluded.state,
-    first_seen = excluded.first_seen,
-    last_evaluated = excluded.last_evaluated,
-    doc = excluded.doc";
+     last_evaluated, doc, version)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+ON CONFLICT (arn, policy) DO NOTHING";
+
+/// A finding at the version the writer read (?14).
+const UPDATE: &str = "
+UPDATE findings SET
+    account_service = ?3, account_id = ?4, service = ?5, region = ?6, resource_type = ?7, severity = ?8,
+    state = ?9, first_seen = ?10, last_evaluated = ?11, doc = ?12, version = ?13
+WHERE arn = ?1 AND policy = ?2 AND version = ?14";
+
+/// The stored generation of a launched policy (documents from before
+/// generations read as 1, as the model does).
+const POLICY_GENERATION: &str =
+    "SELECT COALESCE(json_extract(doc, '$.Generation'), 1) FROM policies WHERE policy_id = ?1";
+
+pub(super) fn policy_generation(conn: &rusqlite::Connection, policy_id: &str) -> rusqlite::Result<Option<u64>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(POLICY_GENERATION)?
+        .query_row([policy_id], |r| r.get::<_, i64>(0))
+        .optional()
+        .map(|g| g.map(|g| u64::try_from(g).unwrap_or(0)))
+}
+
+fn fence_holds(
+    conn: &rusqlite::Connection,
+    cache: &mut HashMap<String, Option<u64>>,
+    policy_id: &str,
+    fence: PolicyFence,
+) -> rusqlite::Result<bool> {
+    if fence == PolicyFence::Unchecked {
+        return Ok(true);
+    }
+    let generation = match cache.get(policy_id) {
+        Some(g) => *g,
+        None => {
+            let g = policy_generation(conn, policy_id)?;
+            cache.insert(policy_id.to_string(), g);
+            g
+        }
+    };
+    Ok(match fence {
+        PolicyFence::Generation(want) => generation == Some(want),
+        PolicyFence::Absent => generation.is_none(),
+        PolicyFence::Unchecked => true,
+    })
+}
 
 fn order(sort: FindingSort) -> &'static Order {
     const KEY: Order = Order { tag: "f:key", keys: &[("arn", Kind::Text), ("policy", Kind::Text)], descending: false };
@@ -74,14 +114,31 @@ impl SqliteStore {
 
 #[async_trait]
 impl FindingStore for SqliteStore {
-    async fn put_findings(&self, findings: Vec<Finding>) -> Result<()> {
+    async fn write_findings(&self, writes: Vec<FindingWrite>) -> Result<Vec<FindingWriteOutcome>> {
         self.run(move |conn| {
+            // One IMMEDIATE transaction: the version and fence checks and the
+            // writes happen with no other writer in between.
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut outcomes = Vec::with_capacity(writes.len());
             {
-                let mut stmt = tx.prepare_cached(UPSERT)?;
-                for f in &findings {
+                let mut fences = HashMap::new();
+                let mut insert = tx.prepare_cached(INSERT)?;
+                let mut update = tx.prepare_cached(UPDATE)?;
+                for w in &writes {
+                    let f = &w.finding;
+                    if f.version == 0 {
+                        return Err(Fail::Store(StoreError::Backend(format!(
+                            "finding {} {} written with version 0 (a write carries the version it will have)",
+                            f.arn, f.policy
+                        ))));
+                    }
+                    if !fence_holds(&tx, &mut fences, &f.policy, w.fence)? {
+                        outcomes.push(FindingWriteOutcome::Fenced);
+                        continue;
+                    }
                     let doc = to_doc(format_args!("{} {}", f.arn, f.policy), f)?;
-                    stmt.execute(params![
+                    let version = i64::try_from(f.version).unwrap_or(i64::MAX);
+                    let values = params![
                         f.arn,
                         f.policy,
                         f.account_service,
@@ -94,11 +151,26 @@ impl FindingStore for SqliteStore {
                         millis(f.first_seen),
                         millis(f.last_evaluated),
                         doc,
-                    ])?;
+                        version,
+                    ];
+                    let changed = match w.expected_version() {
+                        0 => insert.execute(values)?,
+                        expected => {
+                            let expected = i64::try_from(expected).unwrap_or(i64::MAX);
+                            let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
+                            all.push(&expected);
+                            update.execute(all.as_slice())?
+                        }
+                    };
+                    outcomes.push(if changed == 1 {
+                        FindingWriteOutcome::Written
+                    } else {
+                        FindingWriteOutcome::Conflict
+                    });
                 }
             }
             tx.commit()?;
-            Ok(())
+            Ok(outcomes)
         })
         .await
     }

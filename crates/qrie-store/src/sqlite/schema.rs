@@ -121,6 +121,12 @@ CREATE INDEX findings_rollup ON findings (state, severity, account_id, service, 
 -- (a scan of a covering index) and never displaces the list order index.
 CREATE INDEX resources_rollup ON resources (account_service, deleted, service, account_id, region, resource_type);
 "#,
+    // 3: optimistic concurrency. A finding's version, which every write is
+    // conditional on (findings stored before read as version 1, as their
+    // documents do).
+    r#"
+ALTER TABLE findings ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,179 @@
+//! Writing decisions under optimistic concurrency: the one place where
+//! lifecycle results reach the store (DESIGN.md §9, concurrency model).
+//!
+//! Events, sweeps and operators decide findings at the same time. Each
+//! decision is applied by the lifecycle to the finding as it was read, and
+//! written on two conditions the store checks: the stored finding is still at
+//! the version read, and the launched policy is still at the generation the
+//! decision was made under (its fence). Then:
+//! - **Conflict** (another writer changed the finding first): the finding is
+//!   read again and, when the decision came from an evaluation, so is the
+//!   resource, which is evaluated again; the lifecycle is applied to what is
+//!   stored now. A sweep never writes back a stale copy, nor a verdict from a
+//!   configuration older than the one an event just stored.
+//! - **Fenced** (the policy was suspended, deleted or changed): the policy is
+//!   read again; if it is still active (a scope, parameter or severity change)
+//!   the finding is decided again under it, else the write is dropped: the
+//!   suspension or deletion closes the policy's findings itself.
+//!
+//! What the lifecycle did is counted only for writes that landed, so a sweep
+//! that lost a race to an event does not report the event's open as missed.
+
+use qrie_model::lifecycle::{self, Outcome, Subject};
+use qrie_model::{Account, ResourceRef, Severity, Trigger};
+use qrie_store::{FindingWrite, FindingWriteOutcome, PolicyFence, Store};
+use std::collections::HashMap;
+
+use crate::evaluate::{decide, ActivePolicy, FindingIndex, RelatedCache, Tally};
+use crate::{Engine, EngineError};
+
+/// Rounds of re-reading and re-deciding a finding that other writers keep
+/// changing before the write is given up and reported as an error.
+const ATTEMPTS: usize = 6;
+
+/// What happened to one (resource, policy) pair, before the lifecycle.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub rref: ResourceRef,
+    pub policy_id: String,
+    /// The severity a new or refreshed finding gets.
+    pub severity: Severity,
+    pub fence: PolicyFence,
+    pub outcome: Outcome,
+    /// Whether the account is baselined (only then is a sweep's change drift).
+    pub baselined: bool,
+}
+
+/// What re-deciding an evaluation needs: the policies and accounts it was
+/// made with, and the related resources they read.
+pub struct Evaluator<'a> {
+    pub policies: &'a [&'a ActivePolicy],
+    pub accounts: &'a HashMap<String, Account>,
+    pub related: &'a RelatedCache,
+}
+
+/// Applies `decisions` through the lifecycle to the findings in `index` (the
+/// findings as read; kept current), writes them conditionally and resolves
+/// conflicts. `evaluator` re-evaluates a conflicting decision against the
+/// resource as stored now; without it (operator closes) the same outcome is
+/// applied to the finding as stored now.
+pub async fn commit(
+    store: &dyn Store,
+    decisions: Vec<Decision>,
+    index: &mut FindingIndex,
+    trigger: &Trigger,
+    evaluator: Option<&Evaluator<'_>>,
+    tally: &mut Tally,
+) -> Result<(), EngineError> {
+    let mut pending = decisions;
+    // Policies read again after a fence, by id (None: no longer active).
+    let mut reloaded: HashMap<String, Option<ActivePolicy>> = HashMap::new();
+    for _ in 0..ATTEMPTS {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let now = Engine::now();
+        let mut writes = Vec::new();
+        let mut owners = Vec::new();
+        for (i, d) in pending.iter().enumerate() {
+            let key = (d.rref.arn.clone(), d.policy_id.clone());
+            let current = index.get(&key);
+            let subject = Subject { resource: &d.rref, policy_id: &d.policy_id, severity: d.severity };
+            let (effect, write) = lifecycle::apply(current, subject, &d.outcome, trigger, now);
+            if let Some(mut finding) = write {
+                finding.version = current.map_or(0, |c| c.version) + 1;
+                writes.push(FindingWrite { finding, fence: d.fence });
+                owners.push((i, effect));
+            }
+        }
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let outcomes = store.write_findings(writes.clone()).await?;
+        let mut conflicted = Vec::new();
+        let mut fenced = Vec::new();
+        for ((write, (i, effect)), outcome) in writes.into_iter().zip(owners).zip(outcomes) {
+            let d = &pending[i];
+            match outcome {
+                FindingWriteOutcome::Written => {
+                    tally.record(&d.policy_id, effect, d.baselined);
+                    index.insert((d.rref.arn.clone(), d.policy_id.clone()), write.finding);
+                }
+                FindingWriteOutcome::Fenced => {
+                    tally.by_policy.entry(d.policy_id.clone()).or_default().fenced += 1;
+                    fenced.push(i);
+                }
+                FindingWriteOutcome::Conflict => {
+                    tally.by_policy.entry(d.policy_id.clone()).or_default().conflicts += 1;
+                    conflicted.push(i);
+                }
+            }
+        }
+        let mut next = Vec::with_capacity(conflicted.len() + fenced.len());
+        for i in conflicted {
+            let d = pending[i].clone();
+            refresh(store, index, &d).await?;
+            match evaluator {
+                Some(ev) => next.extend(redecide(store, ev, None, d).await?),
+                None => next.push(d),
+            }
+        }
+        for i in fenced {
+            let Some(ev) = evaluator else { continue };
+            let d = pending[i].clone();
+            if !reloaded.contains_key(&d.policy_id) {
+                let current = store.get_policy(&d.policy_id).await?.filter(|p| p.is_active());
+                reloaded.insert(d.policy_id.clone(), current.and_then(|p| ActivePolicy::new(p).ok()));
+            }
+            if let Some(policy) = &reloaded[&d.policy_id] {
+                refresh(store, index, &d).await?;
+                next.extend(redecide(store, ev, Some(policy), d).await?);
+            }
+        }
+        pending = next;
+    }
+    for d in &pending {
+        let t = tally.by_policy.entry(d.policy_id.clone()).or_default();
+        t.errors += 1;
+        tally.eval_errors.push((
+            d.rref.arn.clone(),
+            d.policy_id.clone(),
+            format!("the finding kept changing under {ATTEMPTS} attempts to write it; the next sweep decides it"),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads the decision's finding again into `index`.
+async fn refresh(store: &dyn Store, index: &mut FindingIndex, d: &Decision) -> Result<(), EngineError> {
+    let key = (d.rref.arn.clone(), d.policy_id.clone());
+    match store.get_finding(&key.0, &key.1).await? {
+        Some(f) => index.insert(key, f),
+        None => index.remove(&key),
+    };
+    Ok(())
+}
+
+/// The decision made again against the resource as stored now, under
+/// `policy` (the policy as read again after a fence) or the one it was made
+/// under. `None` when there is nothing to decide any more (its account left
+/// the sweep).
+async fn redecide(
+    store: &dyn Store,
+    ev: &Evaluator<'_>,
+    policy: Option<&ActivePolicy>,
+    d: Decision,
+) -> Result<Option<Decision>, EngineError> {
+    let Some(policy) = policy.or_else(|| ev.policies.iter().find(|p| p.id() == d.policy_id).copied()) else {
+        return Ok(Some(d));
+    };
+    let d = Decision { fence: policy.fence(), severity: policy.severity, ..d };
+    let Some(resource) = store.get_resource(&d.rref.arn).await? else {
+        return Ok(Some(d));
+    };
+    let Some(account) = ev.accounts.get(&resource.account_id).filter(|a| a.is_active()) else {
+        return Ok(None);
+    };
+    let outcome = decide(policy, &resource, account, ev.related, Engine::now());
+    Ok(Some(Decision { rref: resource.reference(), outcome, baselined: account.is_baselined(), ..d }))
+}
