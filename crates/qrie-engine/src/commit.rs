@@ -45,11 +45,10 @@ pub struct Decision {
 }
 
 /// What re-deciding an evaluation needs: the policies and accounts it was
-/// made with, and the related resources they read.
+/// made with. (The resource and what it reads are read again.)
 pub struct Evaluator<'a> {
     pub policies: &'a [&'a ActivePolicy],
     pub accounts: &'a HashMap<String, Account>,
-    pub related: &'a RelatedCache,
 }
 
 /// Applies `decisions` through the lifecycle to the findings in `index` (the
@@ -174,6 +173,10 @@ async fn redecide(
     let Some(account) = ev.accounts.get(&resource.account_id).filter(|a| a.is_active()) else {
         return Ok(None);
     };
-    let outcome = decide(policy, &resource, account, ev.related, Engine::now());
+    // What the resource reads may have changed too (the writer that won may
+    // have been an event on a security group the instance uses).
+    let mut related = RelatedCache::default();
+    related.prefetch(store, &[policy], std::slice::from_ref(&resource)).await?;
+    let outcome = decide(policy, &resource, account, &related, Engine::now());
     Ok(Some(Decision { rref: resource.reference(), outcome, baselined: account.is_baselined(), ..d }))
 }

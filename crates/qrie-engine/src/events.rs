@@ -272,10 +272,12 @@ impl Engine {
             }
         };
         related.invalidate(&resource.arn);
+        // What reads this resource is re-evaluated with it (the instances
+        // using a security group, the principals a managed policy is attached
+        // to, every bucket under the account's Block Public Access).
+        let dependents = self.dependents_of(&resource, account, policies).await?;
         let mut batch = vec![resource];
-        if target.action == Action::AccountWide {
-            batch.extend(self.dependents_of(&arn, account, policies).await?);
-        }
+        batch.extend(dependents);
         let refs: Vec<&ActivePolicy> = policies.iter().collect();
         let mut index = FindingIndex::new();
         for r in &batch {
@@ -285,7 +287,7 @@ impl Engine {
         }
         related.prefetch(&*self.store, &refs, &batch).await?;
         let decisions = evaluate_batch(&batch, &refs, accounts, related, Engine::now(), tally);
-        let evaluator = Evaluator { policies: &refs, accounts, related };
+        let evaluator = Evaluator { policies: &refs, accounts };
         commit(&*self.store, decisions, &mut index, trigger, Some(&evaluator), tally).await?;
         Ok(Some(present))
     }
@@ -310,16 +312,19 @@ impl Engine {
         Ok(page.items.into_iter().find(|r| &r.name == name).map_or_else(|| target.arn.clone(), |r| r.arn))
     }
 
-    /// Stored resources of this account whose evaluation reads `setting_arn`
-    /// (e.g. every bucket, for the account's Block Public Access).
-    async fn dependents_of(
+    /// Stored resources of the account whose evaluation reads `changed`,
+    /// found through the policies' declared dependencies
+    /// ([`qrie_model::Dependency`]): only the resource types of policies that
+    /// read `changed`'s type are listed.
+    pub(crate) async fn dependents_of(
         &self,
-        setting_arn: &str,
+        changed: &Resource,
         account: &Account,
         policies: &[ActivePolicy],
     ) -> Result<Vec<Resource>, EngineError> {
-        let mut types: Vec<&str> =
-            policies.iter().filter(|p| p.def.related.is_some()).map(|p| p.def.resource_type).collect();
+        let readers: Vec<&ActivePolicy> =
+            policies.iter().filter(|p| p.def.depends_on(&changed.resource_type)).collect();
+        let mut types: Vec<&str> = readers.iter().map(|p| p.def.resource_type).collect();
         types.sort_unstable();
         types.dedup();
         let mut out = Vec::new();
@@ -333,9 +338,9 @@ impl Engine {
             loop {
                 let p = self.store.list_resources(&filter, &page).await?;
                 out.extend(p.items.into_iter().filter(|r| {
-                    policies.iter().any(|pol| {
+                    readers.iter().any(|pol| {
                         pol.def.resource_type == r.resource_type
-                            && pol.def.related_arns(r).iter().any(|a| a == setting_arn)
+                            && pol.def.related_arns(r).contains(&changed.arn)
                     })
                 }));
                 match p.next_token {

@@ -10,6 +10,7 @@ use qrie_model::{
 use qrie_store::WriteOutcome;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::commit::{commit, Evaluator};
 use crate::evaluate::{evaluate_batch, load_active_policies, ActivePolicy, FindingIndex, RelatedCache, Tally};
@@ -173,17 +174,24 @@ impl Engine {
             accounts.iter().filter(|a| !a.is_baselined()).map(|a| a.account_id.clone()).collect();
         let trigger = Trigger::job(req.scan_type.detected_by(), job.job.id.clone());
 
-        let by_id: HashMap<&str, &Account> = accounts.iter().map(|a| (a.account_id.as_str(), a)).collect();
-        let cloud = &self.cloud;
-        let by_id = &by_id;
-        let mut listings = futures::stream::iter(units.iter())
-            .map(|unit| async move {
-                let account = by_id[unit.account_id.as_str()];
-                (unit, cloud.list(account, unit).await)
+        // Owned accounts and units in the listing futures: a stream of
+        // futures borrowing from the sweep is not provably Send to rustc
+        // (higher-ranked closure lifetimes), and a sweep must be spawnable.
+        let by_id: Arc<HashMap<String, Account>> =
+            Arc::new(accounts.iter().map(|a| (a.account_id.clone(), a.clone())).collect());
+        let cloud = Arc::clone(&self.cloud);
+        let mut listings = futures::stream::iter(units.clone())
+            .map(move |unit: SweepUnit| {
+                let (by_id, cloud) = (Arc::clone(&by_id), Arc::clone(&cloud));
+                async move {
+                    let listed = cloud.list(&by_id[unit.account_id.as_str()], &unit).await;
+                    (unit, listed)
+                }
             })
             .buffer_unordered(LIST_CONCURRENCY);
         let mut failed_units = 0u64;
         while let Some((unit, listed)) = listings.next().await {
+            let unit = &unit;
             let unit_error = |message: String| JobError {
                 account_id: Some(unit.account_id.clone()),
                 service: Some(unit.service.to_string()),
@@ -414,7 +422,7 @@ impl Engine {
         for chunk in written.chunks(1000) {
             st.related.prefetch(&*self.store, &policies, chunk).await?;
             let decisions = evaluate_batch(chunk, &policies, &st.accounts, &st.related, Engine::now(), &mut st.tally);
-            let evaluator = Evaluator { policies: &policies, accounts: &st.accounts, related: &st.related };
+            let evaluator = Evaluator { policies: &policies, accounts: &st.accounts };
             commit(&*self.store, decisions, &mut st.index, trigger, Some(&evaluator), &mut st.tally).await?;
         }
         Ok(())

@@ -176,7 +176,7 @@ impl Engine {
             let batch = self.store.list_resources(&filter, &page).await?;
             related.prefetch(&*self.store, &policies, &batch.items).await?;
             let decisions = evaluate_batch(&batch.items, &policies, accounts, related, Engine::now(), tally);
-            let evaluator = Evaluator { policies: &policies, accounts, related };
+            let evaluator = Evaluator { policies: &policies, accounts };
             commit(&*self.store, decisions, &mut index, trigger, Some(&evaluator), tally).await?;
             seen.extend(batch.items.iter().map(|r| r.arn.clone()));
             job.advance(batch.items.len() as u64, policy.id()).await?;
@@ -194,7 +194,7 @@ impl Engine {
             .cloned()
             .collect();
         let decisions = close_findings(&orphans, ResolvedReason::ResourceDeleted, policy.fence(), accounts);
-        let evaluator = Evaluator { policies: &policies, accounts, related };
+        let evaluator = Evaluator { policies: &policies, accounts };
         commit(&*self.store, decisions, &mut index, trigger, Some(&evaluator), tally).await?;
         Ok(())
     }

@@ -35,8 +35,8 @@ pub use job::{
 };
 pub use lifecycle::{Effect, Outcome, Subject};
 pub use policy::{
-    ComplianceRef, EvalContext, LaunchedPolicy, NoRelated, ParamDef, ParamValue, Params, PolicyDef, PolicyStatus,
-    RelatedLookup, Remediation,
+    ComplianceRef, Dependency, EvalContext, LaunchedPolicy, NoRelated, ParamDef, ParamValue, Params, PolicyDef,
+    PolicyStatus, RelatedLookup, Remediation,
 };
 pub use resource::{MissingData, Resource, ResourceRef};
 pub use scope::{AccountPlacement, Scope, TagCondition};

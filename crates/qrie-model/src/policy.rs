@@ -106,6 +106,17 @@ pub type EvaluateFn = fn(&Resource, &EvalContext) -> Result<Verdict, MissingData
 /// keeps evaluation pure.
 pub type RelatedFn = fn(&Resource) -> Vec<String>;
 
+/// What a policy reads besides the resource it evaluates: the declared
+/// dependency that lets the engine re-evaluate a resource when one of these
+/// changes (an event on a security group re-evaluates the instances using it).
+#[derive(Clone, Copy)]
+pub struct Dependency {
+    /// The resource types of what it reads.
+    pub types: &'static [&'static str],
+    /// The ARNs it reads for one resource (each of one of `types`).
+    pub arns: RelatedFn,
+}
+
 /// A built-in policy: metadata beside its logic.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -122,7 +133,7 @@ pub struct PolicyDef {
     pub compliance: &'static [ComplianceRef],
     pub params: &'static [ParamDef],
     #[serde(skip)]
-    pub related: Option<RelatedFn>,
+    pub related: Option<Dependency>,
     #[serde(skip)]
     pub evaluate: EvaluateFn,
 }
@@ -162,7 +173,13 @@ impl PolicyDef {
 
     /// The ARNs this policy needs besides the resource itself.
     pub fn related_arns(&self, resource: &Resource) -> Vec<String> {
-        self.related.map(|f| f(resource)).unwrap_or_default()
+        self.related.map(|d| (d.arns)(resource)).unwrap_or_default()
+    }
+
+    /// Whether a change to a resource of this type can change this policy's
+    /// verdicts on other resources.
+    pub fn depends_on(&self, resource_type: &str) -> bool {
+        self.related.is_some_and(|d| d.types.contains(&resource_type))
     }
 
     pub fn run(&self, resource: &Resource, ctx: &EvalContext) -> Verdict {

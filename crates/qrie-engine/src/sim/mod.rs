@@ -12,6 +12,7 @@
 mod change;
 mod estate;
 pub mod generate;
+pub mod race;
 
 pub use change::{AppliedChange, ChangeKind};
 pub use estate::{PendingSave, SimAccount, SimEstate, SimSpec};

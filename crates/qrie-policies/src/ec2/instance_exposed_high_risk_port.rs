@@ -51,7 +51,7 @@ pub static POLICY: PolicyDef = PolicyDef {
         ComplianceRef { framework: "cmmc-2.0", controls: &["SC.L1-3.13.1", "SC.L2-3.13.6", "AC.L2-3.1.12"] },
     ],
     params: &[],
-    related: Some(related),
+    related: Some(qrie_model::Dependency { types: &["AWS::EC2::SecurityGroup"], arns: related }),
     evaluate,
 };
 

@@ -320,6 +320,11 @@ fn is_aws_managed(arn: &str) -> bool {
 
 /// The ARNs of the customer-managed policies attached to a user, group or role
 /// (`AttachedManagedPolicies[].PolicyArn`, AWS-managed ones left out).
+/// What the privilege-escalation policies of principals read besides the
+/// principal: its attached customer-managed policies.
+pub(crate) const DEPENDENCY: qrie_model::Dependency =
+    qrie_model::Dependency { types: &["AWS::IAM::ManagedPolicy"], arns: related };
+
 pub(crate) fn related(r: &Resource) -> Vec<String> {
     let key = r.resource_type.rsplit("::").next().unwrap_or_default();
     r.configuration

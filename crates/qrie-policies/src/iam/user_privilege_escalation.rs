@@ -28,7 +28,7 @@ pub static POLICY: PolicyDef = PolicyDef {
     },
     compliance: privilege_escalation::COMPLIANCE,
     params: &[],
-    related: Some(privilege_escalation::related),
+    related: Some(privilege_escalation::DEPENDENCY),
     evaluate,
 };
 

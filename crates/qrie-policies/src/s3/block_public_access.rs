@@ -17,6 +17,10 @@ pub(crate) fn related(bucket: &Resource) -> Vec<String> {
     vec![account_arn(bucket)]
 }
 
+/// What the bucket exposure policies read besides the bucket.
+pub(crate) const DEPENDENCY: qrie_model::Dependency =
+    qrie_model::Dependency { types: &["AWS::S3::AccountPublicAccessBlock"], arns: related };
+
 /// The account's `PublicAccessBlock` (`null` when not configured). Missing from
 /// the inventory, or unreadable, is missing data: the account settings may be
 /// exactly what makes the bucket private.

@@ -49,7 +49,7 @@ pub static POLICY: PolicyDef = PolicyDef {
         description: "Pass a bucket whose account has all four account-level settings on.",
         default: ParamValue::Bool(true),
     }],
-    related: Some(bpa::related),
+    related: Some(bpa::DEPENDENCY),
     evaluate,
 };
 

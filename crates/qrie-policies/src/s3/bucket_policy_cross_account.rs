@@ -64,7 +64,7 @@ resource "aws_s3_bucket_policy" "this" {
         description: "Comma-separated account ids that may be granted access (e.g. your log archive account).",
         default: ParamValue::Text(""),
     }],
-    related: Some(bpa::related),
+    related: Some(bpa::DEPENDENCY),
     evaluate,
 };
 

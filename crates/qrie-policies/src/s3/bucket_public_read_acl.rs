@@ -59,7 +59,7 @@ resource "aws_s3_bucket_ownership_controls" "this" {
         ComplianceRef { framework: "pci-dss-4.0", controls: &["1.4.4"] },
     ],
     params: &[],
-    related: Some(bpa::related),
+    related: Some(bpa::DEPENDENCY),
     evaluate,
 };
 

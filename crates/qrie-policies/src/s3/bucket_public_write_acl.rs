@@ -58,7 +58,7 @@ resource "aws_s3_bucket_public_access_block" "this" {
         ComplianceRef { framework: "cmmc-2.0", controls: &["AC.L1-3.1.1", "AC.L1-3.1.22"] },
     ],
     params: &[],
-    related: Some(bpa::related),
+    related: Some(bpa::DEPENDENCY),
     evaluate,
 };
 

@@ -54,7 +54,7 @@ pub static POLICY: PolicyDef = PolicyDef {
         ComplianceRef { framework: "cmmc-2.0", controls: &["AC.L1-3.1.1", "AC.L1-3.1.22"] },
     ],
     params: &[],
-    related: Some(bpa::related),
+    related: Some(bpa::DEPENDENCY),
     evaluate,
 };
 
