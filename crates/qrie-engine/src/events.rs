@@ -339,8 +339,7 @@ impl Engine {
                 let p = self.store.list_resources(&filter, &page).await?;
                 out.extend(p.items.into_iter().filter(|r| {
                     readers.iter().any(|pol| {
-                        pol.def.resource_type == r.resource_type
-                            && pol.def.related_arns(r).contains(&changed.arn)
+                        pol.def.resource_type == r.resource_type && pol.def.related_arns(r).contains(&changed.arn)
                     })
                 }));
                 match p.next_token {

@@ -13,7 +13,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 use futures::StreamExt;
 use qrie_store::{FindingWrite, FindingWriteOutcome, PolicyFence, Result, StoreError};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use crate::error::{build, sdk};
@@ -138,14 +139,13 @@ impl DynamoStore {
                 break;
             }
             // Checks first, one per (policy, fence); then the puts.
-            let mut checks: BTreeMap<(String, String), usize> = BTreeMap::new();
+            let mut checks: HashMap<(&str, PolicyFence), usize> = HashMap::new();
             let mut actions = Vec::new();
             for &j in &pending {
                 let w = &writes[chunk[j]];
-                let fence_key = (w.finding.policy.clone(), format!("{:?}", w.fence));
-                if !checks.contains_key(&fence_key) {
+                if let Entry::Vacant(slot) = checks.entry((w.finding.policy.as_str(), w.fence)) {
                     if let Some(check) = fence_check(self, &w.finding.policy, w.fence)? {
-                        checks.insert(fence_key, actions.len());
+                        slot.insert(actions.len());
                         actions.push(check);
                     }
                 }
@@ -193,8 +193,7 @@ impl DynamoStore {
             let mut resolved_any = false;
             for (idx, &j) in pending.iter().enumerate() {
                 let w = &writes[chunk[j]];
-                let fence_key = (w.finding.policy.clone(), format!("{:?}", w.fence));
-                if checks.get(&fence_key).is_some_and(|&a| failed(a)) {
+                if checks.get(&(w.finding.policy.as_str(), w.fence)).is_some_and(|&a| failed(a)) {
                     outcome[j] = Some(FindingWriteOutcome::Fenced);
                     resolved_any = true;
                 } else if failed(puts_from + idx) {
