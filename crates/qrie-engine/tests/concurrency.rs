@@ -65,3 +65,173 @@ async fn changes_through_events_leave_no_drift() {
         assert_eq!(totals[kind].as_u64(), Some(0), "{kind}: {}", swept.result["Drift"]);
     }
 }
+
+mod gated {
+    //! Deterministic interleavings: an inventory sweep held at its listings
+    //! while an operator or an event acts, then let go.
+    use async_trait::async_trait;
+    use qrie_engine::policies::LaunchOptions;
+    use qrie_engine::sim::{swept_estate, ChangeKind, SimCloud, SimEstate, SimSpec};
+    use qrie_engine::{Cloud, CloudError, Described, Engine, InventoryRequest, Listing, NoProgress, SweepUnit};
+    use qrie_model::{Account, DetectedBy, FindingState, ResolvedReason, ScanType, Service, TransitionKind};
+    use rand::SeedableRng;
+    use std::sync::{Arc, RwLock};
+    use tokio::sync::{Notify, Semaphore};
+
+    /// The simulated cloud, whose listings wait for the test; each lists the
+    /// estate as it is when let go.
+    struct Gated {
+        inner: SimCloud,
+        listing: Notify,
+        release: Semaphore,
+    }
+
+    #[async_trait]
+    impl Cloud for Gated {
+        fn default_regions(&self, account: &Account) -> Vec<String> {
+            self.inner.default_regions(account)
+        }
+
+        async fn list(&self, account: &Account, unit: &SweepUnit) -> Result<Listing, CloudError> {
+            self.listing.notify_one();
+            self.release.acquire().await.expect("open").forget();
+            self.inner.list(account, unit).await
+        }
+
+        async fn describe(&self, account: &Account, arn: &str) -> Result<Described, CloudError> {
+            self.inner.describe(account, arn).await
+        }
+    }
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        engine: Engine,
+        estate: Arc<RwLock<SimEstate>>,
+        gated: Arc<Gated>,
+        held: Engine,
+    }
+
+    async fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store = qrie_store::open(&format!("sqlite:{}", dir.path().join("g.db").display())).unwrap();
+        let spec = SimSpec { seed: 3, accounts: 2, resources_per_account: 60, created_at: chrono::Utc::now() };
+        let (engine, estate) = swept_estate(store, spec).await.unwrap();
+        let gated = Arc::new(Gated {
+            inner: SimCloud::new(estate.clone()),
+            listing: Notify::new(),
+            release: Semaphore::new(0),
+        });
+        let held = Engine::new(engine.store.clone(), gated.clone());
+        Fixture { _dir: dir, engine, estate, gated, held }
+    }
+
+    /// Starts an anti-entropy inventory sweep of `services` on the gated
+    /// engine and returns once it is waiting at its first listing (its
+    /// policies and findings already loaded).
+    async fn hold_sweep(
+        f: &Fixture,
+        services: Vec<Service>,
+    ) -> tokio::task::JoinHandle<Result<qrie_engine::JobReport, qrie_engine::EngineError>> {
+        let held = f.held.clone();
+        let sweep = tokio::spawn(async move {
+            let req = InventoryRequest { services, scan_type: ScanType::AntiEntropy, ..Default::default() };
+            held.inventory_sweep(&req, &NoProgress).await
+        });
+        f.gated.listing.notified().await;
+        sweep
+    }
+
+    async fn policy_with_findings(engine: &Engine, service: &str) -> String {
+        let views = engine.list_policies(qrie_engine::policies::PolicyListing::Active).await.unwrap();
+        views
+            .into_iter()
+            .find(|v| v.active_findings > 3 && v.definition.is_some_and(|d| d.service.as_str() == service))
+            .expect("a policy with findings")
+            .policy_id
+    }
+
+    /// Reproduction 1: a suspension (or deletion) made while a sweep runs is
+    /// not undone by the sweep that loaded the policy before it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn suspend_or_delete_during_a_sweep_stays_done() {
+        for delete in [false, true] {
+            let f = fixture().await;
+            let policy = policy_with_findings(&f.engine, "s3").await;
+            let before = f.engine.active_findings_of(&policy).await.unwrap();
+            let sweep = hold_sweep(&f, vec![Service::S3]).await;
+            let purge = if delete {
+                f.engine.delete_policy(&policy).await.unwrap()
+            } else {
+                f.engine.suspend_policy(&policy).await.unwrap()
+            };
+            assert_eq!(purge.resolved, before.len() as u64);
+            f.gated.release.add_permits(1000);
+            let report = sweep.await.unwrap().unwrap();
+            assert!(report.job.counts.get("findings.fenced").copied().unwrap_or(0) > 0, "{:?}", report.job.counts);
+            let reason = if delete { ResolvedReason::PolicyDeleted } else { ResolvedReason::PolicySuspended };
+            for old in before {
+                let now = f.engine.store.get_finding(&old.arn, &policy).await.unwrap().unwrap();
+                assert_eq!(now.state, FindingState::Resolved, "{} {policy} reopened by the sweep", old.arn);
+                let last = now.history.last().unwrap();
+                assert_eq!((last.kind, last.reason), (TransitionKind::Resolved, Some(reason)));
+            }
+        }
+    }
+
+    /// Reproduction 2: an event's open during a sweep stays the event's: the
+    /// sweep that had read no finding does not open it again as anti-entropy
+    /// (FirstSeen and DetectedBy kept) and reports no missed open.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_event_during_a_sweep_keeps_its_transition() {
+        let f = fixture().await;
+        let sweep = hold_sweep(&f, vec![Service::Ec2]).await;
+        // An unencrypted one (the simulation picks encryption at random).
+        let change = (0..)
+            .find_map(|seed| {
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+                let mut estate = f.estate.write().unwrap();
+                let c = estate.apply_one(ChangeKind::CreateVolume, &mut rng).expect("a volume created");
+                if c.description.contains("unencrypted") {
+                    return Some(c);
+                }
+                estate.remove(&c.arn);
+                None
+            })
+            .unwrap();
+        let routed = vec![qrie_engine::events::route_record(0, change.record.clone())];
+        f.engine.ingest_events(&routed).await.unwrap();
+        let opened: Vec<_> = f.engine.store.findings_for_resource(&change.arn).await.unwrap();
+        let opened: Vec<_> = opened.into_iter().filter(|x| x.is_active()).collect();
+        assert!(!opened.is_empty(), "the new volume fails some policy");
+        f.gated.release.add_permits(1000);
+        let report = sweep.await.unwrap().unwrap();
+        for before in opened {
+            let after = f.engine.store.get_finding(&before.arn, &before.policy).await.unwrap().unwrap();
+            assert_eq!(after.detected_by, DetectedBy::Event, "{}", before.policy);
+            assert_eq!(after.first_seen, before.first_seen);
+            assert_eq!(after.history, before.history, "only the event's open is in the history");
+            assert!(after.last_evaluated >= before.last_evaluated);
+        }
+        let totals = &report.result["DriftTotals"];
+        assert_eq!(totals["MissedOpens"].as_u64(), Some(0), "{}", report.result["Drift"]);
+        assert_eq!(totals["MissedCreates"].as_u64(), Some(0), "{}", report.result["Drift"]);
+    }
+
+    /// A launch does not race itself: relaunching while a sweep holds the
+    /// old generation leaves the findings the relaunch decided.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn relaunch_during_a_sweep_wins() {
+        let f = fixture().await;
+        let policy = policy_with_findings(&f.engine, "s3").await;
+        let sweep = hold_sweep(&f, vec![Service::S3]).await;
+        f.engine.suspend_policy(&policy).await.unwrap();
+        f.engine.launch_policy(&policy, LaunchOptions::default(), &NoProgress).await.unwrap();
+        let relaunched = f.engine.active_findings_of(&policy).await.unwrap();
+        assert!(!relaunched.is_empty());
+        f.gated.release.add_permits(1000);
+        sweep.await.unwrap().unwrap();
+        let problems = qrie_engine::sim::race::violations(&f.engine).await.unwrap();
+        assert!(problems.is_empty(), "{problems:#?}");
+        assert_eq!(f.engine.active_findings_of(&policy).await.unwrap().len(), relaunched.len());
+    }
+}
