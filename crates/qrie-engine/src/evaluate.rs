@@ -5,7 +5,7 @@
 use qrie_model::lifecycle::{Effect, Outcome};
 use qrie_model::{
     Account, EvalContext, Finding, LaunchedPolicy, Params, PolicyDef, RelatedLookup, ResolvedReason, Resource,
-    ResourceRef, Severity, Timestamp,
+    ResourceRef, Severity, Timestamp, Verdict,
 };
 use qrie_store::{PolicyFence, Store};
 use std::collections::{BTreeMap, HashMap};
@@ -138,7 +138,19 @@ pub fn decide(
     if resource.is_deleted() {
         return Outcome::Close(ResolvedReason::ResourceDeleted);
     }
-    if !policy.launched.scope.contains(account.placement(), &resource.region, &resource.tags) {
+    // Unknown is unknown: scope is never decided from data that could not be
+    // read (empty tags after a failed read are not "untagged").
+    let scope = &policy.launched.scope;
+    let unknown = [
+        (scope.reads_tags(), resource.tags_unknown(), "tags"),
+        (scope.reads_region(), resource.region_unknown(), "region"),
+    ];
+    if let Some((_, Some(why), what)) = unknown.into_iter().find(|(reads, why, _)| *reads && why.is_some()) {
+        return Outcome::Evaluated(Verdict::Error(format!(
+            "the policy's scope depends on the resource's {what}, which could not be read: {why}"
+        )));
+    }
+    if !scope.contains(account.placement(), &resource.region, &resource.tags) {
         return Outcome::Close(ResolvedReason::OutOfScope);
     }
     let ctx = EvalContext { params: &policy.params, now, related };

@@ -318,3 +318,58 @@ async fn jobs_left_queued_or_running_past_their_deadline_fail_when_listed_or_at_
     }
     assert!(f.engine.fail_lost_jobs().await.unwrap().is_empty(), "nothing left to fail");
 }
+
+/// Reproduction 4: scope is never decided from data that could not be read.
+/// Tags that failed to read are not "untagged": an `include_tags` scope does
+/// not resolve the finding as out of scope, an `exclude_tags` scope does not
+/// open one on an excluded resource; a region that failed to read does not
+/// decide a region scope. Each is an evaluation error, the finding untouched.
+#[tokio::test]
+async fn scope_is_not_decided_from_unreadable_tags_or_region() {
+    use qrie_engine::policies::PolicyUpdate;
+    use qrie_model::{Scope, LOCATION_KEY, TAGS_KEY};
+    let f = fixture().await;
+    let t0 = Utc::now();
+    let tagged = |id: &str, env: &str, at: Timestamp| {
+        let mut v = vol(A, id, false, at);
+        v.tags = BTreeMap::from([("env".to_string(), env.to_string())]);
+        v.rehash();
+        v
+    };
+    let unreadable = |mut v: Resource, key: &str| {
+        v.tags = if key == TAGS_KEY { BTreeMap::new() } else { v.tags };
+        v.collection_errors.insert(key.to_string(), "AccessDenied".to_string());
+        v.rehash();
+        v
+    };
+    let scope = |s: Scope| PolicyUpdate { scope: Some(s), ..Default::default() };
+    let include_prod = Scope { include_tags: vec!["env=prod".parse().unwrap()], ..Default::default() };
+    f.engine.update_policy("ec2-ebs-volume-unencrypted", scope(include_prod), &NoProgress).await.unwrap();
+    let prod = tagged("vol-1", "prod", t0);
+    f.cloud.set(A, Service::Ec2, vec![prod.clone()], true, t0);
+    sweep(&f, ScanType::Bootstrap).await;
+    assert_eq!(finding_state(&f, &prod.arn).await, Some((FindingState::Active, None)));
+
+    let t1 = t0 + Duration::seconds(1);
+    f.cloud.set(A, Service::Ec2, vec![unreadable(tagged("vol-1", "prod", t1), TAGS_KEY)], true, t1);
+    let r = sweep(&f, ScanType::Bootstrap).await;
+    assert_eq!(finding_state(&f, &prod.arn).await, Some((FindingState::Active, None)), "not OUT_OF_SCOPE");
+    assert!(r.result["EvaluationErrors"][0]["Reason"].as_str().unwrap().contains("tags"), "{}", r.result);
+
+    let exclude_dev = Scope { exclude_tags: vec!["env=dev".parse().unwrap()], ..Default::default() };
+    f.engine.update_policy("ec2-ebs-volume-unencrypted", scope(exclude_dev), &NoProgress).await.unwrap();
+    let t2 = t1 + Duration::seconds(1);
+    let dev = unreadable(tagged("vol-2", "dev", t2), TAGS_KEY);
+    f.cloud.set(A, Service::Ec2, vec![dev.clone()], true, t2);
+    sweep(&f, ScanType::Bootstrap).await;
+    assert_eq!(finding_state(&f, &dev.arn).await, None, "no finding opened on a possibly excluded volume");
+
+    let only_west = Scope { include_regions: vec!["us-west-2".into()], ..Default::default() };
+    f.engine.update_policy("ec2-ebs-volume-unencrypted", scope(only_west), &NoProgress).await.unwrap();
+    let t3 = t2 + Duration::seconds(1);
+    let lost = unreadable(tagged("vol-3", "prod", t3), LOCATION_KEY);
+    f.cloud.set(A, Service::Ec2, vec![lost.clone()], true, t3);
+    let r = sweep(&f, ScanType::Bootstrap).await;
+    assert_eq!(finding_state(&f, &lost.arn).await, None);
+    assert!(r.result["EvaluationErrors"][0]["Reason"].as_str().unwrap().contains("region"), "{}", r.result);
+}

@@ -38,7 +38,7 @@ pub use policy::{
     ComplianceRef, Dependency, EvalContext, LaunchedPolicy, NoRelated, ParamDef, ParamValue, Params, PolicyDef,
     PolicyStatus, RelatedLookup, Remediation,
 };
-pub use resource::{MissingData, Resource, ResourceRef};
+pub use resource::{MissingData, Resource, ResourceRef, LOCATION_KEY, TAGS_KEY};
 pub use scope::{AccountPlacement, Scope, TagCondition};
 pub use severity::{Severity, SeverityLabel};
 pub use verdict::Verdict;

@@ -56,6 +56,11 @@ pub struct Resource {
     pub deleted_at: Option<Timestamp>,
 }
 
+/// The collection-error key of a failed tag read.
+pub const TAGS_KEY: &str = "Tags";
+/// The collection-error key of a failed region read (GetBucketLocation).
+pub const LOCATION_KEY: &str = "Location";
+
 /// A policy asked for data that is not there to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingData(pub String);
@@ -110,6 +115,18 @@ impl Resource {
 
     pub fn account_service(&self) -> String {
         account_service(&self.account_id, self.service)
+    }
+
+    /// Why the resource's tags are not known, if they could not be read
+    /// (a failed tag read leaves `tags` empty, which is not "untagged").
+    pub fn tags_unknown(&self) -> Option<&str> {
+        self.collection_errors.get(TAGS_KEY).map(String::as_str)
+    }
+
+    /// Why the resource's region is not known, if it could not be read (a
+    /// bucket whose GetBucketLocation failed is filed under the home region).
+    pub fn region_unknown(&self) -> Option<&str> {
+        self.collection_errors.get(LOCATION_KEY).map(String::as_str)
     }
 
     pub fn is_deleted(&self) -> bool {

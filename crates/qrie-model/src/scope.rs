@@ -124,6 +124,16 @@ impl Scope {
     }
 
     /// Whether a resource in this account, region and with these tags is in scope.
+    /// Whether deciding membership reads the resource's tags.
+    pub fn reads_tags(&self) -> bool {
+        !self.include_tags.is_empty() || !self.exclude_tags.is_empty()
+    }
+
+    /// Whether deciding membership reads the resource's region.
+    pub fn reads_region(&self) -> bool {
+        !self.include_regions.is_empty() || !self.exclude_regions.is_empty()
+    }
+
     pub fn contains(&self, account: AccountPlacement<'_>, region: &str, tags: &BTreeMap<String, String>) -> bool {
         let regional = region != GLOBAL_REGION;
         self.admits_account(account)

@@ -76,7 +76,7 @@ async fn read_bucket(
     let mut c = Config::default();
     let region = match region {
         Some(region) => {
-            c.set("Location", convert::location(&region));
+            c.set(qrie_model::LOCATION_KEY, convert::location(&region));
             region
         }
         None => {
@@ -89,7 +89,7 @@ async fn read_bucket(
                 Outcome::Value(o) => convert::region_of(o.location_constraint().map(|l| l.as_str())),
                 _ => clients.home_region(),
             };
-            c.put("Location", out, |_| convert::location(&region));
+            c.put(qrie_model::LOCATION_KEY, out, |_| convert::location(&region));
             region
         }
     };
@@ -130,7 +130,7 @@ async fn read_bucket(
     c.put("Replication", classify(repl, &["ReplicationConfigurationNotFoundError"], GONE), convert::replication);
     let mut tags = BTreeMap::new();
     let tagging = classify(s3.get_bucket_tagging().bucket(n).send().await, &["NoSuchTagSet"], GONE);
-    c.put("Tags", tagging, |o| {
+    c.put(qrie_model::TAGS_KEY, tagging, |o| {
         let (set, map) = crate::json::tags(o.tag_set().iter().map(|t| (t.key(), t.value())));
         tags = map;
         serde_json::json!({ "TagSet": set })
