@@ -93,13 +93,20 @@ impl Engine {
                         d.unchanged += 1;
                         continue;
                     }
-                    let mut a = a.clone();
-                    a.org_path = m.org_path;
-                    if rename {
-                        a.name = m.name;
+                    let (org_path, name) = (m.org_path, m.name);
+                    let changed = self
+                        .update_account(&a.account_id, |a| {
+                            a.org_path = org_path.clone();
+                            if a.source == AccountSource::Organizations {
+                                a.name = name.clone();
+                            }
+                            a.is_active()
+                        })
+                        .await?;
+                    match changed {
+                        Some(a) => d.updated.push(a),
+                        None => d.skipped_removed.push(a.account_id.clone()),
                     }
-                    self.store.put_account(a.clone()).await.map_err(EngineError::from)?;
-                    d.updated.push(a);
                 }
                 None if m.status != "ACTIVE" => d.skipped_inactive.push(m.account_id),
                 None => {
@@ -115,9 +122,14 @@ impl Engine {
                         added_at: Engine::now(),
                         baselined_at: None,
                         removed_at: None,
+                        revision: 1,
                     };
-                    self.store.put_account(a.clone()).await.map_err(EngineError::from)?;
-                    d.added.push(a);
+                    // Added by someone else meanwhile: theirs stands.
+                    if self.store.put_account(a.clone(), None).await.map_err(EngineError::from)? {
+                        d.added.push(a);
+                    } else {
+                        d.unchanged += 1;
+                    }
                 }
             }
         }
@@ -156,8 +168,14 @@ impl Engine {
             // was not watched.
             baselined_at: None,
             removed_at: None,
+            revision: existing.as_ref().map_or(1, |e| e.revision + 1),
         };
-        self.store.put_account(account.clone()).await?;
+        if !self.store.put_account(account.clone(), existing.map(|e| e.revision)).await? {
+            return Err(EngineError::Conflict(format!(
+                "account {} was changed by someone else meanwhile; look at it again and retry",
+                account.account_id
+            )));
+        }
         summary::invalidate(&*self.store).await?;
         Ok(account)
     }
@@ -165,13 +183,21 @@ impl Engine {
     /// Soft delete: the account leaves sweeps and default views; its inventory
     /// and findings stay.
     pub async fn remove_account(&self, account_id: &str) -> Result<Account, EngineError> {
-        let mut a = self.account(account_id).await?;
-        if !a.is_active() {
-            return Err(EngineError::AccountRemoved(account_id.into()));
-        }
-        a.status = AccountStatus::Removed;
-        a.removed_at = Some(Engine::now());
-        self.store.put_account(a.clone()).await?;
+        self.account(account_id).await?;
+        let mut already_removed = false;
+        let removed = self
+            .update_account(account_id, |a| {
+                already_removed = !a.is_active();
+                a.status = AccountStatus::Removed;
+                a.removed_at = Some(Engine::now());
+                !already_removed
+            })
+            .await?;
+        let a = match removed {
+            Some(a) => a,
+            None if already_removed => return Err(EngineError::AccountRemoved(account_id.into())),
+            None => return Err(EngineError::UnknownAccount(account_id.into())),
+        };
         summary::invalidate(&*self.store).await?;
         Ok(a)
     }
@@ -182,6 +208,33 @@ impl Engine {
         self.store.purge_account(account_id).await?;
         summary::invalidate(&*self.store).await?;
         Ok(())
+    }
+
+    /// Applies `change` to the account as stored now and writes it on the
+    /// condition that nobody changed it since it was read; on a concurrent
+    /// change, reads it again and re-applies (bounded). `change` answers
+    /// whether to write at all. Returns the account as written, `None` when it
+    /// does not exist or `change` declined.
+    pub(crate) async fn update_account(
+        &self,
+        account_id: &str,
+        mut change: impl FnMut(&mut Account) -> bool,
+    ) -> Result<Option<Account>, EngineError> {
+        const ATTEMPTS: usize = 8;
+        for _ in 0..ATTEMPTS {
+            let Some(read) = self.store.get_account(account_id).await? else { return Ok(None) };
+            let mut a = read.clone();
+            if !change(&mut a) {
+                return Ok(None);
+            }
+            a.revision = read.revision + 1;
+            if self.store.put_account(a.clone(), Some(read.revision)).await? {
+                return Ok(Some(a));
+            }
+        }
+        Err(EngineError::Conflict(format!(
+            "account {account_id} kept changing under {ATTEMPTS} attempts to update it; retry"
+        )))
     }
 
     pub async fn account(&self, account_id: &str) -> Result<Account, EngineError> {

@@ -227,10 +227,22 @@ impl Engine {
         let mut baselined = Vec::new();
         for account in &accounts {
             if full_sweep && !account.is_baselined() && !st.incomplete_accounts.contains(&account.account_id) {
-                let mut a = account.clone();
-                a.baselined_at = Some(Engine::now());
-                self.store.put_account(a).await?;
-                baselined.push(account.account_id.clone());
+                // Only the baseline is set, on the account as stored now, and
+                // only if it is still the account this sweep listed: not
+                // removed, not removed and added again, not baselined by
+                // another sweep.
+                let set = self
+                    .update_account(&account.account_id, |a| {
+                        let same = a.is_active() && a.added_at == account.added_at && !a.is_baselined();
+                        if same {
+                            a.baselined_at = Some(Engine::now());
+                        }
+                        same
+                    })
+                    .await?;
+                if set.is_some() {
+                    baselined.push(account.account_id.clone());
+                }
             }
         }
 

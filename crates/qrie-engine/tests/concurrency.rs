@@ -234,4 +234,33 @@ mod gated {
         assert!(problems.is_empty(), "{problems:#?}");
         assert_eq!(f.engine.active_findings_of(&policy).await.unwrap().len(), relaunched.len());
     }
+
+    /// Reproduction 6: the baseline a sweep sets at its end is set on the
+    /// account as stored then: a removal made while the sweep ran stays.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_removal_during_a_sweep_is_not_undone_by_its_baseline() {
+        let f = fixture().await;
+        let id = f.engine.store.list_accounts().await.unwrap()[0].account_id.clone();
+        let a = f.engine.account(&id).await.unwrap();
+        f.engine.remove_account(&id).await.unwrap();
+        let back = qrie_engine::accounts::NewAccount {
+            account_id: id.clone(),
+            name: Some(a.name.clone()),
+            role_arn: None,
+            external_id: None,
+            regions: a.regions.clone(),
+            org_path: a.org_path.clone(),
+            source: a.source,
+        };
+        f.engine.add_account(back).await.unwrap();
+        assert!(!f.engine.account(&id).await.unwrap().is_baselined(), "added again: not baselined");
+        let sweep = hold_sweep(&f, Vec::new()).await;
+        f.engine.remove_account(&id).await.unwrap();
+        f.gated.release.add_permits(1000);
+        let report = sweep.await.unwrap().unwrap();
+        let now = f.engine.account(&id).await.unwrap();
+        assert!(!now.is_active(), "the removal stands");
+        assert!(!now.is_baselined());
+        assert!(!report.result["BaselinedAccounts"].to_string().contains(&id), "{}", report.result);
+    }
 }

@@ -46,6 +46,16 @@ pub struct Account {
     pub baselined_at: Option<Timestamp>,
     #[serde(default)]
     pub removed_at: Option<Timestamp>,
+    /// One more on every write; a write is conditional on the revision its
+    /// writer read, so a sweep's baseline never writes back an account that
+    /// was removed or changed meanwhile. Accounts stored before revisions
+    /// existed read as revision 1.
+    #[serde(default = "first_revision")]
+    pub revision: u64,
+}
+
+fn first_revision() -> u64 {
+    1
 }
 
 impl Account {

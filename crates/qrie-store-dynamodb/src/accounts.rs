@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use qrie_model::Account;
 use qrie_store::{AccountStore, Result};
 
+use crate::item::n;
 use crate::DynamoStore;
 
 const KEY: &str = "AccountId";
@@ -18,8 +19,10 @@ impl AccountStore for DynamoStore {
         self.all_docs(&self.tables().accounts, KEY).await
     }
 
-    async fn put_account(&self, account: Account) -> Result<()> {
-        self.put_doc(&self.tables().accounts, KEY, &account.account_id, &account, Vec::new()).await
+    async fn put_account(&self, account: Account, expected: Option<u64>) -> Result<bool> {
+        let revision = vec![("Revision", n(account.revision as i64))];
+        self.put_doc_if(&self.tables().accounts, KEY, &account.account_id, &account, revision, "Revision", expected)
+            .await
     }
 
     /// DynamoDB has no transaction over whole partitions: findings go first,

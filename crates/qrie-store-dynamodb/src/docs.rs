@@ -54,6 +54,36 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Writes a document under `id` if its stored numeric `counter` attribute
+    /// is `expected` (`None`: no document is stored). Returns whether it was
+    /// written.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn put_doc_if<T: Serialize>(
+        &self,
+        table: &str,
+        hash: &str,
+        id: &str,
+        value: &T,
+        extra: Vec<(&str, AttributeValue)>,
+        counter: &str,
+        expected: Option<u64>,
+    ) -> Result<bool> {
+        let mut item: Item = key([(hash, s(id)), (DOC, to_doc(id, value)?)]);
+        item.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
+        let mut request = self.client().put_item().table_name(table).set_item(Some(item));
+        request = match expected {
+            None => request.condition_expression(format!("attribute_not_exists({hash})")),
+            Some(v) => request
+                .condition_expression(crate::transact::at_version(counter, hash, v))
+                .expression_attribute_values(":v", crate::item::n(v as i64)),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk("PutItem", table, e)),
+        }
+    }
+
     /// Returns whether it existed.
     pub(crate) async fn delete_doc(&self, table: &str, hash: &str, id: &str) -> Result<bool> {
         let out = self

@@ -7,7 +7,7 @@ use qrie_model::LaunchedPolicy;
 use qrie_store::{PolicyStore, Result};
 
 use crate::error::sdk;
-use crate::item::{key, n, s, to_doc, Item, DOC};
+use crate::item::{key, n, s};
 use crate::transact::{at_version, generation_attr};
 use crate::DynamoStore;
 
@@ -36,22 +36,8 @@ impl PolicyStore for DynamoStore {
     }
 
     async fn put_policy(&self, policy: LaunchedPolicy, expected: Option<u64>) -> Result<bool> {
-        let table = &self.tables().policies;
-        let mut item: Item = key([(KEY, s(&policy.policy_id)), (DOC, to_doc(&policy.policy_id, &policy)?)]);
-        item.insert("Status".into(), s(policy.status.as_str()));
-        let (name, value) = generation_attr(policy.generation);
-        item.insert(name.into(), value);
-        let (condition, value) = expected_condition(expected);
-        let mut request =
-            self.client().put_item().table_name(table).set_item(Some(item)).condition_expression(condition);
-        if let Some(v) = value {
-            request = request.expression_attribute_values(":v", n(v));
-        }
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(refused) => Ok(false),
-            Err(e) => Err(sdk("PutItem", table, e)),
-        }
+        let extra = vec![("Status", s(policy.status.as_str())), generation_attr(policy.generation)];
+        self.put_doc_if(&self.tables().policies, KEY, &policy.policy_id, &policy, extra, "Generation", expected).await
     }
 
     async fn delete_policy(&self, policy_id: &str, expected: u64) -> Result<bool> {

@@ -337,6 +337,7 @@ fn account(id: &str, name: &str, status: AccountStatus) -> Account {
         added_at: at(0),
         baselined_at: Some(at(100)),
         removed_at: removed.then(|| at(200)),
+        revision: 1,
     }
 }
 
@@ -1298,11 +1299,16 @@ pub async fn accounts_and_purge(store: Arc<dyn Store>) {
     let a2 = account(A2, "staging 'quoted' ✓", AccountStatus::Active);
     let a3 = account(A3, "old", AccountStatus::Removed);
     for a in [&a3, &a1, &a2] {
-        store.put_account(a.clone()).await.expect("put");
+        assert!(store.put_account(a.clone(), None).await.expect("put"));
     }
     assert_eq!(store.list_accounts().await.expect("list"), vec![a1.clone(), a2.clone(), a3.clone()], "ordered by id");
-    let renamed = Account { name: "production".into(), ..a1.clone() };
-    store.put_account(renamed.clone()).await.expect("put");
+    // Writes are conditional on the revision read: a writer that read an
+    // older revision (a sweep's baseline after a removal) writes nothing.
+    let renamed = Account { name: "production".into(), revision: 2, ..a1.clone() };
+    assert!(!store.put_account(renamed.clone(), None).await.expect("put over a stored one"));
+    assert!(store.put_account(renamed.clone(), Some(1)).await.expect("put"));
+    let late = Account { baselined_at: Some(at(500)), revision: 2, ..a1.clone() };
+    assert!(!store.put_account(late, Some(1)).await.expect("put at an old revision"));
     assert_eq!(store.get_account(A1).await.expect("get"), Some(renamed));
     assert_eq!(store.get_account(A3).await.expect("get"), Some(a3.clone()));
 

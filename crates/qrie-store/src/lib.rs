@@ -124,7 +124,10 @@ pub trait AccountStore: Send + Sync {
     async fn get_account(&self, account_id: &str) -> Result<Option<Account>>;
     /// Every account, removed ones included, ordered by id.
     async fn list_accounts(&self) -> Result<Vec<Account>>;
-    async fn put_account(&self, account: Account) -> Result<()>;
+    /// Writes the account if the stored one is at revision `expected`
+    /// (`None`: none is stored). Returns false, writing nothing, when it is
+    /// not. The account carries its new revision.
+    async fn put_account(&self, account: Account, expected: Option<u64>) -> Result<bool>;
     /// Hard delete of the account and all its resources and findings. Returns
     /// whether the account existed.
     async fn purge_account(&self, account_id: &str) -> Result<bool>;

@@ -94,6 +94,7 @@ pub fn account(id: &str, role_arn: Option<&str>) -> Account {
         added_at: chrono::Utc::now(),
         baselined_at: None,
         removed_at: None,
+        revision: 1,
     }
 }
 

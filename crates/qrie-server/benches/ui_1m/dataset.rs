@@ -128,7 +128,7 @@ async fn build(store: &dyn Store, target_findings: usize) -> Built {
     let now: DateTime<Utc> = DateTime::from_timestamp(1_795_000_000, 0).expect("a fixed time");
     let accounts: Vec<String> = (0..ACCOUNTS).map(account_id).collect();
     for (i, id) in accounts.iter().enumerate() {
-        store.put_account(account(id, i, now)).await.expect("account");
+        store.put_account(account(id, i, now), None).await.expect("account");
     }
     let policies = policies_by_type();
     let launched: Vec<&str> = policies.values().flatten().map(|p| p.id).collect();
@@ -230,6 +230,7 @@ fn account(id: &str, i: usize, now: DateTime<Utc>) -> Account {
         added_at: now - Duration::days(120),
         baselined_at: Some(now - Duration::days(119)),
         removed_at: None,
+        revision: 1,
     }
 }
 

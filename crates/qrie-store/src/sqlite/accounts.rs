@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use qrie_model::Account;
-use rusqlite::{params, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::query::{self, to_doc, Where};
 use super::SqliteStore;
@@ -19,15 +19,26 @@ impl AccountStore for SqliteStore {
         self.run(|conn| query::select_docs(conn, "accounts", "account_id", &Where::default(), "account_id")).await
     }
 
-    async fn put_account(&self, account: Account) -> Result<()> {
+    async fn put_account(&self, account: Account, expected: Option<u64>) -> Result<bool> {
         self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let stored: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT COALESCE(json_extract(doc, '$.Revision'), 1) FROM accounts WHERE account_id = ?1",
+                )?
+                .query_row([&account.account_id], |r| r.get(0))
+                .optional()?;
+            if stored.map(|r| u64::try_from(r).unwrap_or(0)) != expected {
+                return Ok(false);
+            }
             let doc = to_doc(&account.account_id, &account)?;
-            conn.prepare_cached(
+            tx.prepare_cached(
                 "INSERT INTO accounts (account_id, doc) VALUES (?1, ?2)
                  ON CONFLICT (account_id) DO UPDATE SET doc = excluded.doc",
             )?
             .execute(params![account.account_id, doc])?;
-            Ok(())
+            tx.commit()?;
+            Ok(true)
         })
         .await
     }
