@@ -17,7 +17,8 @@ use crate::evaluate::{evaluate_batch, load_active_policies, ActivePolicy, Findin
 use crate::{summary, Described, Engine, EngineError};
 
 const STATS_NS: &str = "events";
-const STATS_KEY: &str = "stats";
+/// Where versions before the counters kept the totals, as one document.
+const LEGACY_STATS_KEY: &str = "stats";
 
 /// One resource to re-read, and the latest event that asked for it.
 #[derive(Debug, Clone)]
@@ -124,6 +125,58 @@ impl EventStats {
         self.findings_resolved += o.findings_resolved;
         self.errors += o.errors;
     }
+
+    /// The counts as named counters (`skipped/REASON`, `unmapped/NAME`), as
+    /// the store keeps them.
+    fn to_counters(&self) -> Vec<(String, i64)> {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let mut out: Vec<(String, i64)> = [
+            ("received", self.received),
+            ("mapped", self.mapped),
+            ("debounced", self.debounced),
+            ("refreshed", self.refreshed),
+            ("deleted", self.deleted),
+            ("unmonitored", self.unmonitored),
+            ("findings_opened", self.findings_opened),
+            ("findings_resolved", self.findings_resolved),
+            ("errors", self.errors),
+        ]
+        .into_iter()
+        .filter(|(_, v)| *v > 0)
+        .map(|(k, v)| (k.to_string(), n(v)))
+        .collect();
+        out.extend(self.skipped.iter().map(|(k, v)| (format!("skipped/{k}"), n(*v))));
+        out.extend(self.unmapped.iter().map(|(k, v)| (format!("unmapped/{k}"), n(*v))));
+        out
+    }
+
+    fn from_counters(counters: Vec<(String, i64)>) -> Self {
+        let mut s = EventStats::default();
+        for (name, v) in counters {
+            let v = u64::try_from(v).unwrap_or(0);
+            let field = match name.as_str() {
+                "received" => &mut s.received,
+                "mapped" => &mut s.mapped,
+                "debounced" => &mut s.debounced,
+                "refreshed" => &mut s.refreshed,
+                "deleted" => &mut s.deleted,
+                "unmonitored" => &mut s.unmonitored,
+                "findings_opened" => &mut s.findings_opened,
+                "findings_resolved" => &mut s.findings_resolved,
+                "errors" => &mut s.errors,
+                other => {
+                    if let Some(reason) = other.strip_prefix("skipped/") {
+                        s.skipped.insert(reason.to_string(), v);
+                    } else if let Some(event) = other.strip_prefix("unmapped/") {
+                        s.unmapped.insert(event.to_string(), v);
+                    }
+                    continue;
+                }
+            };
+            *field = v;
+        }
+        s
+    }
 }
 
 /// A batch's result: its counts and what went wrong, per resource.
@@ -184,13 +237,25 @@ impl Engine {
     /// `maxReceiveCount`, moves it to the dead-letter queue). Re-processing a
     /// message is harmless: every target is re-read, and writes are ordered by
     /// observation time.
+    ///
+    /// A message that fails is counted as errors only: its events are counted
+    /// once, when it is processed, however often the queue retries it.
     pub async fn ingest_message(&self, body: &[u8]) -> Result<EventReport, MessageError> {
         let incoming = qrie_events::decode(body)?;
         let routed: Vec<Routed> = incoming.iter().map(qrie_events::route).collect();
-        let report = self.ingest_events(&routed).await?;
+        let mut report = EventReport::default();
+        let mut debouncer = Debouncer::new(Duration::ZERO);
+        self.accept_events(&routed, &mut debouncer, &mut report);
+        let processed = self.process_pending(debouncer.take_all(), &mut report).await;
+        if let Err(e) = processed {
+            self.record_event_stats(&EventStats { errors: 1, ..Default::default() }).await?;
+            return Err(e.into());
+        }
         if !report.errors.is_empty() {
+            self.record_event_stats(&EventStats { errors: report.stats.errors, ..Default::default() }).await?;
             return Err(MessageError::Targets(report.errors));
         }
+        self.record_event_stats(&report.stats).await?;
         Ok(report)
     }
 
@@ -351,23 +416,23 @@ impl Engine {
         Ok(out)
     }
 
-    /// Adds a batch's counts to the totals `qrie events stats` shows.
+    /// Adds a batch's counts to the totals `qrie events stats` shows: atomic
+    /// additions to counters, so concurrent event functions lose no count.
     pub async fn record_event_stats(&self, batch: &EventStats) -> Result<(), EngineError> {
-        let mut total = self.event_stats().await?;
-        total.add(batch);
-        let value = serde_json::to_value(&total).map_err(|e| EngineError::Conflict(e.to_string()))?;
-        self.store.kv_put(STATS_NS, STATS_KEY, value).await?;
+        self.store.counters_add(STATS_NS, batch.to_counters()).await?;
         Ok(())
     }
 
-    /// Totals since the store was created.
+    /// Totals since the store was created (with the single document earlier
+    /// versions kept them in, if the store has one).
     pub async fn event_stats(&self) -> Result<EventStats, EngineError> {
-        Ok(self
-            .store
-            .kv_get(STATS_NS, STATS_KEY)
-            .await?
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default())
+        let mut total = EventStats::from_counters(self.store.counters(STATS_NS).await?);
+        let legacy: Option<EventStats> =
+            self.store.kv_get(STATS_NS, LEGACY_STATS_KEY).await?.and_then(|v| serde_json::from_value(v).ok());
+        if let Some(legacy) = legacy {
+            total.add(&legacy);
+        }
+        Ok(total)
     }
 }
 

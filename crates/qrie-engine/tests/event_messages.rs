@@ -104,3 +104,30 @@ async fn an_undecodable_message_fails_and_skipped_events_succeed() {
     let report = engine.ingest_message(event.to_string().as_bytes()).await.expect("a skip is processed");
     assert_eq!(report.stats.skipped.values().sum::<u64>(), 1);
 }
+
+/// A message is counted once, when it is processed, however often its queue
+/// retries it: the failed attempts count as errors only. Concurrent messages
+/// lose no counts (the counters are atomic additions).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn retried_and_concurrent_messages_are_counted_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let failing = engine(&dir, true).await;
+    for _ in 0..3 {
+        failing.ingest_message(&delete_volume_event()).await.expect_err("a failure");
+    }
+    let stats = failing.event_stats().await.unwrap();
+    assert_eq!((stats.received, stats.mapped, stats.errors), (0, 0, 3), "{stats:?}");
+
+    let working = Engine::new(failing.store.clone(), Arc::new(Describes { fail: false }));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let e = working.clone();
+            tokio::spawn(async move { e.ingest_message(&delete_volume_event()).await.expect("processed") })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stats = working.event_stats().await.unwrap();
+    assert_eq!((stats.received, stats.mapped, stats.errors), (8, 8, 3), "{stats:?}");
+}

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 
 use crate::batch::{write_all, Write};
 use crate::error::{decode, sdk};
-use crate::item::{get_s, key, s, to_doc, Item};
+use crate::item::{get_n, get_s, key, n, s, to_doc, Item};
 use crate::query::project_query;
 use crate::read::{Pages, Source};
 use crate::DynamoStore;
+use futures::StreamExt;
 
 const VALUE: &str = "Value";
 
@@ -87,4 +88,39 @@ impl KvStore for DynamoStore {
         let keys = Pages::new(Source::Query(q), table, None).collect().await?;
         write_all(self.client(), table, keys.into_iter().map(Write::Delete).collect()).await
     }
+
+    async fn counters_add(&self, namespace: &str, deltas: Vec<(String, i64)>) -> Result<()> {
+        let table = &self.tables().kv;
+        let namespace = format!("{COUNTERS}{namespace}");
+        // One UpdateItem ADD per counter: atomic on DynamoDB's side, so
+        // concurrent functions never lose a count; a few in flight at once.
+        let updates = deltas.into_iter().filter(|(_, d)| *d != 0).map(|(k, delta)| {
+            let request = self
+                .client()
+                .update_item()
+                .table_name(table)
+                .set_key(Some(key([("Namespace", s(&namespace)), ("Key", s(k))])))
+                .update_expression("ADD #c :d")
+                .expression_attribute_names("#c", COUNT)
+                .expression_attribute_values(":d", n(delta));
+            async move { request.send().await.map_err(|e| sdk("UpdateItem", table, e)).map(|_| ()) }
+        });
+        let mut results = futures::stream::iter(updates).buffer_unordered(8);
+        while let Some(r) = results.next().await {
+            r?;
+        }
+        Ok(())
+    }
+
+    async fn counters(&self, namespace: &str) -> Result<Vec<(String, i64)>> {
+        let table = &self.tables().kv;
+        let namespace = format!("{COUNTERS}{namespace}");
+        let items = Pages::new(Source::Query(self.namespace_query(&namespace)), table, None).collect().await?;
+        items.iter().map(|i| Ok((get_s(i, "Key")?.to_string(), get_n(i, COUNT)?))).collect()
+    }
 }
+
+/// Counters live in their own namespaces (see the SQLite backend), each an
+/// item whose number attribute `Count` is added to with `ADD`.
+const COUNTERS: &str = "#counters/";
+const COUNT: &str = "Count";

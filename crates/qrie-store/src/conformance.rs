@@ -80,6 +80,7 @@ macro_rules! conformance_tests {
             locks_under_contention,
             history,
             kv,
+            counters_under_contention,
         }
     };
     (@tests [$factory:expr] $($case:ident),* $(,)?) => {
@@ -1533,4 +1534,39 @@ pub async fn kv(store: Arc<dyn Store>) {
     assert!(store.kv_list("sim").await.expect("list").is_empty());
     assert_eq!(store.kv_get("sim", "alpha").await.expect("get"), None);
     assert_eq!(store.kv_list("other").await.expect("list").len(), 1, "clearing one namespace leaves the others");
+}
+
+/// Counters: created at 0, added to atomically by concurrent writers, kept
+/// apart from documents of the same namespace.
+pub async fn counters_under_contention(store: Arc<dyn Store>) {
+    assert!(store.counters("events").await.expect("counters").is_empty());
+    store.kv_put("events", "received", json!({"a": "document"})).await.expect("put");
+    const WRITERS: i64 = 6;
+    const EACH: i64 = 5;
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..EACH {
+                let deltas = vec![("received".to_string(), 2), (format!("writer/{w}"), 1), ("zero".to_string(), 0)];
+                store.counters_add("events", deltas).await.expect("add");
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("writer");
+    }
+    let counters = store.counters("events").await.expect("counters");
+    assert_eq!(counters[0], ("received".to_string(), 2 * WRITERS * EACH), "no count lost: {counters:?}");
+    assert_eq!(counters.len() as i64, 1 + WRITERS + i64::from(counters.iter().any(|c| c.0 == "zero")));
+    for (name, n) in &counters[1..] {
+        if name.starts_with("writer/") {
+            assert_eq!(*n, EACH);
+        }
+    }
+    store.counters_add("events", vec![("received".into(), -10)]).await.expect("subtract");
+    assert_eq!(store.counters("events").await.expect("counters")[0].1, 2 * WRITERS * EACH - 10);
+    assert_eq!(store.kv_get("events", "received").await.expect("get"), Some(json!({"a": "document"})));
+    assert!(store.counters("other").await.expect("counters").is_empty());
 }

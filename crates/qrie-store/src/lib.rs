@@ -167,6 +167,11 @@ pub trait KvStore: Send + Sync {
     /// Ordered by key.
     async fn kv_list(&self, namespace: &str) -> Result<Vec<(String, Value)>>;
     async fn kv_clear(&self, namespace: &str) -> Result<()>;
+    /// Adds each delta to its named counter in the namespace (created at 0),
+    /// atomically per counter: concurrent adders never lose a count.
+    async fn counters_add(&self, namespace: &str, deltas: Vec<(String, i64)>) -> Result<()>;
+    /// Every counter of the namespace, ordered by name.
+    async fn counters(&self, namespace: &str) -> Result<Vec<(String, i64)>>;
 }
 
 /// Everything the engine needs from a backend.

@@ -74,4 +74,38 @@ impl KvStore for SqliteStore {
         })
         .await
     }
+
+    async fn counters_add(&self, namespace: &str, deltas: Vec<(String, i64)>) -> Result<()> {
+        let namespace = format!("{COUNTERS}{namespace}");
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut add = tx.prepare_cached(
+                    "INSERT INTO kv (namespace, key, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (namespace, key) DO UPDATE SET value = CAST(value AS INTEGER) + ?3",
+                )?;
+                for (key, delta) in &deltas {
+                    add.execute(params![namespace, key, delta])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn counters(&self, namespace: &str) -> Result<Vec<(String, i64)>> {
+        let namespace = format!("{COUNTERS}{namespace}");
+        self.run(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT key, CAST(value AS INTEGER) FROM kv WHERE namespace = ?1 ORDER BY key")?;
+            let rows = stmt.query_map([&namespace], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
 }
+
+/// Counters live in the key-value table under their own namespaces, so that
+/// a document namespace and a counter namespace of one name never mix.
+const COUNTERS: &str = "#counters/";
