@@ -30,9 +30,29 @@ const CACHE_TTL_MINUTES: i64 = 60;
 const LOCK_SECONDS: i64 = 60;
 const TOP_POLICIES: usize = 10;
 
-/// Drops every cached summary; the next reader recomputes.
+/// The counter invalidations move on: a cached summary holds the generation
+/// it was computed under, and is fresh only while that is still current.
+const GENERATION_NS: &str = "summary";
+const GENERATION: &str = "generation";
+
+/// Drops every cached summary; the next reader recomputes. A recompute that
+/// started before this call is not cached as fresh (it carries the older
+/// generation).
 pub async fn invalidate(store: &dyn Store) -> Result<(), EngineError> {
+    store.counters_add(GENERATION_NS, vec![(GENERATION.to_string(), 1)]).await?;
     Ok(store.invalidate_summaries(CACHE_PREFIX).await?)
+}
+
+async fn generation(store: &dyn Store) -> Result<i64, EngineError> {
+    Ok(store.counters(GENERATION_NS).await?.into_iter().find(|c| c.0 == GENERATION).map_or(0, |c| c.1))
+}
+
+/// A cached value with the generation it was computed under.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Stamped<T> {
+    generation: i64,
+    value: T,
 }
 
 /// Saves a sweep's drift as the latest of its kind and appends it to history.
@@ -251,15 +271,15 @@ where
     Fut: std::future::Future<Output = Result<T, EngineError>>,
 {
     let now = Engine::now();
+    // Read before the entry: an invalidation after this read makes whatever
+    // is computed now stale.
+    let current = generation(store).await?;
     let entry = store.get_summary(key).await?;
-    let stale = match entry {
-        Some(e) if e.expires_at.is_some_and(|x| x > now) => {
-            if let Ok(value) = serde_json::from_value(e.value.clone()) {
-                return Ok(Cached { value, cached: true });
-            }
-            None
-        }
-        Some(e) => serde_json::from_value::<T>(e.value).ok(),
+    let stamped = entry.as_ref().and_then(|e| serde_json::from_value::<Stamped<T>>(e.value.clone()).ok());
+    let fresh = entry.as_ref().is_some_and(|e| e.expires_at.is_some_and(|x| x > now));
+    let stale = match stamped {
+        Some(s) if fresh && s.generation == current => return Ok(Cached { value: s.value, cached: true }),
+        Some(s) => Some(s.value),
         None => None,
     };
     let holder = uuid::Uuid::new_v4().to_string();
@@ -273,9 +293,10 @@ where
     }
     let result = compute().await;
     if let Ok(value) = &result {
+        let stamped = Stamped { generation: current, value };
         let entry = SummaryEntry {
             key: key.to_string(),
-            value: serde_json::to_value(value).map_err(|e| EngineError::Conflict(e.to_string()))?,
+            value: serde_json::to_value(&stamped).map_err(|e| EngineError::Conflict(e.to_string()))?,
             computed_at: now,
             expires_at: Some(now + Duration::minutes(CACHE_TTL_MINUTES)),
         };

@@ -100,3 +100,36 @@ async fn dashboard_on_a_file_store() {
 async fn dashboard_in_memory() {
     dashboard_matches_a_tally_of_the_store(Arc::new(SqliteStore::open_in_memory().unwrap())).await;
 }
+
+/// A recompute that started before an invalidation is not cached as fresh:
+/// the next reader computes again instead of serving pre-change counts for
+/// an hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recompute_overtaken_by_an_invalidation_is_not_cached_as_fresh() {
+    use qrie_engine::summary::{cached, invalidate};
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+    let dir = tempfile::tempdir().unwrap();
+    let store = qrie_store::open(&format!("sqlite:{}", dir.path().join("c.db").display())).unwrap();
+    let (started, go) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let slow = {
+        let (store, started, go) = (store.clone(), started.clone(), go.clone());
+        tokio::spawn(async move {
+            cached(&*store, "cache:test", || async {
+                started.notify_one();
+                go.notified().await;
+                Ok::<_, qrie_engine::EngineError>(1u64)
+            })
+            .await
+            .unwrap()
+        })
+    };
+    started.notified().await;
+    invalidate(&*store).await.unwrap();
+    go.notify_one();
+    assert_eq!(slow.await.unwrap().value, 1);
+    let next = cached(&*store, "cache:test", || async { Ok::<_, qrie_engine::EngineError>(2u64) }).await.unwrap();
+    assert_eq!((next.value, next.cached), (2, false), "recomputed, not the pre-invalidation value");
+    let again = cached(&*store, "cache:test", || async { Ok::<_, qrie_engine::EngineError>(3u64) }).await.unwrap();
+    assert_eq!((again.value, again.cached), (2, true), "fresh now");
+}
