@@ -325,7 +325,9 @@ impl Engine {
                 (r, true)
             }
             Described::Gone { observed_at } => {
-                if self.store.mark_deleted(vec![arn.clone()], observed_at).await?[0] != WriteOutcome::Written {
+                if self.store.mark_deleted(&account.account_id, vec![arn.clone()], observed_at).await?[0]
+                    != WriteOutcome::Written
+                {
                     return Ok(None);
                 }
                 match self.store.get_resource(&arn).await? {

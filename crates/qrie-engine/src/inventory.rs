@@ -414,7 +414,7 @@ impl Engine {
         }
 
         let gone_arns: Vec<String> = gone.iter().map(|g| g.0.clone()).collect();
-        let outcomes = self.store.mark_deleted(gone_arns.clone(), listing.observed_at).await?;
+        let outcomes = self.store.mark_deleted(&unit.account_id, gone_arns.clone(), listing.observed_at).await?;
         let mut deleted_arns = Vec::new();
         for ((arn, region), outcome) in gone.into_iter().zip(outcomes) {
             if outcome == WriteOutcome::Written {

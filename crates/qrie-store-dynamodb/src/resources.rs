@@ -169,19 +169,35 @@ impl DynamoStore {
         Ok(if written { WriteOutcome::Written } else { WriteOutcome::Stale })
     }
 
-    /// The stored rows of `arn` (through the `ByArn` index), the latest observation first.
+    /// The stored rows of `arn`, the latest observation first. The `ByArn`
+    /// index says which partitions hold the ARN (a bucket name can move
+    /// between accounts); each row is then read from the table itself with a
+    /// consistent read, so what was just written is what is read (an index
+    /// lags its table).
     async fn rows_of(&self, arn: &str) -> Result<Vec<Item>> {
         let table = &self.tables().resources;
-        let q = self
-            .client()
-            .query()
-            .table_name(table)
-            .index_name("ByArn")
-            .key_condition_expression("ARN = :a")
-            .expression_attribute_values(":a", s(arn));
-        let mut rows = Pages::new(Source::Query(q), table, None).collect().await?;
-        // A bucket name can move between accounts; the latest observation is the resource.
-        rows.sort_by_key(|i| std::cmp::Reverse(get_n(i, "ObservedAt").unwrap_or(i64::MIN)));
+        let q = project_query(
+            self.client()
+                .query()
+                .table_name(table)
+                .index_name("ByArn")
+                .key_condition_expression("ARN = :a")
+                .expression_attribute_values(":a", s(arn)),
+            &["AccountService", "ARN"],
+        );
+        let keys = Pages::new(Source::Query(q), table, None).collect().await?;
+        let mut rows = Vec::with_capacity(keys.len());
+        for k in &keys {
+            if let Some(row) = self.consistent_row(get_s(k, "AccountService")?, arn).await? {
+                rows.push(row);
+            }
+        }
+        // A bucket name can move between accounts: the resource is the live
+        // row (its owner's now), else the latest tombstone.
+        rows.sort_by_key(|i| {
+            let live = !get_bool(i, "Deleted").unwrap_or(false);
+            std::cmp::Reverse((live, get_n(i, "ObservedAt").unwrap_or(i64::MIN)))
+        });
         Ok(rows)
     }
 
@@ -201,8 +217,12 @@ impl DynamoStore {
 
     /// Marks one resource deleted: read, check the order, then write on the
     /// condition that the row is still the one read (re-read on a lost race).
-    async fn mark_one(&self, arn: &str, observed_at: Timestamp) -> Result<WriteOutcome> {
-        let Some(mut row) = self.rows_of(arn).await?.into_iter().next() else { return Ok(WriteOutcome::Missing) };
+    async fn mark_one(&self, account_id: &str, arn: &str, observed_at: Timestamp) -> Result<WriteOutcome> {
+        // The account's own row: another account's row of a moved bucket name is not touched.
+        let prefix = format!("{account_id}_");
+        let mut rows = self.rows_of(arn).await?.into_iter();
+        let own = rows.find(|r| get_s(r, "AccountService").is_ok_and(|p| p.starts_with(&prefix)));
+        let Some(mut row) = own else { return Ok(WriteOutcome::Missing) };
         for _ in 0..MARK_ATTEMPTS {
             let stored_at = get_n(&row, "ObservedAt")?;
             // The deletion must be at least as new as the stored observation.
@@ -269,8 +289,13 @@ impl ResourceStore for DynamoStore {
         self.per_key(keys, &resources, |r| self.write(r)).await
     }
 
-    async fn mark_deleted(&self, arns: Vec<String>, observed_at: Timestamp) -> Result<Vec<WriteOutcome>> {
-        self.per_key(arns.clone(), &arns, |arn| self.mark_one(arn, observed_at)).await
+    async fn mark_deleted(
+        &self,
+        account_id: &str,
+        arns: Vec<String>,
+        observed_at: Timestamp,
+    ) -> Result<Vec<WriteOutcome>> {
+        self.per_key(arns.clone(), &arns, |arn| self.mark_one(account_id, arn, observed_at)).await
     }
 
     async fn get_resource(&self, arn: &str) -> Result<Option<Resource>> {

@@ -60,6 +60,7 @@ macro_rules! conformance_tests {
             resource_round_trip,
             resource_observation_order,
             resource_deletion_is_not_undone_by_older_sweeps,
+            resource_deletion_addresses_the_accounts_row,
             resource_bulk_writes_and_lookups,
             resource_pagination,
             resource_filters,
@@ -733,7 +734,7 @@ pub async fn resource_deletion_is_not_undone_by_older_sweeps(store: Arc<dyn Stor
     put_all(&store, vec![bucket.clone(), keep.clone()]).await;
 
     let outcomes =
-        store.mark_deleted(vec![bucket.arn.clone(), "arn:aws:s3:::never-seen".into()], at(20)).await.expect("mark");
+        store.mark_deleted(A1, vec![bucket.arn.clone(), "arn:aws:s3:::never-seen".into()], at(20)).await.expect("mark");
     assert_eq!(outcomes, vec![WriteOutcome::Written, WriteOutcome::Missing]);
     let stored = store.get_resource(&bucket.arn).await.expect("get").expect("the row stays for history");
     assert_eq!(stored.deleted_at, Some(at(20)));
@@ -746,7 +747,10 @@ pub async fn resource_deletion_is_not_undone_by_older_sweeps(store: Arc<dyn Stor
     let from_old_sweep = resource(A1, Service::S3, "us-east-1", "AWS::S3::Bucket", "doomed", 15);
     assert_eq!(store.put_resources(vec![from_old_sweep]).await.expect("put"), vec![WriteOutcome::Stale]);
     assert_eq!(store.get_resource(&bucket.arn).await.expect("get"), Some(stored.clone()));
-    assert_eq!(store.mark_deleted(vec![bucket.arn.clone()], at(12)).await.expect("mark"), vec![WriteOutcome::Stale]);
+    assert_eq!(
+        store.mark_deleted(A1, vec![bucket.arn.clone()], at(12)).await.expect("mark"),
+        vec![WriteOutcome::Stale]
+    );
 
     let live = store.list_resources(&ResourceFilter::default(), &PageRequest::first(10)).await.expect("list");
     assert_eq!(live.items, vec![keep.clone()]);
@@ -759,11 +763,32 @@ pub async fn resource_deletion_is_not_undone_by_older_sweeps(store: Arc<dyn Stor
     assert_eq!(flags, vec![(bucket.arn.as_str(), true), (keep.arn.as_str(), false)]);
 
     // Deleting again at the same instant is not stale; re-creation later wins.
-    assert_eq!(store.mark_deleted(vec![bucket.arn.clone()], at(20)).await.expect("mark"), vec![WriteOutcome::Written]);
+    assert_eq!(
+        store.mark_deleted(A1, vec![bucket.arn.clone()], at(20)).await.expect("mark"),
+        vec![WriteOutcome::Written]
+    );
     let recreated = resource(A1, Service::S3, "us-east-1", "AWS::S3::Bucket", "doomed", 30);
     assert_eq!(store.put_resources(vec![recreated.clone()]).await.expect("put"), vec![WriteOutcome::Written]);
     assert_eq!(store.get_resource(&bucket.arn).await.expect("get"), Some(recreated));
-    assert_eq!(store.mark_deleted(Vec::new(), at(40)).await.expect("mark none"), Vec::new());
+    assert_eq!(store.mark_deleted(A1, Vec::new(), at(40)).await.expect("mark none"), Vec::new());
+}
+
+/// A bucket name that moved to another account: the old owner's sweep no
+/// longer lists it and marks it deleted in its own account, which never
+/// tombstones the new owner's row.
+pub async fn resource_deletion_addresses_the_accounts_row(store: Arc<dyn Store>) {
+    let old = resource(A1, Service::S3, "us-east-1", "AWS::S3::Bucket", "moved", 10);
+    put_all(&store, vec![old.clone()]).await;
+    let new = resource(A2, Service::S3, "us-east-1", "AWS::S3::Bucket", "moved", 20);
+    assert_eq!(old.arn, new.arn);
+    assert_eq!(store.put_resources(vec![new.clone()]).await.expect("put"), vec![WriteOutcome::Written]);
+    let outcome = store.mark_deleted(A1, vec![old.arn.clone()], at(30)).await.expect("mark");
+    assert!(matches!(outcome[0], WriteOutcome::Written | WriteOutcome::Missing), "{outcome:?}");
+    assert_eq!(store.get_resource(&new.arn).await.expect("get"), Some(new.clone()), "the new owner's row is live");
+    assert_eq!(store.get_resources(vec![new.arn.clone()]).await.expect("get"), vec![new.clone()]);
+    assert_eq!(store.mark_deleted(A3, vec![new.arn.clone()], at(30)).await.expect("mark"), vec![WriteOutcome::Missing]);
+    assert_eq!(store.mark_deleted(A2, vec![new.arn.clone()], at(30)).await.expect("mark"), vec![WriteOutcome::Written]);
+    assert!(store.get_resource(&new.arn).await.expect("get").expect("kept").is_deleted());
 }
 
 pub async fn resource_bulk_writes_and_lookups(store: Arc<dyn Store>) {
@@ -787,7 +812,7 @@ pub async fn resource_bulk_writes_and_lookups(store: Arc<dyn Store>) {
     assert_eq!(store.count_resources(&ResourceFilter::default(), None).await.expect("count"), total(1500));
 
     let arns: Vec<String> = many.iter().map(|r| r.arn.clone()).collect();
-    let outcomes = store.mark_deleted(arns, at(100)).await.expect("mark");
+    let outcomes = store.mark_deleted(A1, arns, at(100)).await.expect("mark");
     assert_eq!(outcomes, vec![WriteOutcome::Written; 1500]);
     assert_eq!(store.count_resources(&ResourceFilter::default(), None).await.expect("count"), total(0));
 }

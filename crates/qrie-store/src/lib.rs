@@ -38,11 +38,20 @@ pub trait ResourceStore: Send + Sync {
     /// One outcome per input, in order.
     async fn put_resources(&self, resources: Vec<Resource>) -> Result<Vec<WriteOutcome>>;
 
-    /// Marks resources deleted as of `observed_at` (keeping their last
-    /// configuration). `Missing` for unknown ARNs, `Stale` where the stored row
-    /// was observed after `observed_at`.
-    async fn mark_deleted(&self, arns: Vec<String>, observed_at: Timestamp) -> Result<Vec<WriteOutcome>>;
+    /// Marks resources of `account_id` deleted as of `observed_at` (keeping
+    /// their last configuration). Only that account's row of an ARN is
+    /// touched: a bucket name now owned by another account keeps that
+    /// account's row. `Missing` for ARNs the account has no row of, `Stale`
+    /// where the stored row was observed after `observed_at`.
+    async fn mark_deleted(
+        &self,
+        account_id: &str,
+        arns: Vec<String>,
+        observed_at: Timestamp,
+    ) -> Result<Vec<WriteOutcome>>;
 
+    /// The latest observation of `arn` (of whichever account holds it), as
+    /// last written: a read right after a write sees the write.
     async fn get_resource(&self, arn: &str) -> Result<Option<Resource>>;
 
     /// The resources among `arns` that exist (deleted ones included), in no

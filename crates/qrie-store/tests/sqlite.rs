@@ -183,7 +183,7 @@ async fn an_undecodable_row_is_a_decode_error_naming_it() {
     for result in [
         store.get_resource(&b.arn).await.map(|_| ()),
         store.list_resources(&ResourceFilter::default(), &PageRequest::first(10)).await.map(|_| ()),
-        store.mark_deleted(vec![b.arn.clone()], at(10)).await.map(|_| ()),
+        store.mark_deleted(&b.account_id, vec![b.arn.clone()], at(10)).await.map(|_| ()),
     ] {
         match result {
             Err(StoreError::Decode { key, .. }) => assert!(key.contains(&b.arn), "{key}"),

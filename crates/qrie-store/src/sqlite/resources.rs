@@ -53,10 +53,11 @@ fn write(conn: &Connection, r: &Resource) -> Res<WriteOutcome> {
     Ok(if changed == 0 { WriteOutcome::Stale } else { WriteOutcome::Written })
 }
 
-fn mark_one(conn: &Connection, arn: &str, observed_at: Timestamp) -> Res<WriteOutcome> {
+fn mark_one(conn: &Connection, account_id: &str, arn: &str, observed_at: Timestamp) -> Res<WriteOutcome> {
+    // One row per ARN here: a row another account holds now is not this one's.
     let row: Option<(i64, String)> = conn
-        .prepare_cached("SELECT observed_at, doc FROM resources WHERE arn = ?1")?
-        .query_row([arn], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached("SELECT observed_at, doc FROM resources WHERE arn = ?1 AND account_id = ?2")?
+        .query_row([arn, account_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((stored_at, doc)) = row else { return Ok(WriteOutcome::Missing) };
     // Checked here rather than left to the upsert: the deletion must be at least
@@ -90,10 +91,17 @@ impl ResourceStore for SqliteStore {
         .await
     }
 
-    async fn mark_deleted(&self, arns: Vec<String>, observed_at: Timestamp) -> Result<Vec<WriteOutcome>> {
+    async fn mark_deleted(
+        &self,
+        account_id: &str,
+        arns: Vec<String>,
+        observed_at: Timestamp,
+    ) -> Result<Vec<WriteOutcome>> {
+        let account_id = account_id.to_string();
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let outcomes = arns.iter().map(|arn| mark_one(&tx, arn, observed_at)).collect::<Res<Vec<_>>>()?;
+            let outcomes =
+                arns.iter().map(|arn| mark_one(&tx, &account_id, arn, observed_at)).collect::<Res<Vec<_>>>()?;
             tx.commit()?;
             Ok(outcomes)
         })
