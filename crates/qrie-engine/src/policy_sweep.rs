@@ -3,9 +3,10 @@
 //! bootstrap scan that follows a policy launch or scope change.
 
 use qrie_model::{
-    finding_drift_totals, Account, Job, JobError, JobKind, PolicyDrift, ResolvedReason, ScanType, Timestamp, Trigger,
+    finding_drift_totals, Account, FindingState, Job, JobError, JobKind, LaunchedPolicy, PolicyDrift, ResolvedReason,
+    ScanType, Timestamp, Trigger,
 };
-use qrie_store::{PageRequest, ResourceFilter};
+use qrie_store::{FindingFilter, FindingGroup, PageRequest, PolicyFence, ResourceFilter};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 
@@ -119,6 +120,11 @@ impl Engine {
             self.sweep_one(policy, &accounts, &mut related, &trigger, &mut tally, &mut job).await?;
         }
 
+        // Anti-entropy for the policy fence: a finding written just before a
+        // suspension or deletion that the purge's listing missed (on DynamoDB
+        // it lists through an index that lags) is closed here.
+        let closed_for_inactive = if req.policy_id.is_none() { self.close_inactive_policies().await? } else { 0 };
+        job.count("findings.closed_inactive_policy", closed_for_inactive);
         for (name, n) in [
             ("evaluations", tally.total(|t| t.evaluated)),
             ("findings.opened", tally.total(|t| t.opened + t.reopened)),
@@ -150,6 +156,25 @@ impl Engine {
             }),
         });
         job.finish(false, result).await
+    }
+
+    /// Closes the active findings of every policy that is not active
+    /// (suspended: POLICY_SUSPENDED; no longer launched: POLICY_DELETED).
+    /// Returns how many it closed.
+    async fn close_inactive_policies(&self) -> Result<u64, EngineError> {
+        let launched: HashMap<String, LaunchedPolicy> =
+            self.store.list_policies().await?.into_iter().map(|p| (p.policy_id.clone(), p)).collect();
+        let active = FindingFilter { state: Some(FindingState::Active), ..Default::default() };
+        let mut closed = 0;
+        for (policy_id, _) in self.store.count_findings(&active, Some(FindingGroup::Policy)).await? {
+            let (reason, fence) = match launched.get(&policy_id) {
+                Some(p) if p.is_active() => continue,
+                Some(p) => (ResolvedReason::PolicySuspended, PolicyFence::Generation(p.generation)),
+                None => (ResolvedReason::PolicyDeleted, PolicyFence::Absent),
+            };
+            closed += self.purge(&policy_id, reason, fence).await?.resolved;
+        }
+        Ok(closed)
     }
 
     /// Evaluates every stored resource of the policy's type, then closes the

@@ -373,3 +373,36 @@ async fn scope_is_not_decided_from_unreadable_tags_or_region() {
     assert_eq!(finding_state(&f, &lost.arn).await, None);
     assert!(r.result["EvaluationErrors"][0]["Reason"].as_str().unwrap().contains("region"), "{}", r.result);
 }
+
+/// The daily sweep closes what a suspension's or deletion's own listing may
+/// have missed (an index that lags on DynamoDB): an ACTIVE finding of a
+/// suspended or deleted policy is resolved with the policy's reason.
+#[tokio::test]
+async fn the_policy_sweep_closes_findings_of_inactive_policies() {
+    use qrie_engine::PolicySweepRequest;
+    use qrie_store::FindingWrite;
+    let f = fixture().await;
+    let t0 = Utc::now();
+    let v = vol(A, "vol-1", false, t0);
+    f.cloud.set(A, Service::Ec2, vec![v.clone()], true, t0);
+    sweep(&f, ScanType::Bootstrap).await;
+    let open = f.engine.store.get_finding(&v.arn, "ec2-ebs-volume-unencrypted").await.unwrap().unwrap();
+    f.engine.suspend_policy("ec2-ebs-volume-unencrypted").await.unwrap();
+    // As if the suspension's listing had not seen it yet.
+    let straggler = qrie_model::Finding { version: open.version + 2, ..open.clone() };
+    let mut deleted = straggler.clone();
+    deleted.policy = "ec2-sg-open-ssh".into();
+    deleted.version = 1;
+    f.engine
+        .store
+        .write_findings(vec![FindingWrite::unchecked(straggler), FindingWrite::unchecked(deleted)])
+        .await
+        .unwrap();
+    f.engine.launch_policy("ec2-ami-public", LaunchOptions::default(), &NoProgress).await.unwrap();
+    let req = PolicySweepRequest { policy_id: None, scan_type: ScanType::AntiEntropy };
+    let r = f.engine.policy_sweep(&req, &NoProgress).await.unwrap();
+    assert_eq!(r.job.counts["findings.closed_inactive_policy"], 2);
+    assert_eq!(finding_state(&f, &v.arn).await, Some((FindingState::Resolved, Some(ResolvedReason::PolicySuspended))));
+    let gone = f.engine.store.get_finding(&v.arn, "ec2-sg-open-ssh").await.unwrap().unwrap();
+    assert_eq!((gone.state, gone.resolved_reason), (FindingState::Resolved, Some(ResolvedReason::PolicyDeleted)));
+}
