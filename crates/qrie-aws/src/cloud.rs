@@ -30,7 +30,9 @@ const FALLBACK_REGION: &str = "us-east-1";
 
 #[derive(Debug, Clone)]
 pub struct AwsOptions {
-    /// Regions swept for accounts whose record names none.
+    /// Regions swept for accounts whose record names none; empty (the
+    /// default): every region enabled for the account, as DescribeRegions
+    /// answers it for the account at each sweep.
     pub regions: Vec<String>,
     /// Buckets read at once within one account (each bucket is ~14 calls).
     pub bucket_concurrency: usize,
@@ -80,8 +82,7 @@ impl AwsCloud {
         if config.credentials_provider().is_none() {
             return Err(CloudError::Other("no AWS credentials provider could be configured".into()));
         }
-        let region = config.region().map(|r| r.to_string()).unwrap_or_else(|| FALLBACK_REGION.to_string());
-        Ok(AwsCloud::new(config, AwsOptions::new(vec![region])))
+        Ok(AwsCloud::new(config, AwsOptions::new(Vec::new())))
     }
 
     /// Over an SDK configuration built elsewhere (tests: a short retry budget).
@@ -247,8 +248,36 @@ impl Clients {
 
 #[async_trait]
 impl Cloud for AwsCloud {
-    fn default_regions(&self, _account: &Account) -> Vec<String> {
-        self.options.regions.clone()
+    /// The regions enabled for the account (those that need no opt-in, and
+    /// the opted-in ones), as the account's own role sees them: one
+    /// DescribeRegions in the home region. A region the account cannot use
+    /// is not listed, so it is never a failed unit.
+    async fn enabled_regions(&self, account: &Account) -> Result<Vec<String>, CloudError> {
+        if !self.options.regions.is_empty() {
+            return Ok(self.options.regions.clone());
+        }
+        let clients = Clients::new(self.account_config(account).await?, &self.options.interceptors);
+        let out = clients
+            .ec2(&clients.home_region())
+            .describe_regions()
+            .all_regions(false)
+            .send()
+            .await
+            .map_err(|e| read::cloud_error(&e))?;
+        let mut regions: Vec<String> = out
+            .regions()
+            .iter()
+            .filter(|r| r.opt_in_status().is_none_or(|s| s != "not-opted-in"))
+            .filter_map(|r| r.region_name().map(str::to_string))
+            .collect();
+        regions.sort();
+        if regions.is_empty() {
+            return Err(CloudError::Other(format!(
+                "DescribeRegions named no region for account {}",
+                account.account_id
+            )));
+        }
+        Ok(regions)
     }
 
     async fn list(&self, account: &Account, unit: &SweepUnit) -> Result<Listing, CloudError> {
@@ -262,8 +291,13 @@ impl Cloud for AwsCloud {
                 ec2::list(&clients, id, &region, self.options.ec2_concurrency, observed_at).await
             }
             Service::Iam => {
-                let regions = if account.regions.is_empty() { &self.options.regions } else { &account.regions };
-                iam::list(&clients, id, regions, observed_at).await
+                // Access Analyzer is regional: its findings in every region swept.
+                let regions = if account.regions.is_empty() {
+                    self.enabled_regions(account).await?
+                } else {
+                    account.regions.clone()
+                };
+                iam::list(&clients, id, &regions, observed_at).await
             }
         };
         let (api_calls, throttles) = clients.log.snapshot();

@@ -21,8 +21,8 @@ struct S3Only(qrie_aws::AwsCloud);
 
 #[async_trait]
 impl Cloud for S3Only {
-    fn default_regions(&self, account: &Account) -> Vec<String> {
-        self.0.default_regions(account)
+    async fn enabled_regions(&self, account: &Account) -> Result<Vec<String>, CloudError> {
+        self.0.enabled_regions(account).await
     }
 
     async fn list(&self, account: &Account, unit: &SweepUnit) -> Result<Listing, CloudError> {

@@ -78,8 +78,10 @@ pub struct OrgAccount {
 
 #[async_trait]
 pub trait Cloud: Send + Sync {
-    /// Regions to sweep for an account whose record names none.
-    fn default_regions(&self, account: &Account) -> Vec<String>;
+    /// The regions to sweep for an account whose record names none: every
+    /// region enabled for it (AWS: DescribeRegions as the account sees it,
+    /// opted-in regions included), read again by each inventory sweep.
+    async fn enabled_regions(&self, account: &Account) -> Result<Vec<String>, CloudError>;
 
     async fn list(&self, account: &Account, unit: &SweepUnit) -> Result<Listing, CloudError>;
 
@@ -115,8 +117,8 @@ impl CloudRouter {
 
 #[async_trait]
 impl Cloud for CloudRouter {
-    fn default_regions(&self, account: &Account) -> Vec<String> {
-        self.pick(account).map(|c| c.default_regions(account)).unwrap_or_default()
+    async fn enabled_regions(&self, account: &Account) -> Result<Vec<String>, CloudError> {
+        self.pick(account)?.enabled_regions(account).await
     }
 
     async fn list(&self, account: &Account, unit: &SweepUnit) -> Result<Listing, CloudError> {

@@ -16,7 +16,7 @@ use crate::commit::{commit, Evaluator};
 use crate::evaluate::{evaluate_batch, load_active_policies, ActivePolicy, FindingIndex, RelatedCache, Tally};
 use crate::jobs::{queued_job, JobReport, JobTracker, Progress, QueuedRun};
 use crate::summary::{self, DRIFT_INVENTORY_KEY, DRIFT_INVENTORY_SERIES};
-use crate::{Engine, EngineError, Listing, SweepUnit};
+use crate::{CloudError, Engine, EngineError, Listing, SweepUnit};
 
 /// Listings in flight at once. Each one is a different (account, service,
 /// region), so this also spreads load across accounts.
@@ -158,7 +158,7 @@ impl Engine {
             }
             Some(Ok(None)) | None => Value::Null,
         };
-        let units = self.units(&accounts, &services, &req.regions);
+        let (units, region_failures) = self.units(&accounts, &services, &req.regions).await;
         job.set_total(units.len() as u64, "units");
         let (policies, problems) = load_active_policies(&*self.store).await?;
         for p in problems {
@@ -190,6 +190,18 @@ impl Engine {
             })
             .buffer_unordered(LIST_CONCURRENCY);
         let mut failed_units = 0u64;
+        for (account_id, e) in region_failures {
+            failed_units += 1;
+            st.incomplete_units += 1;
+            st.incomplete_accounts.insert(account_id.clone());
+            job.error(JobError {
+                account_id: Some(account_id),
+                service: None,
+                region: None,
+                policy_id: None,
+                message: format!("its enabled regions could not be read, no regional service swept: {e}"),
+            });
+        }
         while let Some((unit, listed)) = listings.next().await {
             let unit = &unit;
             let unit_error = |message: String| JobError {
@@ -315,11 +327,43 @@ impl Engine {
             .collect()
     }
 
-    fn units(&self, accounts: &[Account], services: &[Service], regions: &[String]) -> Vec<SweepUnit> {
+    /// The units of a sweep, and the accounts whose enabled regions could
+    /// not be read (their regional units are not planned; the account is
+    /// incomplete). An account's own regions restrict; otherwise every region
+    /// enabled for it, read now; `regions` filters either.
+    async fn units(
+        &self,
+        accounts: &[Account],
+        services: &[Service],
+        regions: &[String],
+    ) -> (Vec<SweepUnit>, Vec<(String, CloudError)>) {
+        let regional = services.iter().any(|s| !s.is_global());
         let mut units = Vec::new();
+        let mut failed = Vec::new();
         for account in accounts {
-            let account_regions =
-                if account.regions.is_empty() { self.cloud.default_regions(account) } else { account.regions.clone() };
+            let account_regions = if account.regions.is_empty() && regional {
+                match self.cloud.enabled_regions(account).await {
+                    Ok(r) => {
+                        if r != account.enabled_regions {
+                            // What `accounts list` shows as the regions swept.
+                            let record = self.update_account(&account.account_id, |a| {
+                                a.enabled_regions = r.clone();
+                                a.is_active()
+                            });
+                            if let Err(e) = record.await {
+                                tracing::warn!(account = %account.account_id, "enabled regions not recorded: {e}");
+                            }
+                        }
+                        r
+                    }
+                    Err(e) => {
+                        failed.push((account.account_id.clone(), e));
+                        Vec::new()
+                    }
+                }
+            } else {
+                account.regions.clone()
+            };
             for &service in services {
                 if service.is_global() {
                     units.push(SweepUnit { account_id: account.account_id.clone(), service, region: None });
@@ -334,7 +378,7 @@ impl Engine {
                 }
             }
         }
-        units
+        (units, failed)
     }
 
     pub(crate) async fn preload_findings(&self, policies: &[ActivePolicy]) -> Result<FindingIndex, EngineError> {

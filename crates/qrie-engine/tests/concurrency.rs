@@ -88,8 +88,8 @@ mod gated {
 
     #[async_trait]
     impl Cloud for Gated {
-        fn default_regions(&self, account: &Account) -> Vec<String> {
-            self.inner.default_regions(account)
+        async fn enabled_regions(&self, account: &Account) -> Result<Vec<String>, CloudError> {
+            self.inner.enabled_regions(account).await
         }
 
         async fn list(&self, account: &Account, unit: &SweepUnit) -> Result<Listing, CloudError> {

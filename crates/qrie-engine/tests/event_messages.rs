@@ -20,8 +20,8 @@ struct Describes {
 
 #[async_trait]
 impl Cloud for Describes {
-    fn default_regions(&self, _: &Account) -> Vec<String> {
-        vec!["us-east-1".into()]
+    async fn enabled_regions(&self, _: &Account) -> Result<Vec<String>, CloudError> {
+        Ok(vec!["us-east-1".into()])
     }
 
     async fn list(&self, _: &Account, _: &SweepUnit) -> Result<Listing, CloudError> {

@@ -39,8 +39,8 @@ impl Scripted {
 
 #[async_trait]
 impl Cloud for Scripted {
-    fn default_regions(&self, _: &Account) -> Vec<String> {
-        vec!["us-east-1".into()]
+    async fn enabled_regions(&self, _: &Account) -> Result<Vec<String>, CloudError> {
+        Ok(vec!["us-east-1".into()])
     }
 
     async fn list(&self, account: &Account, unit: &SweepUnit) -> Result<Listing, CloudError> {

@@ -32,9 +32,13 @@ pub struct Account {
     pub role_arn: Option<String>,
     #[serde(default)]
     pub external_id: Option<String>,
-    /// Regions to sweep; empty means the deployment's default regions.
+    /// Regions to sweep; empty means every region enabled for the account.
     #[serde(default)]
     pub regions: Vec<String>,
+    /// The regions enabled for the account as its last inventory sweep read
+    /// them (what an account without `regions` is swept in).
+    #[serde(default)]
+    pub enabled_regions: Vec<String>,
     /// Organizations OU ids from the root down to the account's parent.
     #[serde(default)]
     pub org_path: Vec<String>,
@@ -65,6 +69,16 @@ impl Account {
 
     pub fn is_baselined(&self) -> bool {
         self.baselined_at.is_some()
+    }
+
+    /// The regions its sweeps cover, for people: the ones named, else every
+    /// enabled region (as last read).
+    pub fn regions_label(&self) -> String {
+        match (self.regions.is_empty(), self.enabled_regions.len()) {
+            (false, _) => self.regions.join(", "),
+            (true, 0) => "all enabled (not swept yet)".to_string(),
+            (true, n) => format!("all enabled ({n}: {})", self.enabled_regions.join(", ")),
+        }
     }
 
     pub fn placement(&self) -> crate::AccountPlacement<'_> {

@@ -334,6 +334,7 @@ fn account(id: &str, name: &str, status: AccountStatus) -> Account {
         role_arn: Some(format!("arn:aws:iam::{id}:role/qrie-reader")),
         external_id: Some("ext-'id'-%_".to_string()),
         regions: vec!["us-east-1".to_string(), "eu-west-1".to_string()],
+        enabled_regions: Vec::new(),
         org_path: vec!["r-ab12".to_string(), "ou-ab12-34cd56ef".to_string()],
         source: AccountSource::Organizations,
         added_at: at(0),

@@ -383,7 +383,7 @@ pub enum InventoryCmd {
         /// Only this account (repeatable).
         #[arg(long, value_name = "ID")]
         account: Vec<String>,
-        /// Only this region (repeatable).
+        /// Only this region of each account's swept regions (repeatable; a filter).
         #[arg(long, value_name = "REGION")]
         region: Vec<String>,
         #[arg(long, value_parser = parse_scan_type, default_value = "bootstrap")]
@@ -426,7 +426,9 @@ pub enum AccountsCmd {
         role_arn: Option<String>,
         #[arg(long)]
         external_id: Option<String>,
-        /// Regions to sweep (repeatable; default: the deployment's regions).
+        /// Only these regions (repeatable). Default: every region enabled for the
+        /// account (EC2 DescribeRegions, opted-in ones included), read again by
+        /// each inventory sweep; a region that refuses is a recorded unit error.
         #[arg(long, value_name = "REGION")]
         region: Vec<String>,
     },

@@ -115,3 +115,44 @@ fn done_when_a_new_user_monitors_two_accounts_in_moto() {
         assert!(a["BaselinedAt"].is_string(), "{a}");
     }
 }
+
+/// An account added without `--region` is swept in every region enabled for
+/// it (DescribeRegions as the account sees it), not only the home region:
+/// the security groups seeded in us-east-1 and eu-west-1 are both found, and
+/// `accounts list` shows the regions swept. `inventory generate --region`
+/// filters those regions.
+#[test]
+fn an_account_added_without_regions_is_swept_in_every_enabled_region() {
+    let moto = MotoServer::start();
+    seed(&moto);
+    let q = Qrie::new().with_aws(&moto.endpoint);
+    q.ok(&["accounts", "add", ACCOUNT_A, "--name", "qop"]);
+    let groups = |q: &Qrie| -> BTreeSet<(String, String)> {
+        let inventory = q.json(&["inventory", "list", "--service", "ec2", "--type", "AWS::EC2::SecurityGroup"]);
+        inventory
+            .as_array()
+            .expect("resources")
+            .iter()
+            .map(|r| (r["Region"].as_str().unwrap().to_string(), r["Name"].as_str().unwrap_or_default().to_string()))
+            .collect()
+    };
+
+    q.json(&["inventory", "generate", "--service", "ec2", "--region", "eu-west-1"]);
+    let found = groups(&q);
+    assert!(found.iter().all(|(region, _)| region == "eu-west-1"), "--region filters: {found:?}");
+
+    let report = q.json(&["inventory", "generate", "--service", "ec2"]);
+    let found = groups(&q);
+    for (region, name) in [("us-east-1", "a-ssh"), ("eu-west-1", "a-eu-web")] {
+        assert!(found.iter().any(|(r, n)| r == region && n.contains(name)), "{region} {name} not found: {found:?}");
+    }
+    assert!(report["Result"]["Units"].as_u64().unwrap() > 2, "{:#}", report["Result"]);
+
+    let accounts = q.json(&["accounts", "list"]);
+    let enabled = accounts[0]["EnabledRegions"].as_array().expect("the regions read");
+    for region in ["us-east-1", "eu-west-1"] {
+        assert!(enabled.iter().any(|r| r == region), "{enabled:?}");
+    }
+    let table = q.ok(&["accounts", "list", "--format", "table"]);
+    assert!(table.contains("all enabled ("), "{table}");
+}

@@ -52,4 +52,10 @@ def account(creds, prefix, account_id):
 
 account(creds_a, "a", "123456789012")
 account(creds_b, "b", account_b)
+
+# A second region in account A (tests/aws_moto.rs: an account added without
+# --region is swept in every enabled region): a web security group in eu-west-1.
+ec2_eu = boto3.client("ec2", endpoint_url=endpoint, region_name="eu-west-1", **creds_a)
+vpc_eu = ec2_eu.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+ec2_eu.create_security_group(GroupName="a-eu-web", Description="web", VpcId=vpc_eu)
 print("seeded")

@@ -89,6 +89,7 @@ pub fn account(id: &str, role_arn: Option<&str>) -> Account {
         role_arn: role_arn.map(str::to_string),
         external_id: role_arn.map(|_| "qrie-external-id".to_string()),
         regions: Vec::new(),
+        enabled_regions: Vec::new(),
         org_path: Vec::new(),
         source: AccountSource::Manual,
         added_at: chrono::Utc::now(),

@@ -10,8 +10,8 @@ pub struct OnlyService(pub qrie_aws::AwsCloud, pub Service);
 
 #[async_trait]
 impl Cloud for OnlyService {
-    fn default_regions(&self, account: &Account) -> Vec<String> {
-        self.0.default_regions(account)
+    async fn enabled_regions(&self, account: &Account) -> Result<Vec<String>, CloudError> {
+        self.0.enabled_regions(account).await
     }
 
     async fn list(&self, account: &Account, unit: &SweepUnit) -> Result<Listing, CloudError> {

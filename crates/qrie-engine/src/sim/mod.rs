@@ -63,11 +63,12 @@ impl SimCloud {
 
 #[async_trait]
 impl Cloud for SimCloud {
-    fn default_regions(&self, account: &Account) -> Vec<String> {
-        self.read()
-            .ok()
-            .and_then(|e| e.account(&account.account_id).map(|a| a.regions.clone()))
-            .unwrap_or_else(|| vec!["us-east-1".to_string()])
+    async fn enabled_regions(&self, account: &Account) -> Result<Vec<String>, CloudError> {
+        let estate = self.read()?;
+        let a = estate.account(&account.account_id).ok_or_else(|| {
+            CloudError::AccessDenied(format!("account {} is not part of the simulated estate", account.account_id))
+        })?;
+        Ok(a.regions.clone())
     }
 
     async fn list(&self, account: &Account, unit: &SweepUnit) -> Result<Listing, CloudError> {

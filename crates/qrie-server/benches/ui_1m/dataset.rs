@@ -225,6 +225,7 @@ fn account(id: &str, i: usize, now: DateTime<Utc>) -> Account {
         role_arn: Some(format!("arn:aws:iam::{id}:role/qrie-reader")),
         external_id: None,
         regions: REGIONS.iter().map(|r| r.to_string()).collect(),
+        enabled_regions: Vec::new(),
         org_path: vec!["r-root".into(), format!("ou-{}", i % 3)],
         source: AccountSource::Manual,
         added_at: now - Duration::days(120),

@@ -35,6 +35,7 @@ fn row(viewer: &Viewer, a: &AccountView) -> Markup {
             td { code { (id) } }
             td { (a.account.name) }
             td { (format!("{:?}", a.account.source).to_lowercase()) }
+            td.muted { (a.account.regions_label()) }
             td {
                 @if a.baselined { "Baselined " span.muted { (opt_time(a.account.baselined_at.as_ref())) } }
                 @else { span.badge.sev-medium { "Not baselined" } }
@@ -69,7 +70,7 @@ fn add_form(viewer: &Viewer) -> Markup {
                 legend { "Access" }
                 (text_input("role_arn", "Role ARN", "", Some("The role qrie assumes in the account, e.g. arn:aws:iam::123456789012:role/qrie-reader.")))
                 (text_input("external_id", "External id", "", Some("Optional; the role's trust policy condition.")))
-                (text_input("regions", "Regions", "", Some("Comma-separated; empty for the deployment's default regions.")))
+                (text_input("regions", "Regions", "", Some("Comma-separated to restrict; empty sweeps every region enabled for the account.")))
             }
             p.muted { "The account is flagged not baselined until its first complete inventory sweep; scan it after adding it." }
             div { button type="submit" { "Add account" } }
@@ -86,7 +87,7 @@ async fn list(State(state): State<AppState>, viewer: Viewer) -> UiResult<Html<St
                 (post_button(&viewer, "/accounts/discover", "Discover accounts from AWS Organizations", "secondary"))
             }
         }
-        (table("Monitored accounts", &["Id", "Name", "Source", "Baseline", "Resources", "Active findings", "Actions"],
+        (table("Monitored accounts", &["Id", "Name", "Source", "Regions", "Baseline", "Resources", "Active findings", "Actions"],
             accounts.iter().map(|a| row(&viewer, a)).collect()))
         @if viewer.may(Role::Admin) { (add_form(&viewer)) }
     };

@@ -52,8 +52,8 @@ pub struct InOrganization {
 
 #[async_trait::async_trait]
 impl Cloud for InOrganization {
-    fn default_regions(&self, account: &qrie_model::Account) -> Vec<String> {
-        self.sim.default_regions(account)
+    async fn enabled_regions(&self, account: &qrie_model::Account) -> Result<Vec<String>, CloudError> {
+        self.sim.enabled_regions(account).await
     }
 
     async fn list(&self, account: &qrie_model::Account, unit: &SweepUnit) -> Result<Listing, CloudError> {

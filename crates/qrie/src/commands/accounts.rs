@@ -85,7 +85,17 @@ or wait for the weekly sweep (until then its changes are not counted as drift).\
             let rows = engine.list_accounts(all).await?;
             output::list(
                 format,
-                &["ACCOUNT", "NAME", "STATUS", "SOURCE", "BASELINED", "RESOURCES", "ACTIVE FINDINGS", "ADDED"],
+                &[
+                    "ACCOUNT",
+                    "NAME",
+                    "STATUS",
+                    "SOURCE",
+                    "REGIONS",
+                    "BASELINED",
+                    "RESOURCES",
+                    "ACTIVE FINDINGS",
+                    "ADDED",
+                ],
                 &rows,
                 |v| {
                     vec![
@@ -93,6 +103,7 @@ or wait for the weekly sweep (until then its changes are not counted as drift).\
                         v.account.name.clone(),
                         format!("{:?}", v.account.status).to_lowercase(),
                         format!("{:?}", v.account.source).to_lowercase(),
+                        v.account.regions_label(),
                         match v.account.baselined_at {
                             Some(t) => output::time(&t),
                             None => "NOT BASELINED".into(),
