@@ -42,6 +42,9 @@ pub struct Decision {
     pub outcome: Outcome,
     /// Whether the account is baselined (only then is a sweep's change drift).
     pub baselined: bool,
+    /// Whether an open or resolve would come from the passage of time alone
+    /// (counted as time-based, not as missed).
+    pub time_driven: bool,
 }
 
 /// What re-deciding an evaluation needs: the policies and accounts it was
@@ -95,7 +98,7 @@ pub async fn commit(
             let d = &pending[i];
             match outcome {
                 FindingWriteOutcome::Written => {
-                    tally.record(&d.policy_id, effect, d.baselined);
+                    tally.record(&d.policy_id, effect, d.baselined, d.time_driven);
                     index.insert((d.rref.arn.clone(), d.policy_id.clone()), write.finding);
                 }
                 FindingWriteOutcome::Fenced => {

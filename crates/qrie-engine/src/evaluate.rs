@@ -69,6 +69,9 @@ pub struct PolicyTally {
     pub errors: u64,
     pub drift_opens: u64,
     pub drift_resolves: u64,
+    /// Opens and resolves in baselined accounts that time made (the same
+    /// configuration gave the old verdict at the last evaluation): not drift.
+    pub time_based: u64,
     /// Writes that found the finding changed since it was read (by an event,
     /// another sweep, an operator), and were decided again.
     pub conflicts: u64,
@@ -87,7 +90,7 @@ pub struct Tally {
 const MAX_RECORDED_EVAL_ERRORS: usize = 200;
 
 impl Tally {
-    pub(crate) fn record(&mut self, policy: &str, effect: Effect, baselined: bool) {
+    pub(crate) fn record(&mut self, policy: &str, effect: Effect, baselined: bool, time_driven: bool) {
         let t = self.by_policy.entry(policy.to_string()).or_default();
         match effect {
             Effect::Opened => t.opened += 1,
@@ -96,11 +99,11 @@ impl Tally {
             Effect::Resolved(_) => t.resolved += 1,
             Effect::Unchanged => {}
         }
-        if baselined && effect.is_open() {
-            t.drift_opens += 1;
-        }
-        if baselined && effect.is_resolve() {
-            t.drift_resolves += 1;
+        match (baselined, time_driven) {
+            (true, true) if effect.is_open() || effect.is_resolve() => t.time_based += 1,
+            (true, false) if effect.is_open() => t.drift_opens += 1,
+            (true, false) if effect.is_resolve() => t.drift_resolves += 1,
+            _ => {}
         }
     }
 
@@ -115,6 +118,7 @@ impl Tally {
             t.errors += v.errors;
             t.drift_opens += v.drift_opens;
             t.drift_resolves += v.drift_resolves;
+            t.time_based += v.time_based;
             t.conflicts += v.conflicts;
             t.fenced += v.fenced;
         }
@@ -218,6 +222,7 @@ pub fn evaluate_batch(
     policies: &[&ActivePolicy],
     accounts: &HashMap<String, Account>,
     related: &RelatedCache,
+    index: &FindingIndex,
     now: Timestamp,
     tally: &mut Tally,
 ) -> Vec<Decision> {
@@ -229,6 +234,8 @@ pub fn evaluate_batch(
         for policy in policies.iter().filter(|p| p.def.resource_type == resource.resource_type) {
             let outcome = decide(policy, resource, account, related, now);
             tally.count_evaluation(policy.id(), &resource.arn, &outcome);
+            let current = index.get(&(resource.arn.clone(), policy.id().to_string()));
+            let time_driven = made_by_time(policy, resource, account, related, current, &outcome, now);
             decisions.push(Decision {
                 rref: resource.reference(),
                 policy_id: policy.id().to_string(),
@@ -236,10 +243,45 @@ pub fn evaluate_batch(
                 fence: policy.fence(),
                 outcome,
                 baselined: account.is_baselined(),
+                time_driven,
             });
         }
     }
     decisions
+}
+
+/// How far back a verdict with no finding to compare with is judged (the
+/// daily policy sweep's period).
+const TIME_BASED_LOOKBACK_HOURS: i64 = 24;
+
+/// Whether `outcome` flips the finding only because time passed: the same
+/// stored configuration, evaluated at the finding's last evaluation (or a
+/// day ago, for no finding), gave the finding's current state. Such a flip
+/// (a key that grew too old, a certificate that expired) is no event's miss.
+fn made_by_time(
+    policy: &ActivePolicy,
+    resource: &Resource,
+    account: &Account,
+    related: &RelatedCache,
+    current: Option<&Finding>,
+    outcome: &Outcome,
+    now: Timestamp,
+) -> bool {
+    let active = current.is_some_and(Finding::is_active);
+    let flips = match outcome {
+        Outcome::Evaluated(Verdict::Fail(_)) => !active,
+        Outcome::Evaluated(Verdict::Pass | Verdict::NotApplicable) => active,
+        _ => false,
+    };
+    if !flips {
+        return false;
+    }
+    let then = current.map_or(now - chrono::Duration::hours(TIME_BASED_LOOKBACK_HOURS), |f| f.last_evaluated);
+    match decide(policy, resource, account, related, then) {
+        Outcome::Evaluated(Verdict::Fail(_)) => active,
+        Outcome::Evaluated(Verdict::Pass | Verdict::NotApplicable) => !active,
+        _ => false,
+    }
 }
 
 impl Tally {
@@ -280,6 +322,7 @@ pub fn close_findings(
             fence,
             outcome: Outcome::Close(reason),
             baselined: accounts.get(&current.account_id).is_some_and(Account::is_baselined),
+            time_driven: false,
         })
         .collect()
 }

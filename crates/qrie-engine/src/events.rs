@@ -315,7 +315,12 @@ impl Engine {
         tally: &mut Tally,
     ) -> Result<Option<bool>, EngineError> {
         let arn = self.resolve_arn(target).await?;
-        let described = self.cloud.describe(account, &arn).await.map_err(|e| EngineError::Conflict(e.to_string()))?;
+        let described = match self.cloud.describe(account, &arn).await {
+            // An instance that terminated is gone now, though AWS shows it a while.
+            Ok(Described::Present(r)) if qrie_model::has_ended(&r) => Described::Gone { observed_at: r.last_seen_at },
+            Ok(d) => d,
+            Err(e) => return Err(EngineError::Conflict(e.to_string())),
+        };
         let (resource, present): (Resource, bool) = match described {
             Described::Present(r) => {
                 let r = *r;
@@ -353,7 +358,7 @@ impl Engine {
             }
         }
         related.prefetch(&*self.store, &refs, &batch).await?;
-        let decisions = evaluate_batch(&batch, &refs, accounts, related, Engine::now(), tally);
+        let decisions = evaluate_batch(&batch, &refs, accounts, related, &index, Engine::now(), tally);
         let evaluator = Evaluator { policies: &refs, accounts };
         commit(&*self.store, decisions, &mut index, trigger, Some(&evaluator), tally).await?;
         Ok(Some(present))

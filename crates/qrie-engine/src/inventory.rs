@@ -4,8 +4,8 @@
 
 use futures::StreamExt;
 use qrie_model::{
-    finding_drift_totals, Account, InventoryDrift, InventoryDriftRow, Job, JobError, JobKind, PolicyDriftRow, Resource,
-    ScanType, Service, Timestamp, Trigger,
+    comparable_hashes, finding_drift_totals, Account, InventoryDrift, InventoryDriftRow, Job, JobError, JobKind,
+    PolicyDriftRow, Resource, ScanType, Service, Timestamp, Trigger,
 };
 use qrie_store::WriteOutcome;
 use serde_json::{json, Value};
@@ -31,7 +31,14 @@ pub struct InventoryRequest {
     /// Empty: each account's regions.
     pub regions: Vec<String>,
     pub scan_type: ScanType,
+    /// Changes AWS dates this close before a listing are not counted as
+    /// missed (their events may still be on the way). `None`: [`DEFAULT_DRIFT_GRACE_MINUTES`].
+    pub drift_grace: Option<chrono::Duration>,
 }
+
+/// The default drift grace window: CloudTrail delivers most events to
+/// EventBridge within minutes.
+pub const DEFAULT_DRIFT_GRACE_MINUTES: i64 = 10;
 
 /// Counts of one sweep, per drift row key.
 #[derive(Default)]
@@ -49,6 +56,7 @@ struct SweepState {
     updated: u64,
     deleted: u64,
     stale: u64,
+    grace: chrono::Duration,
 }
 
 impl InventoryRequest {
@@ -165,6 +173,7 @@ impl Engine {
             job.error(JobError { account_id: None, service: None, region: None, policy_id: None, message: p });
         }
         let mut st = SweepState {
+            grace: req.drift_grace.unwrap_or_else(|| chrono::Duration::minutes(DEFAULT_DRIFT_GRACE_MINUTES)),
             index: self.preload_findings(&policies).await?,
             policies,
             accounts: self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect(),
@@ -297,6 +306,9 @@ impl Engine {
             "BaselinedAccounts": baselined,
             "Discovery": discovered,
             "Drift": drift,
+            // Opens and resolves that time made (not missed by events).
+            "TimeBased": drift.as_ref().map(|_| st.tally.total(|t| t.time_based)),
+            "WithinGrace": drift.as_ref().map(|d| d.rows.iter().map(|r| r.within_grace).sum::<u64>()),
             "DriftTotals": drift.as_ref().map(|d| {
                 let (c, del, u) = d.totals();
                 let (o, r) = finding_drift_totals(&d.findings);
@@ -405,6 +417,10 @@ impl Engine {
             st.incomplete_units += 1;
             st.incomplete_accounts.insert(unit.account_id.clone());
         }
+        // What AWS still lists after it ended (a terminated instance, for
+        // about an hour) is gone: not stored as present, marked deleted if it was.
+        let mut listing = listing;
+        listing.resources.retain(|r| !qrie_model::has_ended(r));
         let stored = self.store.resource_digests(&unit.account_id, unit.service, unit.region.as_deref()).await?;
         let live: HashMap<&str, &qrie_store::ResourceDigest> =
             stored.iter().filter(|d| !d.deleted).map(|d| (d.arn.as_str(), d)).collect();
@@ -416,7 +432,10 @@ impl Engine {
             .iter()
             .map(|r| match live.get(r.arn.as_str()) {
                 None => Change::Created,
-                Some(d) if d.config_hash != r.config_hash => Change::Updated,
+                // A hash of an older scheme says nothing about a change.
+                Some(d) if d.config_hash != r.config_hash && comparable_hashes(&d.config_hash, &r.config_hash) => {
+                    Change::Updated
+                }
                 Some(_) => Change::Same,
             })
             .collect();
@@ -447,7 +466,12 @@ impl Engine {
                 // Every unit of a baselined account gets a row, zeros included:
                 // "checked, nothing missed" is a result too.
                 let row = drift_row(&mut st.drift, unit, &resource.region);
+                // A change AWS dates within the grace window before the
+                // listing may have its event still on the way: not a miss.
+                let in_flight = qrie_model::changed_at(&resource)
+                    .is_some_and(|at| at > listing.observed_at - st.grace && !matches!(kind, Change::Same));
                 match kind {
+                    _ if in_flight => row.within_grace += 1,
                     Change::Created => row.missed_creates += 1,
                     Change::Updated => row.missed_updates += 1,
                     Change::Same => {}
@@ -477,7 +501,8 @@ impl Engine {
         let policies: Vec<&ActivePolicy> = st.policies.iter().collect();
         for chunk in written.chunks(1000) {
             st.related.prefetch(&*self.store, &policies, chunk).await?;
-            let decisions = evaluate_batch(chunk, &policies, &st.accounts, &st.related, Engine::now(), &mut st.tally);
+            let decisions =
+                evaluate_batch(chunk, &policies, &st.accounts, &st.related, &st.index, Engine::now(), &mut st.tally);
             let evaluator = Evaluator { policies: &policies, accounts: &st.accounts };
             commit(&*self.store, decisions, &mut st.index, trigger, Some(&evaluator), &mut st.tally).await?;
         }
@@ -512,11 +537,12 @@ pub(crate) fn drift_rows(tally: &Tally) -> Vec<PolicyDriftRow> {
     tally
         .by_policy
         .iter()
-        .filter(|(_, t)| t.drift_opens + t.drift_resolves > 0)
+        .filter(|(_, t)| t.drift_opens + t.drift_resolves + t.time_based > 0)
         .map(|(p, t)| PolicyDriftRow {
             policy_id: p.clone(),
             missed_opens: t.drift_opens,
             missed_resolves: t.drift_resolves,
+            time_based: t.time_based,
         })
         .collect()
 }

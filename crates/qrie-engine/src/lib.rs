@@ -30,7 +30,7 @@ pub mod sim;
 pub mod summary;
 
 pub use cloud::{Cloud, CloudError, CloudRouter, Described, Listing, OrgAccount, SweepUnit};
-pub use inventory::InventoryRequest;
+pub use inventory::{InventoryRequest, DEFAULT_DRIFT_GRACE_MINUTES};
 pub use jobs::{JobReport, NoProgress, Progress};
 pub use policy_sweep::PolicySweepRequest;
 

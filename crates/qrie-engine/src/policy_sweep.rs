@@ -150,6 +150,8 @@ impl Engine {
             "EvaluationErrors": tally.eval_errors.iter()
                 .map(|(arn, p, why)| json!({"ARN": arn, "Policy": p, "Reason": why})).collect::<Vec<_>>(),
             "Drift": drift,
+            // Opens and resolves that time made (not missed by events).
+            "TimeBased": drift.as_ref().map(|_| tally.total(|t| t.time_based)),
             "DriftTotals": drift.as_ref().map(|d| {
                 let (o, r) = finding_drift_totals(&d.rows);
                 json!({"MissedOpens": o, "MissedResolves": r})
@@ -200,7 +202,7 @@ impl Engine {
         loop {
             let batch = self.store.list_resources(&filter, &page).await?;
             related.prefetch(&*self.store, &policies, &batch.items).await?;
-            let decisions = evaluate_batch(&batch.items, &policies, accounts, related, Engine::now(), tally);
+            let decisions = evaluate_batch(&batch.items, &policies, accounts, related, &index, Engine::now(), tally);
             let evaluator = Evaluator { policies: &policies, accounts };
             commit(&*self.store, decisions, &mut index, trigger, Some(&evaluator), tally).await?;
             seen.extend(batch.items.iter().map(|r| r.arn.clone()));

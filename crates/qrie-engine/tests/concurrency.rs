@@ -264,3 +264,165 @@ mod gated {
         assert!(!report.result["BaselinedAccounts"].to_string().contains(&id), "{}", report.result);
     }
 }
+
+mod drift {
+    //! Reproduction 7: drift measures only what events should have caught.
+    use chrono::{Duration, Utc};
+    use qrie_engine::sim::{swept_estate, SimEstate, SimSpec};
+    use qrie_engine::{Engine, InventoryRequest, NoProgress, PolicySweepRequest};
+    use qrie_model::{Resource, ScanType};
+    use serde_json::{json, Value};
+    use std::sync::{Arc, RwLock};
+
+    async fn estate() -> (tempfile::TempDir, Engine, Arc<RwLock<SimEstate>>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = qrie_store::open(&format!("sqlite:{}", dir.path().join("d.db").display())).unwrap();
+        let spec = SimSpec { seed: 21, accounts: 2, resources_per_account: 80, created_at: Utc::now() };
+        let (engine, estate) = swept_estate(store, spec).await.unwrap();
+        (dir, engine, estate)
+    }
+
+    /// Changes the first resource of `kind` in the estate (no event sent).
+    fn change(estate: &RwLock<SimEstate>, kind: &str, f: impl FnOnce(&mut Value)) -> Resource {
+        let mut e = estate.write().unwrap();
+        let mut r = e.iter().find(|r| r.resource_type == kind).expect("one of the kind").clone();
+        f(&mut r.configuration);
+        r.rehash();
+        e.upsert(r.clone());
+        r
+    }
+
+    async fn anti_entropy(engine: &Engine) -> Value {
+        let req = InventoryRequest { scan_type: ScanType::AntiEntropy, ..Default::default() };
+        engine.inventory_sweep(&req, &NoProgress).await.unwrap().result
+    }
+
+    /// What AWS changes by itself (last-used times, instance state, snapshot
+    /// progress, who uses a security group) is no missed update; a real
+    /// change beside it is.
+    #[tokio::test]
+    async fn volatile_fields_are_no_missed_updates() {
+        let (_dir, engine, estate) = estate().await;
+        change(&estate, "AWS::IAM::Role", |c| {
+            c["Role"]["RoleLastUsed"]["LastUsedDate"] = json!("2031-01-01T00:00:00Z")
+        });
+        change(&estate, "AWS::EC2::Instance", |c| c["Instance"]["State"] = json!({"Code": 80, "Name": "stopped"}));
+        change(&estate, "AWS::EC2::SecurityGroup", |c| {
+            c["NetworkInterfaces"] = json!([{"NetworkInterfaceId": "eni-1"}])
+        });
+        change(&estate, "AWS::IAM::User", |c| {
+            c["CredentialReport"]["password_last_used"] = json!("2031-01-01T00:00:00+00:00")
+        });
+        let r = anti_entropy(&engine).await;
+        assert_eq!(r["DriftTotals"]["MissedUpdates"], 0, "{}", r["Drift"]);
+        assert_eq!(r["Resources"]["Updated"], 0, "the changes are stored, not counted as updates");
+
+        change(&estate, "AWS::IAM::Role", |c| c["Role"]["Path"] = json!("/changed/"));
+        let r = anti_entropy(&engine).await;
+        assert_eq!(r["DriftTotals"]["MissedUpdates"], 1, "{}", r["Drift"]);
+    }
+
+    /// A terminated instance is gone from the moment it terminated: its
+    /// TerminateInstances event records the deletion, and its disappearance an
+    /// hour later is no missed delete. Terminated silently, it is one.
+    #[tokio::test]
+    async fn terminations_are_deletions_when_aws_reports_them() {
+        let (_dir, engine, estate) = estate().await;
+        let instances: Vec<Resource> = estate
+            .read()
+            .unwrap()
+            .iter()
+            .filter(|r| r.resource_type == "AWS::EC2::Instance")
+            .take(2)
+            .cloned()
+            .collect();
+        let terminate = |r: &Resource| {
+            let mut t = r.clone();
+            t.configuration["Instance"]["State"] = json!({"Code": 48, "Name": "terminated"});
+            t.rehash();
+            estate.write().unwrap().upsert(t);
+        };
+        // The first with its event, the second silently.
+        terminate(&instances[0]);
+        let id = instances[0].arn.rsplit('/').next().unwrap();
+        let record = json!({
+            "eventVersion": "1.09", "eventID": "0c4a1f3e-0000-4000-8000-00000000a001", "eventTime": Utc::now().to_rfc3339(),
+            "eventSource": "ec2.amazonaws.com", "eventName": "TerminateInstances", "awsRegion": instances[0].region,
+            "eventType": "AwsApiCall", "readOnly": false, "recipientAccountId": instances[0].account_id,
+            "userIdentity": {"type": "AssumedRole", "accountId": instances[0].account_id},
+            "requestParameters": {"instancesSet": {"items": [{"instanceId": id}]}},
+            "responseElements": {"instancesSet": {"items": [{"instanceId": id}]}}
+        });
+        let report = engine.ingest_events(&[qrie_engine::events::route_record(0, record)]).await.unwrap();
+        assert_eq!(report.stats.deleted, 1, "{:?}", report);
+        assert!(engine.store.get_resource(&instances[0].arn).await.unwrap().unwrap().is_deleted());
+        terminate(&instances[1]);
+        let r = anti_entropy(&engine).await;
+        assert_eq!(r["DriftTotals"]["MissedDeletes"], 1, "only the silent one: {}", r["Drift"]);
+        // An hour later AWS no longer lists them: nothing more is missed.
+        for i in &instances {
+            estate.write().unwrap().remove(&i.arn);
+        }
+        let r = anti_entropy(&engine).await;
+        assert_eq!(r["DriftTotals"]["MissedDeletes"], 0, "{}", r["Drift"]);
+    }
+
+    /// An open that only time made (a key that grew older than the limit
+    /// since the last evaluation, configuration unchanged) is counted as
+    /// time-based, not as missed by events.
+    #[tokio::test]
+    async fn time_made_opens_are_time_based_not_missed() {
+        let (_dir, engine, estate) = estate().await;
+        let policy = "iam-user-access-key-too-old";
+        let rotated = qrie_engine::sim::generate::report_time(Utc::now() - Duration::hours(91 * 24 + 12));
+        let user = change(&estate, "AWS::IAM::User", |c| {
+            let row = &mut c["CredentialReport"];
+            row["access_key_1_active"] = json!("true");
+            row["access_key_1_last_rotated"] = json!(rotated);
+            row["access_key_2_active"] = json!("false");
+        });
+        // Stored as it is now, its finding as a pass two days ago decided it.
+        let req = InventoryRequest { scan_type: ScanType::Bootstrap, ..Default::default() };
+        engine.inventory_sweep(&req, &NoProgress).await.unwrap();
+        let mut f = engine.store.get_finding(&user.arn, policy).await.unwrap().expect("the key is too old now");
+        f.state = qrie_model::FindingState::Resolved;
+        f.resolved_at = Some(Utc::now() - Duration::days(2));
+        f.resolved_reason = Some(qrie_model::ResolvedReason::Compliant);
+        f.last_evaluated = Utc::now() - Duration::days(2);
+        f.history.push(qrie_model::Transition {
+            at: Utc::now() - Duration::days(2),
+            kind: qrie_model::TransitionKind::Resolved,
+            reason: Some(qrie_model::ResolvedReason::Compliant),
+            trigger: qrie_model::Trigger::new(qrie_model::DetectedBy::AntiEntropy),
+        });
+        f.version += 1;
+        engine.store.write_findings(vec![qrie_store::FindingWrite::unchecked(f)]).await.unwrap();
+
+        let req = PolicySweepRequest { policy_id: Some(policy.into()), scan_type: ScanType::AntiEntropy };
+        let r = engine.policy_sweep(&req, &NoProgress).await.unwrap().result;
+        assert_eq!(r["DriftTotals"]["MissedOpens"], 0, "{}", r["Drift"]);
+        assert_eq!(r["TimeBased"], 1, "{}", r["Drift"]);
+        assert!(engine.store.get_finding(&user.arn, policy).await.unwrap().unwrap().is_active());
+    }
+
+    /// A create AWS dates within the grace window before the listing is not
+    /// counted as missed (its event may be on the way); past it, it is.
+    #[tokio::test]
+    async fn a_change_younger_than_the_grace_window_is_not_missed() {
+        use rand::SeedableRng;
+        let (_dir, engine, estate) = estate().await;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        estate.write().unwrap().apply_one(qrie_engine::sim::ChangeKind::CreateVolume, &mut rng).expect("created");
+        let r = anti_entropy(&engine).await;
+        assert_eq!((r["DriftTotals"]["MissedCreates"].as_u64(), r["WithinGrace"].as_u64()), (Some(0), Some(1)), "{r}");
+
+        estate.write().unwrap().apply_one(qrie_engine::sim::ChangeKind::CreateVolume, &mut rng).expect("created");
+        let req = InventoryRequest {
+            scan_type: ScanType::AntiEntropy,
+            drift_grace: Some(Duration::zero()),
+            ..Default::default()
+        };
+        let r = engine.inventory_sweep(&req, &NoProgress).await.unwrap().result;
+        assert_eq!((r["DriftTotals"]["MissedCreates"].as_u64(), r["WithinGrace"].as_u64()), (Some(1), Some(0)), "{r}");
+    }
+}

@@ -163,6 +163,10 @@ pub struct InventoryDriftRow {
     pub missed_creates: u64,
     pub missed_deletes: u64,
     pub missed_updates: u64,
+    /// Creates and updates AWS dates within the grace window before the
+    /// listing: their events may still be on their way, so not counted missed.
+    #[serde(default)]
+    pub within_grace: u64,
 }
 
 /// Findings a sweep opened or resolved for one policy: what events missed.
@@ -172,6 +176,10 @@ pub struct PolicyDriftRow {
     pub policy_id: String,
     pub missed_opens: u64,
     pub missed_resolves: u64,
+    /// Opens and resolves the passage of time made (a key that grew too old,
+    /// a certificate that expired), which no event could have caught: not missed.
+    #[serde(default)]
+    pub time_based: u64,
 }
 
 /// `last_inventory_scan`: what an anti-entropy inventory sweep found.

@@ -38,7 +38,10 @@ pub use policy::{
     ComplianceRef, Dependency, EvalContext, LaunchedPolicy, NoRelated, ParamDef, ParamValue, Params, PolicyDef,
     PolicyStatus, RelatedLookup, Remediation,
 };
-pub use resource::{MissingData, Resource, ResourceRef, LOCATION_KEY, TAGS_KEY};
+pub use resource::{
+    changed_at, comparable_hashes, has_ended, MissingData, Resource, ResourceRef, CHANGE_TIMES, LOCATION_KEY, TAGS_KEY,
+    VOLATILE_FIELDS,
+};
 pub use scope::{AccountPlacement, Scope, TagCondition};
 pub use severity::{Severity, SeverityLabel};
 pub use verdict::Verdict;

@@ -98,9 +98,15 @@ impl Resource {
         r
     }
 
+    /// The same resource, its hash recomputed.
+    pub fn rehashed(mut self) -> Self {
+        self.rehash();
+        self
+    }
+
     /// Recomputes `config_hash` after the configuration, tags or errors changed.
     pub fn rehash(&mut self) {
-        self.config_hash = config_hash(&self.configuration, &self.tags, &self.collection_errors);
+        self.config_hash = config_hash(&self.resource_type, &self.configuration, &self.tags, &self.collection_errors);
     }
 
     pub fn reference(&self) -> ResourceRef {
@@ -153,18 +159,106 @@ impl Resource {
 
 /// SHA-256 over the canonical JSON of what was observed (serde_json maps are
 /// sorted, so equal content hashes equally).
+/// Fields AWS changes by itself, with no API call anyone could send an event
+/// for (last-used times, lifecycle progress, who uses a security group): left
+/// out of the change hash, so that an anti-entropy sweep counts as a missed
+/// update only what an event should have caught. Per resource type, as paths
+/// from the configuration's root (docs/resources.md lists them).
+pub const VOLATILE_FIELDS: &[(&str, &[&str])] = &[
+    ("AWS::IAM::Role", &["Role", "RoleLastUsed"]),
+    ("AWS::IAM::User", &["CredentialReport", "password_last_used"]),
+    ("AWS::IAM::User", &["CredentialReport", "access_key_1_last_used_date"]),
+    ("AWS::IAM::User", &["CredentialReport", "access_key_1_last_used_region"]),
+    ("AWS::IAM::User", &["CredentialReport", "access_key_1_last_used_service"]),
+    ("AWS::IAM::User", &["CredentialReport", "access_key_2_last_used_date"]),
+    ("AWS::IAM::User", &["CredentialReport", "access_key_2_last_used_region"]),
+    ("AWS::IAM::User", &["CredentialReport", "access_key_2_last_used_service"]),
+    ("AWS::IAM::RootUser", &["CredentialReport", "password_last_used"]),
+    ("AWS::IAM::RootUser", &["CredentialReport", "access_key_1_last_used_date"]),
+    ("AWS::IAM::RootUser", &["CredentialReport", "access_key_1_last_used_region"]),
+    ("AWS::IAM::RootUser", &["CredentialReport", "access_key_1_last_used_service"]),
+    ("AWS::IAM::RootUser", &["CredentialReport", "access_key_2_last_used_date"]),
+    ("AWS::IAM::RootUser", &["CredentialReport", "access_key_2_last_used_region"]),
+    ("AWS::IAM::RootUser", &["CredentialReport", "access_key_2_last_used_service"]),
+    ("AWS::EC2::Instance", &["Instance", "State"]),
+    ("AWS::EC2::Instance", &["Instance", "StateTransitionReason"]),
+    ("AWS::EC2::Instance", &["Instance", "StateReason"]),
+    ("AWS::EC2::Snapshot", &["Snapshot", "Progress"]),
+    ("AWS::EC2::Snapshot", &["Snapshot", "State"]),
+    ("AWS::EC2::SecurityGroup", &["NetworkInterfaces"]),
+];
+
+/// Where AWS dates a resource's creation or last change, per resource type
+/// (paths from the configuration's root): what the drift grace window reads.
+pub const CHANGE_TIMES: &[(&str, &[&str])] = &[
+    ("AWS::EC2::Instance", &["Instance", "LaunchTime"]),
+    ("AWS::EC2::Volume", &["Volume", "CreateTime"]),
+    ("AWS::EC2::Snapshot", &["Snapshot", "StartTime"]),
+    ("AWS::EC2::Image", &["Image", "CreationDate"]),
+    ("AWS::IAM::User", &["User", "CreateDate"]),
+    ("AWS::IAM::Role", &["Role", "CreateDate"]),
+    ("AWS::IAM::Group", &["Group", "CreateDate"]),
+    ("AWS::IAM::ManagedPolicy", &["Policy", "CreateDate"]),
+    ("AWS::IAM::ManagedPolicy", &["Policy", "UpdateDate"]),
+];
+
+/// The latest creation or change time AWS records for the resource, if its
+/// type has one ([`CHANGE_TIMES`]).
+pub fn changed_at(resource: &Resource) -> Option<Timestamp> {
+    CHANGE_TIMES
+        .iter()
+        .filter(|(t, _)| *t == resource.resource_type)
+        .filter_map(|(_, path)| {
+            let value = path.iter().try_fold(&resource.configuration, |v, key| v.get(*key))?;
+            chrono::DateTime::parse_from_rfc3339(value.as_str()?).ok().map(|t| t.with_timezone(&chrono::Utc))
+        })
+        .max()
+}
+
+/// The version of the change hash, its prefix: a stored hash of another
+/// version says nothing about a change (see [`comparable_hashes`]).
+const HASH_VERSION: &str = "2:";
+
+/// Whether two hashes were computed the same way, so that their difference
+/// means the configuration changed.
+pub fn comparable_hashes(stored: &str, fresh: &str) -> bool {
+    stored.starts_with(HASH_VERSION) == fresh.starts_with(HASH_VERSION)
+}
+
+/// The change hash of a configuration: everything read except the type's
+/// [`VOLATILE_FIELDS`], the tags, and which reads failed (not the error's
+/// text, which carries request ids and timings).
 pub fn config_hash(
+    resource_type: &str,
     configuration: &Value,
     tags: &BTreeMap<String, String>,
     errors: &BTreeMap<String, String>,
 ) -> String {
+    let mut stable = configuration.clone();
+    for (_, path) in VOLATILE_FIELDS.iter().filter(|(t, _)| *t == resource_type) {
+        if let Some((last, parents)) = path.split_last() {
+            let parent = parents.iter().try_fold(&mut stable, |v, key| v.get_mut(*key));
+            if let Some(Value::Object(map)) = parent {
+                map.remove(*last);
+            }
+        }
+    }
     let mut h = Sha256::new();
-    h.update(serde_json::to_vec(configuration).unwrap_or_default());
+    h.update(serde_json::to_vec(&stable).unwrap_or_default());
     h.update(b"\x00");
     h.update(serde_json::to_vec(tags).unwrap_or_default());
     h.update(b"\x00");
-    h.update(serde_json::to_vec(errors).unwrap_or_default());
-    hex::encode(&h.finalize()[..16])
+    h.update(serde_json::to_vec(&errors.keys().collect::<Vec<_>>()).unwrap_or_default());
+    format!("{HASH_VERSION}{}", hex::encode(&h.finalize()[..16]))
+}
+
+/// Whether the resource has ended in a way AWS still shows for a while: an
+/// EC2 instance `terminated` is listed for about an hour, then vanishes. It
+/// is gone from the moment it terminated (so the event that terminated it
+/// records the deletion, and its disappearance later is no missed delete).
+pub fn has_ended(resource: &Resource) -> bool {
+    resource.resource_type == "AWS::EC2::Instance"
+        && resource.configuration.pointer("/Instance/State/Name").and_then(Value::as_str) == Some("terminated")
 }
 
 #[cfg(test)]
@@ -204,5 +298,37 @@ mod tests {
         assert_ne!(a.config_hash, c.config_hash);
         let d = bucket(json!({"A": 1, "B": {"x": 1, "y": 2}}), &[("Acl", "AccessDenied")]);
         assert_ne!(a.config_hash, d.config_hash);
+    }
+
+    fn of_type(resource_type: &str, config: Value) -> Resource {
+        Resource { resource_type: resource_type.into(), ..bucket(config, &[]) }.rehashed()
+    }
+
+    #[test]
+    fn volatile_fields_and_error_text_do_not_change_the_hash() {
+        let role = |last: &str, path: &str| {
+            of_type("AWS::IAM::Role", json!({"Role": {"Path": path, "RoleLastUsed": {"LastUsedDate": last}}}))
+        };
+        assert_eq!(role("2026-01-01", "/").config_hash, role("2026-02-02", "/").config_hash);
+        assert_ne!(role("2026-01-01", "/").config_hash, role("2026-01-01", "/x/").config_hash);
+        let instance = |state: &str| of_type("AWS::EC2::Instance", json!({"Instance": {"State": {"Name": state}}}));
+        assert_eq!(instance("running").config_hash, instance("stopped").config_hash);
+        // Volatile for its own type only.
+        let other = |state: &str| of_type("AWS::EC2::Volume", json!({"Instance": {"State": {"Name": state}}}));
+        assert_ne!(other("running").config_hash, other("stopped").config_hash);
+        let a = bucket(json!({}), &[("Acl", "AccessDenied (request id 1)")]);
+        let b = bucket(json!({}), &[("Acl", "AccessDenied (request id 2)")]);
+        assert_eq!(a.config_hash, b.config_hash, "which read failed counts, not its message");
+        assert!(a.config_hash.starts_with("2:"));
+        assert!(comparable_hashes(&a.config_hash, &b.config_hash));
+        assert!(!comparable_hashes("8c0a0cf5bf07ea0619ebc01e4a079211", &a.config_hash), "a hash of before v2");
+    }
+
+    #[test]
+    fn a_terminated_instance_has_ended() {
+        let instance = |state: &str| of_type("AWS::EC2::Instance", json!({"Instance": {"State": {"Name": state}}}));
+        assert!(has_ended(&instance("terminated")));
+        assert!(!has_ended(&instance("shutting-down")));
+        assert!(!has_ended(&instance("stopped")));
     }
 }

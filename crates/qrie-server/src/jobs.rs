@@ -77,6 +77,7 @@ async fn start(State(state): State<AppState>, who: Principal, ApiJson(b): ApiJso
                 services: b.services,
                 regions: b.regions,
                 scan_type: b.scan_type,
+                drift_grace: None,
             };
             state.launcher.inventory_sweep(engine, req).await?
         }

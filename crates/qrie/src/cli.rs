@@ -388,6 +388,11 @@ pub enum InventoryCmd {
         region: Vec<String>,
         #[arg(long, value_parser = parse_scan_type, default_value = "bootstrap")]
         scan_type: ScanType,
+        /// Anti-entropy: a create or change AWS dates less than this many
+        /// minutes before the listing is not counted as missed (its event may
+        /// still be on the way); counted as within grace instead.
+        #[arg(long, value_name = "MINUTES", default_value_t = 10)]
+        drift_grace_minutes: u32,
     },
     /// List stored resources.
     List {

@@ -20,8 +20,14 @@ pub async fn scan(ctx: &Ctx, format: Format, cmd: ScanCmd) -> Result<()> {
 
 pub async fn inventory(ctx: &Ctx, format: Format, cmd: InventoryCmd) -> Result<()> {
     match cmd {
-        InventoryCmd::Generate { service, account, region, scan_type } => {
-            let req = InventoryRequest { accounts: account, services: services(service), regions: region, scan_type };
+        InventoryCmd::Generate { service, account, region, scan_type, drift_grace_minutes } => {
+            let req = InventoryRequest {
+                accounts: account,
+                services: services(service),
+                regions: region,
+                scan_type,
+                drift_grace: Some(chrono::Duration::minutes(i64::from(drift_grace_minutes))),
+            };
             run_inventory(ctx, format, &req).await
         }
         InventoryCmd::List { account, service, region, resource_type, search, include_deleted, limit } => {

@@ -90,6 +90,7 @@ impl InventoryPayload {
             services,
             regions: self.region.clone().map(OneOrMany::into_vec).unwrap_or_default(),
             scan_type: self.scan_type,
+            drift_grace: None,
         })
     }
 }
