@@ -19,7 +19,7 @@
 //! What the lifecycle did is counted only for writes that landed, so a sweep
 //! that lost a race to an event does not report the event's open as missed.
 
-use qrie_model::lifecycle::{self, Outcome, Subject};
+use qrie_model::lifecycle::{self, Effect, Outcome, Subject};
 use qrie_model::{Account, ResourceRef, Severity, Trigger};
 use qrie_store::{FindingWrite, FindingWriteOutcome, PolicyFence, Store};
 use std::collections::HashMap;
@@ -99,6 +99,9 @@ pub async fn commit(
             match outcome {
                 FindingWriteOutcome::Written => {
                     tally.record(&d.policy_id, effect, d.baselined, d.time_driven);
+                    if !matches!(effect, Effect::Refreshed | Effect::Unchanged) {
+                        log_transition(store, &write.finding).await?;
+                    }
                     index.insert((d.rref.arn.clone(), d.policy_id.clone()), write.finding);
                 }
                 FindingWriteOutcome::Fenced => {
@@ -143,6 +146,16 @@ pub async fn commit(
             format!("the finding kept changing under {ATTEMPTS} attempts to write it; the next sweep decides it"),
         ));
     }
+    Ok(())
+}
+
+/// Appends the finding's latest transition to its full log (the finding keeps
+/// only its first and latest ones inline). After the write: a transition that
+/// lost its race is never logged.
+async fn log_transition(store: &dyn Store, f: &qrie_model::Finding) -> Result<(), EngineError> {
+    let Some(t) = f.history.last() else { return Ok(()) };
+    let value = serde_json::to_value(t).map_err(|e| EngineError::Conflict(e.to_string()))?;
+    store.append_history(&qrie_model::history_series(&f.arn, &f.policy), t.at.timestamp_millis(), value).await?;
     Ok(())
 }
 

@@ -22,6 +22,7 @@ pub mod commit;
 pub mod compliance;
 pub mod evaluate;
 pub mod events;
+pub mod history;
 mod inventory;
 pub mod jobs;
 pub mod policies;

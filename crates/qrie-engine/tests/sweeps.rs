@@ -406,3 +406,41 @@ async fn the_policy_sweep_closes_findings_of_inactive_policies() {
     let gone = f.engine.store.get_finding(&v.arn, "ec2-sg-open-ssh").await.unwrap().unwrap();
     assert_eq!((gone.state, gone.resolved_reason), (FindingState::Resolved, Some(ResolvedReason::PolicyDeleted)));
 }
+
+/// Reproduction 9: a flapping finding keeps its first and latest transitions
+/// inline (its item stays small) and every transition in its log, read a
+/// page at a time.
+#[tokio::test]
+async fn a_flapping_finding_stays_small_and_keeps_its_whole_log() {
+    let f = fixture().await;
+    let t0 = Utc::now() - Duration::minutes(10);
+    const FLIPS: usize = 60;
+    for i in 0..FLIPS {
+        let at = t0 + Duration::seconds(i as i64);
+        f.cloud.set(A, Service::Ec2, vec![vol(A, "vol-1", i % 2 == 1, at)], true, at);
+        sweep(&f, ScanType::Bootstrap).await;
+    }
+    let arn = vol(A, "vol-1", false, t0).arn;
+    let finding = f.engine.store.get_finding(&arn, "ec2-ebs-volume-unencrypted").await.unwrap().unwrap();
+    assert_eq!(finding.transition_count(), FLIPS as u64);
+    assert_eq!(finding.history.len(), qrie_model::HISTORY_KEPT);
+    assert_eq!(finding.history[0].kind, qrie_model::TransitionKind::Opened);
+
+    let all = f.engine.finding_history(&arn, "ec2-ebs-volume-unencrypted", 0, 1000).await.unwrap().unwrap();
+    assert_eq!((all.total, all.transitions.len(), all.next_since_ms), (FLIPS as u64, FLIPS, None));
+    assert_eq!(all.transitions[0], finding.history[0]);
+    assert_eq!(all.transitions.last(), finding.history.last());
+    let mut paged = Vec::new();
+    let mut since = 0;
+    loop {
+        let page = f.engine.finding_history(&arn, "ec2-ebs-volume-unencrypted", since, 25).await.unwrap().unwrap();
+        assert!(page.transitions.len() <= 25);
+        paged.extend(page.transitions);
+        match page.next_since_ms {
+            Some(next) => since = next,
+            None => break,
+        }
+    }
+    assert_eq!(paged, all.transitions, "the pages add up to the whole log");
+    assert!(f.engine.finding_history(&arn, "no-such-policy", 0, 10).await.unwrap().is_none());
+}

@@ -149,8 +149,15 @@ pub struct Finding {
     #[serde(default)]
     pub resolved_reason: Option<ResolvedReason>,
     pub detected_by: DetectedBy,
+    /// The first transition and the latest ones, at most [`HISTORY_KEPT`]
+    /// (so a finding that flaps for years still fits one store item); the
+    /// whole log is the store's history series [`history_series`].
     #[serde(default)]
     pub history: Vec<Transition>,
+    /// How many transitions the finding has had (0 in findings stored before
+    /// it was counted: then `history` is all of them).
+    #[serde(default)]
+    pub transitions: u64,
     /// Optimistic-concurrency version: 0 for a finding not stored yet, then
     /// one more on every write. A store writes a finding only if the stored
     /// version is still the one the writer read. Findings stored before
@@ -159,11 +166,33 @@ pub struct Finding {
     pub version: u64,
 }
 
+/// Transitions a finding keeps inline: the first and the latest.
+pub const HISTORY_KEPT: usize = 50;
+
+/// The history series holding every transition of the finding on `arn` for `policy`.
+pub fn history_series(arn: &str, policy: &str) -> String {
+    format!("finding:{arn} {policy}")
+}
+
 fn first_version() -> u64 {
     1
 }
 
 impl Finding {
+    /// How many transitions the finding has had, kept inline or not.
+    pub fn transition_count(&self) -> u64 {
+        self.transitions.max(self.history.len() as u64)
+    }
+
+    /// Appends a transition, keeping the first and the latest [`HISTORY_KEPT`].
+    pub fn record(&mut self, t: Transition) {
+        self.transitions = self.transition_count() + 1;
+        self.history.push(t);
+        if self.history.len() > HISTORY_KEPT {
+            self.history.remove(1);
+        }
+    }
+
     pub fn is_active(&self) -> bool {
         self.state == FindingState::Active
     }

@@ -27,7 +27,10 @@ pub mod verdict;
 
 pub use account::{Account, AccountSource, AccountStatus};
 pub use error::ValidationError;
-pub use finding::{DetectedBy, Finding, FindingState, ResolvedReason, Transition, TransitionKind, Trigger};
+pub use finding::{
+    history_series, DetectedBy, Finding, FindingState, ResolvedReason, Transition, TransitionKind, Trigger,
+    HISTORY_KEPT,
+};
 pub use ids::{validate_account_id, validate_region, Service};
 pub use job::{
     finding_drift_totals, InventoryDrift, InventoryDriftRow, Job, JobError, JobKind, JobStatus, PolicyDrift,

@@ -73,6 +73,7 @@ pub fn apply(
                 resolved_reason: None,
                 detected_by: trigger.detected_by,
                 history: vec![transition(now, TransitionKind::Opened, None, trigger)],
+                transitions: 1,
                 version: 0,
             };
             (Effect::Opened, Some(finding))
@@ -95,7 +96,7 @@ pub fn apply(
             f.resolved_at = None;
             f.resolved_reason = None;
             f.detected_by = trigger.detected_by;
-            f.history.push(transition(now, TransitionKind::Reopened, None, trigger));
+            f.record(transition(now, TransitionKind::Reopened, None, trigger));
             (Effect::Reopened, Some(f))
         }
         (_, Outcome::Evaluated(Verdict::Pass)) => resolve(active, ResolvedReason::Compliant, trigger, now),
@@ -119,7 +120,7 @@ fn resolve(
     f.resolved_at = Some(now);
     f.resolved_reason = Some(reason);
     f.last_evaluated = now;
-    f.history.push(transition(now, TransitionKind::Resolved, Some(reason), trigger));
+    f.record(transition(now, TransitionKind::Resolved, Some(reason), trigger));
     (Effect::Resolved(reason), Some(f))
 }
 
@@ -283,5 +284,19 @@ mod tests {
             assert_eq!(f.region, "us-east-1");
             assert_eq!(f.resource_type, "AWS::S3::Bucket");
         }
+    }
+
+    #[test]
+    fn a_flapping_finding_keeps_its_first_and_latest_transitions() {
+        let mut f = active();
+        for i in 0..200 {
+            let outcome = if i % 2 == 0 { Outcome::Evaluated(Verdict::Pass) } else { fail() };
+            f = run(Some(&f), outcome, 10 + i).1.unwrap();
+        }
+        assert_eq!(f.transition_count(), 201);
+        assert_eq!(f.history.len(), crate::finding::HISTORY_KEPT);
+        assert_eq!(f.history[0].kind, TransitionKind::Opened);
+        assert_eq!(f.history.last().unwrap().at, t(209));
+        assert_eq!(f.history[1].at, t(209 - 48), "the latest 49 after the first");
     }
 }

@@ -16,7 +16,11 @@ use crate::extract::{page_request, parse_opt, removed_accounts, ApiQuery, PageBo
 use crate::{ApiError, ApiResult, AppState, Routes};
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    r.add("/findings", &[Method::GET], get(list)).add("/findings/detail", &[Method::GET], get(detail))
+    r.add("/findings", &[Method::GET], get(list)).add("/findings/detail", &[Method::GET], get(detail)).add(
+        "/findings/history",
+        &[Method::GET],
+        get(history),
+    )
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -105,6 +109,32 @@ pub async fn filter_of(store: &dyn qrie_store::Store, q: &ListQuery) -> ApiResul
 pub struct DetailQuery {
     arn: String,
     policy: String,
+}
+
+#[derive(Deserialize)]
+pub struct HistoryQuery {
+    arn: String,
+    policy: String,
+    since_ms: Option<i64>,
+    limit: Option<usize>,
+}
+
+/// Every transition of one finding, a page at a time (the finding itself
+/// keeps only its first and latest ones).
+async fn history(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<Value>> {
+    who.require(Role::Viewer)?;
+    let page = state.engine.finding_history(&q.arn, &q.policy, q.since_ms.unwrap_or(0), q.limit.unwrap_or(100)).await?;
+    let Some(page) = page else {
+        return Err(ApiError::not_found(
+            "unknown_finding",
+            format!("no finding for resource {:?} and policy {:?}", q.arn, q.policy),
+        ));
+    };
+    Ok(Json(serde_json::to_value(page).map_err(|e| ApiError::internal(e.to_string()))?))
 }
 
 async fn detail(

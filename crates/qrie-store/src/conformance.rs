@@ -263,6 +263,7 @@ fn finding(r: &Resource, policy: &str, severity: u8, state: FindingState, last_s
         resolved_at: resolved.then(|| at(last_secs)),
         resolved_reason: resolved.then_some(ResolvedReason::Compliant),
         detected_by: DetectedBy::Bootstrap,
+        transitions: 0,
         history,
         version: 1,
     }

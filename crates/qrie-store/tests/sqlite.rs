@@ -273,6 +273,7 @@ fn finding_for(r: &Resource) -> Finding {
         resolved_at: None,
         resolved_reason: None,
         detected_by: qrie_model::DetectedBy::Bootstrap,
+        transitions: 0,
         history: Vec::new(),
         version: 1,
     }

@@ -324,6 +324,7 @@ fn finding(r: &Resource, policy: &PolicyDef, now: DateTime<Utc>, rng: &mut ChaCh
         resolved_at,
         resolved_reason: resolved.then_some(ResolvedReason::Compliant),
         detected_by: if resolved { DetectedBy::Event } else { DetectedBy::Bootstrap },
+        transitions: 0,
         history,
         version: 1,
     }

@@ -24,7 +24,10 @@ use crate::findings::{filter_of, ListQuery};
 use crate::AppState;
 
 pub fn routes(r: Router<AppState>) -> Router<AppState> {
-    r.route("/findings", get(list)).route("/findings.csv", get(csv)).route("/findings/detail", get(detail))
+    r.route("/findings", get(list))
+        .route("/findings.csv", get(csv))
+        .route("/findings/detail", get(detail))
+        .route("/findings/history", get(history))
 }
 
 const PAGE_SIZE: usize = 50;
@@ -205,6 +208,61 @@ pub struct DetailQuery {
     policy: String,
 }
 
+/// Transitions shown per page of a finding's history.
+const HISTORY_PAGE: usize = 100;
+
+#[derive(Deserialize)]
+pub struct HistoryQuery {
+    arn: String,
+    policy: String,
+    since: Option<i64>,
+}
+
+/// A page of the transitions, with a link to the next one.
+fn history_section(arn: &str, policy: &str, log: &qrie_engine::history::HistoryPage) -> Markup {
+    html! {
+        p.muted { (log.total) " state change(s) in all." }
+        (table("State changes, oldest first", &["When", "Change", "Reason", "Detected by", "Job or event"],
+            log.transitions.iter().map(|t| html! {
+                tr {
+                    td { (time(&t.at)) }
+                    td { (format!("{:?}", t.kind).to_lowercase()) }
+                    td { @if let Some(r) = t.reason { (r.as_str()) } }
+                    td { (t.trigger.detected_by.as_str()) }
+                    td {
+                        @if let Some(j) = &t.trigger.job_id { a href=(format!("/jobs/{}", super::widgets::path_segment(j))) { "job" } }
+                        @if let Some(e) = &t.trigger.event_id { " event " code { (e) } }
+                    }
+                }
+            }).collect()))
+        @if let Some(next) = log.next_since_ms {
+            p { a href=(href("/findings/history", &[("arn", arn), ("policy", policy), ("since", &next.to_string())])) { "Later changes" } }
+        }
+    }
+}
+
+/// Every transition of one finding, a page at a time.
+async fn history(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PageQuery(q): PageQuery<HistoryQuery>,
+) -> UiResult<Html<String>> {
+    let log = state.engine.finding_history(&q.arn, &q.policy, q.since.unwrap_or(0), HISTORY_PAGE).await?;
+    let Some(log) = log else {
+        return Err(UiError::not_found(format!("No finding for resource {} and policy {}.", q.arn, q.policy)));
+    };
+    let body = html! {
+        p.muted {
+            a href="/findings" { "Findings" } " / "
+            a href=(href("/findings/detail", &[("arn", &q.arn), ("policy", &q.policy)])) { (q.policy) }
+        }
+        h1 { "History" }
+        p.break { (q.arn) }
+        (history_section(&q.arn, &q.policy, &log))
+    };
+    page(&state, &viewer, Nav::Findings, "History", body).await
+}
+
 /// Evidence keys that name what decided a verdict: highlighted.
 const DECISIVE: [&str; 7] = ["Path", "Statement", "Statements", "Rule", "Grant", "Value", "Off"];
 
@@ -270,6 +328,11 @@ async fn detail(
     let def = qrie_policies::get(&f.policy);
     let launched = store.get_policy(&f.policy).await?;
     let resource = store.get_resource(&f.arn).await?;
+    let log = state
+        .engine
+        .finding_history(&f.arn, &f.policy, 0, HISTORY_PAGE)
+        .await?
+        .ok_or_else(|| UiError::not_found(format!("No finding for resource {} and policy {}.", q.arn, q.policy)))?;
     let mut paths = Vec::new();
     evidence_paths(&f.evidence, &mut paths);
     let title = def.map_or(f.policy.as_str(), |d| d.title);
@@ -328,19 +391,7 @@ async fn detail(
         }
         section aria-labelledby="h-history" {
             h2 #h-history { "History" }
-            (table("State changes, oldest first", &["When", "Change", "Reason", "Detected by", "Job or event"],
-                f.history.iter().map(|t| html! {
-                    tr {
-                        td { (time(&t.at)) }
-                        td { (format!("{:?}", t.kind).to_lowercase()) }
-                        td { @if let Some(r) = t.reason { (r.as_str()) } }
-                        td { (t.trigger.detected_by.as_str()) }
-                        td {
-                            @if let Some(j) = &t.trigger.job_id { a href=(format!("/jobs/{}", super::widgets::path_segment(j))) { "job" } }
-                            @if let Some(e) = &t.trigger.event_id { " event " code { (e) } }
-                        }
-                    }
-                }).collect()))
+            (history_section(&f.arn, &f.policy, &log))
         }
     };
     page(&state, &viewer, Nav::Findings, title, body).await
