@@ -94,13 +94,14 @@ pub async fn commit(
         let outcomes = store.write_findings(writes.clone()).await?;
         let mut conflicted = Vec::new();
         let mut fenced = Vec::new();
+        let mut log = Vec::new();
         for ((write, (i, effect)), outcome) in writes.into_iter().zip(owners).zip(outcomes) {
             let d = &pending[i];
             match outcome {
                 FindingWriteOutcome::Written => {
                     tally.record(&d.policy_id, effect, d.baselined, d.time_driven);
                     if !matches!(effect, Effect::Refreshed | Effect::Unchanged) {
-                        log_transition(store, &write.finding).await?;
+                        log.extend(transition_point(&write.finding)?);
                     }
                     index.insert((d.rref.arn.clone(), d.policy_id.clone()), write.finding);
                 }
@@ -114,6 +115,8 @@ pub async fn commit(
                 }
             }
         }
+        // After the writes: a transition that lost its race is never logged.
+        store.append_history_many(log).await?;
         let mut next = Vec::with_capacity(conflicted.len() + fenced.len());
         for i in conflicted {
             let d = pending[i].clone();
@@ -149,14 +152,12 @@ pub async fn commit(
     Ok(())
 }
 
-/// Appends the finding's latest transition to its full log (the finding keeps
-/// only its first and latest ones inline). After the write: a transition that
-/// lost its race is never logged.
-async fn log_transition(store: &dyn Store, f: &qrie_model::Finding) -> Result<(), EngineError> {
-    let Some(t) = f.history.last() else { return Ok(()) };
+/// The finding's latest transition as a point of its full log (the finding
+/// keeps only its first and latest ones inline).
+fn transition_point(f: &qrie_model::Finding) -> Result<Option<(String, i64, serde_json::Value)>, EngineError> {
+    let Some(t) = f.history.last() else { return Ok(None) };
     let value = serde_json::to_value(t).map_err(|e| EngineError::Conflict(e.to_string()))?;
-    store.append_history(&qrie_model::history_series(&f.arn, &f.policy), t.at.timestamp_millis(), value).await?;
-    Ok(())
+    Ok(Some((qrie_model::history_series(&f.arn, &f.policy), t.at.timestamp_millis(), value)))
 }
 
 /// Reads the decision's finding again into `index`.

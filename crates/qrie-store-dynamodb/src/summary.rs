@@ -172,6 +172,22 @@ impl SummaryStore for DynamoStore {
         Ok(())
     }
 
+    /// One BatchWriteItem per 25 points: keys are unique by their sequence,
+    /// so plain puts never overwrite a point.
+    async fn append_history_many(&self, points: Vec<(String, i64, Value)>) -> Result<()> {
+        let mut writes = Vec::with_capacity(points.len());
+        for (series, timestamp_ms, value) in points {
+            let k = format!("{}#{}", sortable(timestamp_ms), sequence());
+            let mut item = self.summary_key(&history_partition(&series), &k);
+            item.extend([
+                ("TimestampMs".to_string(), n(timestamp_ms)),
+                (DOC.to_string(), to_doc(format_args!("{series}@{timestamp_ms}"), &value)?),
+            ]);
+            writes.push(Write::Put(item));
+        }
+        write_all(self.client(), &self.tables().summary, writes).await
+    }
+
     async fn list_history(&self, series: &str, since_ms: i64, limit: usize) -> Result<Vec<(i64, Value)>> {
         let table = &self.tables().summary;
         let q = self

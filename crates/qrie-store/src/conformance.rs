@@ -1533,6 +1533,16 @@ pub async fn history(store: Arc<dyn Store>) {
     assert_eq!(store.list_history("drift", i64::MIN, usize::MAX).await.expect("list"), all);
     assert_eq!(store.list_history("trend", 0, 10).await.expect("list"), vec![(150, json!([1, "ü"]))]);
     assert!(store.list_history("dri%", 0, 10).await.expect("list").is_empty());
+
+    // Many points of several series at once (30: more than one batch), in order within each.
+    let many: Vec<(String, i64, Value)> =
+        (0..30).map(|i| (format!("finding:arn:aws:s3:::b{} p", i % 2), 1000 + i, json!({"i": i}))).collect();
+    store.append_history_many(many).await.expect("append many");
+    store.append_history_many(Vec::new()).await.expect("append none");
+    let even = store.list_history("finding:arn:aws:s3:::b0 p", 0, 100).await.expect("list");
+    assert_eq!(even.iter().map(|p| p.0).collect::<Vec<_>>(), (0..30).step_by(2).map(|i| 1000 + i).collect::<Vec<_>>());
+    assert_eq!(even[0].1, json!({"i": 0}));
+    assert_eq!(store.list_history("finding:arn:aws:s3:::b1 p", 0, 100).await.expect("list").len(), 15);
 }
 
 pub async fn kv(store: Arc<dyn Store>) {

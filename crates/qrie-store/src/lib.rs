@@ -163,6 +163,14 @@ pub trait SummaryStore: Send + Sync {
     async fn release_lock(&self, name: &str, holder: &str) -> Result<()>;
     /// Appends a point to a time series (drift history, daily trends).
     async fn append_history(&self, series: &str, timestamp_ms: i64, value: Value) -> Result<()>;
+    /// Appends many points, of any series, in as few writes as the backend
+    /// allows (a sweep's finding transitions).
+    async fn append_history_many(&self, points: Vec<(String, i64, Value)>) -> Result<()> {
+        for (series, timestamp_ms, value) in points {
+            self.append_history(&series, timestamp_ms, value).await?;
+        }
+        Ok(())
+    }
     /// Points of a series with `timestamp_ms >= since_ms`, oldest first, at most `limit`.
     async fn list_history(&self, series: &str, since_ms: i64, limit: usize) -> Result<Vec<(i64, Value)>>;
 }

@@ -79,6 +79,25 @@ impl SummaryStore for SqliteStore {
         .await
     }
 
+    async fn append_history_many(&self, points: Vec<(String, i64, Value)>) -> Result<()> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            {
+                let mut insert =
+                    tx.prepare_cached("INSERT INTO history (series, timestamp_ms, value) VALUES (?1, ?2, ?3)")?;
+                for (series, timestamp_ms, value) in &points {
+                    insert.execute(params![series, timestamp_ms, to_doc(series, value)?])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn list_history(&self, series: &str, since_ms: i64, limit: usize) -> Result<Vec<(i64, Value)>> {
         let series = series.to_string();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
