@@ -30,6 +30,15 @@ pub async fn run(ctx: &Ctx, format: Format, args: SummaryArgs) -> Result<()> {
                             i.job_id
                         );
                         let _ = writeln!(s, "  missed creates {c}, missed deletes {del}, missed updates {u}; findings opened {o}, resolved {r}");
+                        let grace: u64 = i.rows.iter().map(|r| r.within_grace).sum();
+                        let timed: u64 = i.findings.iter().map(|r| r.time_based).sum();
+                        if grace + timed > 0 {
+                            let _ = writeln!(
+                                s,
+                                "  not missed: {grace} change(s) within the grace window (events may be on the way), \
+                                 {timed} finding change(s) made by time"
+                            );
+                        }
                         for row in i.rows.iter().filter(|r| r.missed_creates + r.missed_deletes + r.missed_updates > 0)
                         {
                             let _ = writeln!(
@@ -62,8 +71,15 @@ pub async fn run(ctx: &Ctx, format: Format, args: SummaryArgs) -> Result<()> {
                         for row in &p.rows {
                             let _ = writeln!(
                                 s,
-                                "  {}: opened {}, resolved {}",
-                                row.policy_id, row.missed_opens, row.missed_resolves
+                                "  {}: opened {}, resolved {}{}",
+                                row.policy_id,
+                                row.missed_opens,
+                                row.missed_resolves,
+                                if row.time_based > 0 {
+                                    format!(" ({} more made by time)", row.time_based)
+                                } else {
+                                    String::new()
+                                }
                             );
                         }
                     }
