@@ -396,7 +396,10 @@ fn dynamodb_calls_in_store_sources() -> BTreeSet<String> {
         ("delete_item", "DeleteItem"),
         ("batch_write_item", "BatchWriteItem"),
         ("batch_get_item", "BatchGetItem"),
-        ("transact_write_items", "TransactWriteItems"),
+        // IAM has no TransactWriteItems action: a transaction is authorized
+        // per action in it. The store's hold conditional Puts (PutItem, above)
+        // and policy checks (ConditionCheckItem).
+        ("transact_write_items", "ConditionCheckItem"),
         ("transact_get_items", "TransactGetItems"),
         ("query", "Query"),
         ("scan", "Scan"),
