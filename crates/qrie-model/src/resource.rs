@@ -157,8 +157,6 @@ impl Resource {
     }
 }
 
-/// SHA-256 over the canonical JSON of what was observed (serde_json maps are
-/// sorted, so equal content hashes equally).
 /// Fields AWS changes by itself, with no API call anyone could send an event
 /// for (last-used times, lifecycle progress, who uses a security group): left
 /// out of the change hash, so that an anti-entropy sweep counts as a missed
@@ -225,7 +223,8 @@ pub fn comparable_hashes(stored: &str, fresh: &str) -> bool {
     stored.starts_with(HASH_VERSION) == fresh.starts_with(HASH_VERSION)
 }
 
-/// The change hash of a configuration: everything read except the type's
+/// The change hash of a configuration (SHA-256 over canonical JSON: serde_json
+/// maps are sorted, so equal content hashes equally): everything read except the type's
 /// [`VOLATILE_FIELDS`], the tags, and which reads failed (not the error's
 /// text, which carries request ids and timings).
 pub fn config_hash(

@@ -42,8 +42,7 @@ impl DynamoStore {
         value: &T,
         extra: Vec<(&str, AttributeValue)>,
     ) -> Result<()> {
-        let mut item: Item = key([(hash, s(id)), (DOC, to_doc(id, value)?)]);
-        item.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
+        let item = doc_item(hash, id, value, extra)?;
         self.client()
             .put_item()
             .table_name(table)
@@ -68,8 +67,7 @@ impl DynamoStore {
         counter: &str,
         expected: Option<u64>,
     ) -> Result<bool> {
-        let mut item: Item = key([(hash, s(id)), (DOC, to_doc(id, value)?)]);
-        item.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
+        let item = doc_item(hash, id, value, extra)?;
         let mut request = self.client().put_item().table_name(table).set_item(Some(item));
         request = match expected {
             None => request.condition_expression(format!("attribute_not_exists({hash})")),
@@ -97,4 +95,11 @@ impl DynamoStore {
             .map_err(|e| sdk("DeleteItem", table, e))?;
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
+}
+
+/// The item of a document under `id`, with `extra` attributes beside it.
+fn doc_item<T: Serialize>(hash: &str, id: &str, value: &T, extra: Vec<(&str, AttributeValue)>) -> Result<Item> {
+    let mut item: Item = key([(hash, s(id)), (DOC, to_doc(id, value)?)]);
+    item.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
+    Ok(item)
 }
