@@ -1,6 +1,8 @@
 //! moto's server (`moto[server]`, from the venv `scripts/setup-python` makes)
 //! for tests and trials: started on a free loopback port, reset on demand,
 //! stopped when dropped. A missing moto is a failure with the fix, never a skip.
+//! DynamoDB requests are served one at a time (`serial_dynamodb.py`): moto's
+//! transactions are not safe beside concurrent requests, DynamoDB's are.
 //!
 //! The server runs under a small shell that stops it when its standard input
 //! closes, which happens when the [`MotoServer`] is dropped *or* when the
@@ -40,26 +42,32 @@ pub struct MotoServer {
 }
 
 impl MotoServer {
-    /// The moto_server of the repository's venv, or `QRIE_MOTO_SERVER`.
-    pub fn binary() -> PathBuf {
-        std::env::var_os("QRIE_MOTO_SERVER")
+    /// The Python of the repository's venv (where moto is installed), or `QRIE_MOTO_PYTHON`.
+    pub fn python() -> PathBuf {
+        std::env::var_os("QRIE_MOTO_PYTHON")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server"))
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"))
+    }
+
+    /// moto's server with DynamoDB requests served one at a time (the script says why).
+    fn script() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("serial_dynamodb.py")
     }
 
     /// Starts a server and waits until it answers. Panics (with the fix) if
     /// moto is missing or does not answer within a minute.
     pub fn start() -> MotoServer {
-        let bin = Self::binary();
+        let bin = Self::python();
         assert!(
-            bin.exists(),
+            bin.exists() && bin.with_file_name("moto_server").exists(),
             "moto is not installed: {} is missing. Run scripts/setup-python (it pins moto[server]) and retry.",
-            bin.display()
+            bin.with_file_name("moto_server").display()
         );
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let mut child = Command::new("sh")
             .args(["-c", WATCHDOG])
             .arg(&bin)
+            .arg(Self::script())
             .args(["-p", &port.to_string(), "-H", "127.0.0.1"])
             .envs(SETTINGS)
             .stdin(Stdio::piped())
