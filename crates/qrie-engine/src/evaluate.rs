@@ -58,8 +58,8 @@ pub async fn load_active_policies(store: &dyn Store) -> Result<(Vec<ActivePolicy
 
 /// What the lifecycle did, per policy. `drift_*` count only resources of
 /// baselined accounts: what a sweep may report as missed by events.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct PolicyTally {
     pub evaluated: u64,
     pub opened: u64,
@@ -80,7 +80,8 @@ pub struct PolicyTally {
     pub fenced: u64,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct Tally {
     pub by_policy: BTreeMap<String, PolicyTally>,
     /// (ARN, policy, reason) of evaluations that ended in `Error`, capped.

@@ -1,26 +1,27 @@
 //! Inventory sweeps: list every (account, service, region), store what was
 //! observed, infer deletions from complete listings only, evaluate what changed
 //! hands, and — on anti-entropy sweeps — measure what the event path missed.
+//!
+//! A sweep is a plan of units ([`crate::plan`]): planned once, each unit
+//! claimed, run and recorded on its own, finalised when the last one ends —
+//! so a sweep stopped anywhere resumes with the units it had not finished.
 
 use futures::StreamExt;
 use qrie_model::{
-    comparable_hashes, finding_drift_totals, Account, InventoryDrift, InventoryDriftRow, Job, JobError, JobKind,
-    PolicyDriftRow, Resource, ScanType, Service, Timestamp, Trigger,
+    comparable_hashes, finding_drift_totals, Account, InventoryDrift, Job, JobError, JobKind, JobStatus, PlanUnit,
+    PolicyDriftRow, Resource, ScanType, Service, Timestamp, Trigger, UnitState,
 };
 use qrie_store::WriteOutcome;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::commit::{commit, Evaluator};
 use crate::evaluate::{evaluate_batch, load_active_policies, ActivePolicy, FindingIndex, RelatedCache, Tally};
 use crate::jobs::{queued_job, JobReport, JobTracker, Progress, QueuedRun};
+use crate::plan::{self, Merged, PlanContext, UnitResult, MAX_ATTEMPTS};
 use crate::summary::{self, DRIFT_INVENTORY_KEY, DRIFT_INVENTORY_SERIES};
 use crate::{CloudError, Engine, EngineError, Listing, SweepUnit};
-
-/// Listings in flight at once. Each one is a different (account, service,
-/// region), so this also spreads load across accounts.
-const LIST_CONCURRENCY: usize = 4;
 
 #[derive(Debug, Clone, Default)]
 pub struct InventoryRequest {
@@ -34,29 +35,41 @@ pub struct InventoryRequest {
     /// Changes AWS dates this close before a listing are not counted as
     /// missed (their events may still be on the way). `None`: [`DEFAULT_DRIFT_GRACE_MINUTES`].
     pub drift_grace: Option<chrono::Duration>,
+    /// Units listed at once (0: one per core). Each is a different
+    /// (account, service, region), so this also spreads load across accounts.
+    pub workers: usize,
+}
+
+/// Units in flight at once for `asked` (0: one per core).
+pub fn workers(asked: usize) -> usize {
+    match asked {
+        0 => std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+        n => n,
+    }
 }
 
 /// The default drift grace window: CloudTrail delivers most events to
 /// EventBridge within minutes.
 pub const DEFAULT_DRIFT_GRACE_MINUTES: i64 = 10;
 
-/// Counts of one sweep, per drift row key.
-#[derive(Default)]
-struct SweepState {
+/// What the units of one run share: the policies and accounts as the run
+/// loaded them, and a cache of related resources. (Findings are read per
+/// unit: a run never holds the estate's.)
+struct UnitRun {
     policies: Vec<ActivePolicy>,
     accounts: HashMap<String, Account>,
     related: RelatedCache,
-    index: FindingIndex,
-    tally: Tally,
-    drift: BTreeMap<(String, String, String), InventoryDriftRow>,
-    incomplete_accounts: HashSet<String>,
-    incomplete_units: u64,
-    observed: u64,
-    created: u64,
-    updated: u64,
-    deleted: u64,
-    stale: u64,
+    trigger: Trigger,
+    scan_type: ScanType,
     grace: chrono::Duration,
+}
+
+/// A unit a worker claimed: its claim's version, and its listing (none when
+/// it was given up on).
+struct Claimed {
+    unit: PlanUnit,
+    version: u64,
+    listed: Option<Result<Listing, String>>,
 }
 
 impl InventoryRequest {
@@ -129,6 +142,7 @@ impl Engine {
         Ok((accounts, services, target))
     }
 
+    /// Plans a sweep and runs its plan.
     async fn sweep_inventory(
         &self,
         req: &InventoryRequest,
@@ -145,9 +159,11 @@ impl Engine {
             && self.store.list_accounts().await?.iter().any(|a| a.source == qrie_model::AccountSource::Organizations);
         let discovery = if with_org { Some(self.discover_accounts().await) } else { None };
         let (accounts, services, target) = self.inventory_scope(req).await?;
-        let mut job =
-            JobTracker::start(&*self.store, progress, queued, JobKind::Inventory, req.scan_type, target, now).await?;
-
+        let job =
+            JobTracker::start(&self.store, progress, queued, JobKind::Inventory, req.scan_type, target, now).await?;
+        let planning_error =
+            |message: String| JobError { account_id: None, service: None, region: None, policy_id: None, message };
+        let mut errors = Vec::new();
         let discovered = match discovery {
             Some(Ok(Some(d))) => json!({
                 "Added": d.added.iter().map(|a| &a.account_id).collect::<Vec<_>>(),
@@ -155,64 +171,198 @@ impl Engine {
                 "Unchanged": d.unchanged,
             }),
             Some(Err(e)) => {
-                job.error(JobError {
-                    account_id: None,
-                    service: None,
-                    region: None,
-                    policy_id: None,
-                    message: e.to_string(),
-                });
+                errors.push(planning_error(e.to_string()));
                 Value::Null
             }
             Some(Ok(None)) | None => Value::Null,
         };
         let (units, region_failures) = self.units(&accounts, &services, &req.regions).await;
-        job.set_total(units.len() as u64, "units");
-        let (policies, problems) = load_active_policies(&*self.store).await?;
-        for p in problems {
-            job.error(JobError { account_id: None, service: None, region: None, policy_id: None, message: p });
-        }
-        let mut st = SweepState {
-            grace: req.drift_grace.unwrap_or_else(|| chrono::Duration::minutes(DEFAULT_DRIFT_GRACE_MINUTES)),
-            index: self.preload_findings(&policies).await?,
-            policies,
-            accounts: self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect(),
-            ..Default::default()
-        };
-        let unbaselined: Vec<String> =
-            accounts.iter().filter(|a| !a.is_baselined()).map(|a| a.account_id.clone()).collect();
-        let trigger = Trigger::job(req.scan_type.detected_by(), job.job.id.clone());
-
-        // Owned accounts and units in the listing futures: a stream of
-        // futures borrowing from the sweep is not provably Send to rustc
-        // (higher-ranked closure lifetimes), and a sweep must be spawnable.
-        let by_id: Arc<HashMap<String, Account>> =
-            Arc::new(accounts.iter().map(|a| (a.account_id.clone(), a.clone())).collect());
-        let cloud = Arc::clone(&self.cloud);
-        let mut listings = futures::stream::iter(units.clone())
-            .map(move |unit: SweepUnit| {
-                let (by_id, cloud) = (Arc::clone(&by_id), Arc::clone(&cloud));
-                async move {
-                    let listed = cloud.list(&by_id[unit.account_id.as_str()], &unit).await;
-                    (unit, listed)
-                }
-            })
-            .buffer_unordered(LIST_CONCURRENCY);
-        let mut failed_units = 0u64;
+        let (_, problems) = load_active_policies(&*self.store).await?;
+        errors.extend(problems.into_iter().map(planning_error));
+        let mut planned: Vec<PlanUnit> = units.iter().map(plan::planned).collect();
         for (account_id, e) in region_failures {
-            failed_units += 1;
-            st.incomplete_units += 1;
-            st.incomplete_accounts.insert(account_id.clone());
-            job.error(JobError {
-                account_id: Some(account_id),
-                service: None,
-                region: None,
-                policy_id: None,
-                message: format!("its enabled regions could not be read, no regional service swept: {e}"),
-            });
+            let why = format!("its enabled regions could not be read, no regional service swept: {e}");
+            for &service in services.iter().filter(|s| !s.is_global()) {
+                planned.push(plan::failed_at_planning(&account_id, service, why.clone()));
+            }
         }
-        while let Some((unit, listed)) = listings.next().await {
-            let unit = &unit;
+        let context = PlanContext {
+            job_id: job.id.clone(),
+            scan_type: req.scan_type,
+            full_sweep: req.services.is_empty() && req.regions.is_empty(),
+            drift_grace_seconds: req
+                .drift_grace
+                .unwrap_or_else(|| chrono::Duration::minutes(DEFAULT_DRIFT_GRACE_MINUTES))
+                .num_seconds(),
+            unbaselined: accounts
+                .iter()
+                .filter(|a| !a.is_baselined())
+                .map(|a| (a.account_id.clone(), a.added_at))
+                .collect(),
+            units: planned.len() as u64,
+            errors,
+            discovery: discovered,
+            drift_at_ms: None,
+        };
+        plan::write(&*self.store, &context, &planned).await?;
+        self.run_plan(job, context, None, workers(req.workers)).await
+    }
+
+    /// Resumes an interrupted inventory sweep: runs the units of its plan
+    /// that had not finished (those its stopped run held included), then
+    /// finalises it as if it had never stopped.
+    pub async fn resume_inventory_sweep(
+        &self,
+        job_id: &str,
+        workers_asked: usize,
+        progress: &dyn Progress,
+    ) -> Result<JobReport, EngineError> {
+        let job = self
+            .get_job(job_id)
+            .await?
+            .ok_or_else(|| EngineError::Conflict(format!("unknown job {job_id:?}: `qrie jobs list` lists the jobs")))?;
+        if job.kind != JobKind::Inventory {
+            return Err(EngineError::Conflict(format!(
+                "job {job_id} is a {}: only inventory sweeps resume; run it again",
+                job.kind.as_str()
+            )));
+        }
+        match job.status {
+            JobStatus::Interrupted => {}
+            JobStatus::Running => {
+                let until = job.lease.as_ref().map(|l| l.until.format("%H:%M:%S UTC").to_string());
+                return Err(EngineError::Conflict(format!(
+                    "job {job_id} is running (its runner holds it until {}): if that process is gone, the job \
+is interrupted within a minute, and resumable then",
+                    until.unwrap_or_else(|| "its deadline".into())
+                )));
+            }
+            JobStatus::Queued => {
+                return Err(EngineError::Conflict(format!("job {job_id} is queued: it has not started")));
+            }
+            status => {
+                return Err(EngineError::Conflict(format!(
+                    "job {job_id} has ended ({}): there is nothing to resume",
+                    status.as_str()
+                )));
+            }
+        }
+        let Some((context, _)) = plan::context(&*self.store, job_id).await? else {
+            // Stopped while it planned: nothing of the sweep was done yet.
+            let mut ended = job.clone();
+            ended.fail(
+                "interrupted before its plan was written: nothing was swept; start the sweep again".into(),
+                Engine::now(),
+            );
+            ended.version = job.version + 1;
+            ended.lease = None;
+            self.store.put_job_if(ended, Some(job.version)).await?;
+            return Err(EngineError::Conflict(format!(
+                "job {job_id} was interrupted before its plan was written, so it cannot resume: start the sweep again"
+            )));
+        };
+        let stopped = job.lease.as_ref().map(|l| l.owner.clone());
+        let tracker = JobTracker::resume(&self.store, progress, job).await?;
+        self.run_plan(tracker, context, stopped, workers(workers_asked)).await
+    }
+
+    /// The interrupted inventory sweeps (abandoned jobs settled first),
+    /// oldest first: what `qrie serve` resumes.
+    pub async fn interrupted_sweeps(&self) -> Result<Vec<Job>, EngineError> {
+        self.fail_lost_jobs().await?;
+        let filter = qrie_store::JobFilter { kind: Some(JobKind::Inventory), status: Some(JobStatus::Interrupted) };
+        let mut jobs = Vec::new();
+        let mut page = qrie_store::PageRequest::first(qrie_store::MAX_PAGE_SIZE);
+        loop {
+            let listed = self.store.list_jobs(&filter, &page).await?;
+            jobs.extend(listed.items);
+            match listed.next_token {
+                Some(t) => page.next_token = Some(t),
+                None => break,
+            }
+        }
+        jobs.reverse();
+        Ok(jobs)
+    }
+
+    /// Runs the units of a plan not yet finished and finalises it. A run that
+    /// stops on an error leaves the job interrupted (resumable), saying so.
+    async fn run_plan(
+        &self,
+        job: JobTracker<'_>,
+        context: PlanContext,
+        stopped_owner: Option<String>,
+        workers: usize,
+    ) -> Result<JobReport, EngineError> {
+        let id = job.id.clone();
+        let owner = job.owner().to_string();
+        let ran = self.run_units(job, &context, &owner, stopped_owner.as_deref(), workers).await;
+        ran.map_err(|e| match e {
+            EngineError::Store(e) => EngineError::Conflict(format!(
+                "{e}\nthe sweep stopped; its finished units are kept: `qrie jobs resume {id}` runs the rest"
+            )),
+            other => other,
+        })
+    }
+
+    async fn run_units(
+        &self,
+        mut job: JobTracker<'_>,
+        context: &PlanContext,
+        owner: &str,
+        stopped_owner: Option<&str>,
+        workers: usize,
+    ) -> Result<JobReport, EngineError> {
+        let job_id = context.job_id.clone();
+        let units = plan::units(&*self.store, &job_id).await?;
+        // What finished units did stands (a resume starts from it).
+        let so_far = Merged::of(units.iter().map(|u| &u.0))?;
+        job.update(|j| {
+            j.counts = so_far.counts.clone();
+            j.errors = context.errors.iter().chain(&so_far.errors).cloned().collect();
+            j.progress_done = 0;
+        });
+        job.set_total(context.units, "units");
+        job.advance(so_far.finished, "units").await?;
+        plan::recount_finished(&*self.store, &job_id, so_far.finished).await?;
+        if so_far.finished == context.units {
+            return self.finalise(job, context).await;
+        }
+
+        let (policies, _) = load_active_policies(&*self.store).await?;
+        let accounts: HashMap<String, Account> =
+            self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
+        let mut run = UnitRun {
+            policies,
+            related: RelatedCache::default(),
+            trigger: Trigger::job(context.scan_type.detected_by(), job_id.clone()),
+            scan_type: context.scan_type,
+            grace: chrono::Duration::seconds(context.drift_grace_seconds),
+            accounts: accounts.clone(),
+        };
+        let now = Engine::now();
+        let todo: Vec<(PlanUnit, u64)> =
+            units.into_iter().filter(|(u, _)| plan::takeable(u, now, stopped_owner)).collect();
+
+        // Owned values in the listing futures: a stream of futures borrowing
+        // from the sweep is not provably Send to rustc (higher-ranked closure
+        // lifetimes), and a sweep must be spawnable.
+        let accounts = Arc::new(accounts);
+        let (store, cloud) = (Arc::clone(&self.store), Arc::clone(&self.cloud));
+        let (owner_of_claims, plan_id) = (owner.to_string(), job_id.clone());
+        let mut taken = futures::stream::iter(todo)
+            .map(move |(unit, version)| {
+                let (store, cloud, accounts) = (Arc::clone(&store), Arc::clone(&cloud), Arc::clone(&accounts));
+                let (owner, job_id) = (owner_of_claims.clone(), plan_id.clone());
+                async move { take_unit(&*store, &*cloud, &accounts, &job_id, &owner, unit, version).await }
+            })
+            .buffer_unordered(workers.max(1));
+        let mut last = false;
+        while let Some(taken) = taken.next().await {
+            // None: another worker took the unit first.
+            let Some(Claimed { unit, version, listed }) = taken? else { continue };
+            let sweep_unit = plan::sweep_unit(&unit);
+            let mut result = UnitResult::default();
             let unit_error = |message: String| JobError {
                 account_id: Some(unit.account_id.clone()),
                 service: Some(unit.service.to_string()),
@@ -220,94 +370,154 @@ impl Engine {
                 policy_id: None,
                 message,
             };
-            match listed {
-                Ok(listing) => {
-                    for call in &listing.api_calls {
-                        job.count(&format!("api_calls.{}", call.0), *call.1);
-                    }
-                    job.count("throttles", listing.throttles);
-                    if !listing.complete {
-                        let why = listing.errors.join("; ");
-                        job.error(unit_error(format!("incomplete listing, nothing marked deleted: {why}")));
-                    }
-                    self.process_unit(&mut st, unit, listing, req.scan_type, &trigger).await?;
+            let (state, reason) = match listed {
+                None => {
+                    let why = format!(
+                        "given up after {MAX_ATTEMPTS} attempts: its worker stopped each time (killed, crashed or timed out)"
+                    );
+                    (UnitState::Failed, Some(why))
                 }
-                Err(e) => {
-                    failed_units += 1;
-                    st.incomplete_units += 1;
-                    st.incomplete_accounts.insert(unit.account_id.clone());
-                    job.error(unit_error(e.to_string()));
+                Some(Err(e)) => (UnitState::Failed, Some(e)),
+                Some(Ok(listing)) => {
+                    for (call, n) in &listing.api_calls {
+                        result.count(&format!("api_calls.{call}"), *n);
+                    }
+                    result.count("throttles", listing.throttles);
+                    let complete = listing.complete;
+                    let why = (!complete)
+                        .then(|| format!("incomplete listing, nothing marked deleted: {}", listing.errors.join("; ")));
+                    self.process_unit(&mut run, &sweep_unit, listing, &mut result).await?;
+                    (if complete { UnitState::Done } else { UnitState::Incomplete }, why)
                 }
+            };
+            if let Some(why) = &reason {
+                result.errors.push(unit_error(why.clone()));
             }
-            job.advance(1, &unit.to_string()).await?;
+            // Ended by this worker only if its claim still holds; counted only then.
+            if !plan::end(&*self.store, &job_id, &unit, version, state, reason, &result).await? {
+                continue;
+            }
+            job.update(|j| {
+                for (k, v) in &result.counts {
+                    *j.counts.entry(k.clone()).or_default() += v;
+                }
+                j.errors.extend(result.errors.iter().cloned());
+            });
+            last = plan::count_finished(&*self.store, &job_id).await? == context.units;
+            job.advance(1, &sweep_unit.to_string()).await?;
         }
-        drop(listings);
+        drop(taken);
+        if last {
+            return self.finalise(job, context).await;
+        }
+        // Not the last to count: either a unit is still held elsewhere, or a
+        // run before this one stopped between ending a unit and counting it.
+        let units = plan::units(&*self.store, &job_id).await?;
+        let held: Vec<String> = units.iter().filter(|u| !u.0.state.is_finished()).map(|u| u.0.key()).collect();
+        if held.is_empty() {
+            return self.finalise(job, context).await;
+        }
+        Err(EngineError::Conflict(format!(
+            "{} units of job {job_id} are held by another worker ({}…): the job ends when they do",
+            held.len(),
+            held[0]
+        )))
+    }
+
+    /// The end of a sweep, once every unit has ended: baselines, the drift
+    /// record (once, however often this runs), the summary, the job's end.
+    async fn finalise(&self, job: JobTracker<'_>, context: &PlanContext) -> Result<JobReport, EngineError> {
+        let units = plan::units(&*self.store, &context.job_id).await?;
+        let merged = Merged::of(units.iter().map(|u| &u.0))?;
 
         // An account is baselined by its first sweep that listed all of it.
-        let full_sweep = req.services.is_empty() && req.regions.is_empty();
         let mut baselined = Vec::new();
-        for account in &accounts {
-            if full_sweep && !account.is_baselined() && !st.incomplete_accounts.contains(&account.account_id) {
-                // Only the baseline is set, on the account as stored now, and
-                // only if it is still the account this sweep listed: not
-                // removed, not removed and added again, not baselined by
-                // another sweep.
-                let set = self
-                    .update_account(&account.account_id, |a| {
-                        let same = a.is_active() && a.added_at == account.added_at && !a.is_baselined();
-                        if same {
-                            a.baselined_at = Some(Engine::now());
-                        }
-                        same
-                    })
-                    .await?;
-                if set.is_some() {
-                    baselined.push(account.account_id.clone());
-                }
+        for (account_id, added_at) in context.unbaselined.iter().filter(|_| context.full_sweep) {
+            if merged.incomplete_accounts.contains(account_id) {
+                continue;
+            }
+            // Only the baseline is set, on the account as stored now, and
+            // only if it is still the account this sweep listed: not
+            // removed, not removed and added again, not baselined by
+            // another sweep.
+            let set = self
+                .update_account(account_id, |a| {
+                    let same = a.is_active() && a.added_at == *added_at && !a.is_baselined();
+                    if same {
+                        a.baselined_at = Some(Engine::now());
+                    }
+                    same
+                })
+                .await?;
+            if set.is_some() {
+                baselined.push(account_id.clone());
             }
         }
 
+        let tally = &merged.tally;
+        let mut counts = merged.counts.clone();
         for (name, n) in [
-            ("resources.observed", st.observed),
-            ("resources.created", st.created),
-            ("resources.updated", st.updated),
-            ("resources.deleted", st.deleted),
-            ("resources.stale", st.stale),
-            ("findings.opened", st.tally.total(|t| t.opened + t.reopened)),
-            ("findings.resolved", st.tally.total(|t| t.resolved)),
-            ("findings.errors", st.tally.total(|t| t.errors)),
-            ("findings.conflicts", st.tally.total(|t| t.conflicts)),
-            ("findings.fenced", st.tally.total(|t| t.fenced)),
+            ("findings.opened", tally.total(|t| t.opened + t.reopened)),
+            ("findings.resolved", tally.total(|t| t.resolved)),
+            ("findings.errors", tally.total(|t| t.errors)),
+            ("findings.conflicts", tally.total(|t| t.conflicts)),
+            ("findings.fenced", tally.total(|t| t.fenced)),
         ] {
-            job.count(name, n);
+            counts.insert(name.to_string(), n);
         }
-        let drift = req.scan_type.records_drift().then(|| InventoryDrift {
-            timestamp_ms: Engine::now().timestamp_millis(),
-            job_id: job.job.id.clone(),
-            rows: st.drift.values().cloned().collect(),
-            findings: drift_rows(&st.tally),
-            unbaselined_accounts: unbaselined.clone(),
-            incomplete_units: st.incomplete_units,
-        });
-        if let Some(d) = &drift {
-            summary::record_drift(&*self.store, DRIFT_INVENTORY_KEY, DRIFT_INVENTORY_SERIES, d.timestamp_ms, d).await?;
+        for name in [
+            "resources.observed",
+            "resources.created",
+            "resources.updated",
+            "resources.deleted",
+            "resources.stale",
+            "throttles",
+        ] {
+            counts.entry(name.to_string()).or_insert(0);
         }
+        let incomplete_units = merged.failed + merged.incomplete;
+        let drift = match context.scan_type.records_drift() {
+            false => None,
+            true => {
+                let at = plan::drift_time(&*self.store, &context.job_id, Engine::now().timestamp_millis()).await?;
+                let drift = InventoryDrift {
+                    timestamp_ms: at,
+                    job_id: context.job_id.clone(),
+                    rows: merged.drift.values().cloned().collect(),
+                    findings: drift_rows(tally),
+                    unbaselined_accounts: context.unbaselined.iter().map(|(id, _)| id.clone()).collect(),
+                    incomplete_units,
+                };
+                summary::record_drift_once(
+                    &*self.store,
+                    DRIFT_INVENTORY_KEY,
+                    DRIFT_INVENTORY_SERIES,
+                    &drift.job_id,
+                    drift.timestamp_ms,
+                    &drift,
+                )
+                .await?;
+                Some(drift)
+            }
+        };
         summary::invalidate(&*self.store).await?;
+        let count = |name: &str| counts.get(name).copied().unwrap_or(0);
         let result = json!({
-            "Units": units.len(),
-            "IncompleteUnits": st.incomplete_units,
+            "Units": context.units,
+            "IncompleteUnits": incomplete_units,
             "Resources": {
-                "Observed": st.observed, "Created": st.created, "Updated": st.updated,
-                "Deleted": st.deleted, "Stale": st.stale,
+                "Observed": count("resources.observed"), "Created": count("resources.created"),
+                "Updated": count("resources.updated"), "Deleted": count("resources.deleted"),
+                "Stale": count("resources.stale"),
             },
-            "Findings": st.tally.by_policy,
-            "EvaluationErrors": st.tally.eval_errors.iter()
+            "Findings": tally.by_policy,
+            "EvaluationErrors": tally.eval_errors.iter()
                 .map(|(arn, p, why)| json!({"ARN": arn, "Policy": p, "Reason": why})).collect::<Vec<_>>(),
             "BaselinedAccounts": baselined,
-            "Discovery": discovered,
+            "Discovery": context.discovery,
             "Drift": drift,
             // Opens and resolves that time made (not missed by events).
-            "TimeBased": drift.as_ref().map(|_| st.tally.total(|t| t.time_based)),
+            "TimeBased": drift.as_ref().map(|_| tally.total(|t| t.time_based)),
             "WithinGrace": drift.as_ref().map(|d| d.rows.iter().map(|r| r.within_grace).sum::<u64>()),
             "DriftTotals": drift.as_ref().map(|d| {
                 let (c, del, u) = d.totals();
@@ -315,7 +525,15 @@ impl Engine {
                 json!({"MissedCreates": c, "MissedDeletes": del, "MissedUpdates": u, "MissedOpens": o, "MissedResolves": r})
             }),
         });
-        job.finish(!units.is_empty() && failed_units == units.len() as u64, result).await
+        job.update(|j| {
+            j.counts = counts.clone();
+            j.errors = context.errors.iter().chain(&merged.errors).cloned().collect();
+            j.progress_done = context.units;
+        });
+        let failed_all = context.units > 0 && merged.failed == context.units;
+        let report = job.finish(failed_all, result).await?;
+        plan::drop_units(&*self.store, &context.job_id).await?;
+        Ok(report)
     }
 
     /// The accounts a sweep covers: the named ones (which must exist and be
@@ -393,6 +611,33 @@ impl Engine {
         (units, failed)
     }
 
+    /// The findings of the unit's resources under the active policies: the
+    /// account's findings of the service (in the unit's region, for a
+    /// regional one). A finding missing here that exists after all is found
+    /// by the conditional write, which decides it again.
+    async fn unit_findings(&self, unit: &SweepUnit, policies: &[ActivePolicy]) -> Result<FindingIndex, EngineError> {
+        let active: HashSet<&str> = policies.iter().map(ActivePolicy::id).collect();
+        let filter = qrie_store::FindingFilter {
+            account_id: Some(unit.account_id.clone()),
+            service: Some(unit.service),
+            region: unit.region.clone(),
+            ..Default::default()
+        };
+        let mut index = FindingIndex::new();
+        let mut page = qrie_store::PageRequest::first(qrie_store::MAX_PAGE_SIZE);
+        loop {
+            let listed = self.store.list_findings(&filter, qrie_store::FindingSort::Key, &page).await?;
+            for f in listed.items.into_iter().filter(|f| active.contains(f.policy.as_str())) {
+                index.insert((f.arn.clone(), f.policy.clone()), f);
+            }
+            match listed.next_token {
+                Some(t) => page.next_token = Some(t),
+                None => break,
+            }
+        }
+        Ok(index)
+    }
+
     pub(crate) async fn preload_findings(&self, policies: &[ActivePolicy]) -> Result<FindingIndex, EngineError> {
         let mut index = FindingIndex::new();
         for p in policies {
@@ -403,20 +648,18 @@ impl Engine {
         Ok(index)
     }
 
+    /// Stores one unit's listing, marks what it no longer lists deleted (a
+    /// complete listing only), evaluates what changed, and counts it all
+    /// (with drift, on anti-entropy sweeps of baselined accounts) in `result`.
     async fn process_unit(
         &self,
-        st: &mut SweepState,
+        run: &mut UnitRun,
         unit: &SweepUnit,
         listing: Listing,
-        scan_type: ScanType,
-        trigger: &Trigger,
+        result: &mut UnitResult,
     ) -> Result<(), EngineError> {
-        let baselined = st.accounts.get(&unit.account_id).is_some_and(Account::is_baselined);
-        let measure = scan_type.records_drift() && baselined;
-        if !listing.complete {
-            st.incomplete_units += 1;
-            st.incomplete_accounts.insert(unit.account_id.clone());
-        }
+        let baselined = run.accounts.get(&unit.account_id).is_some_and(Account::is_baselined);
+        let measure = run.scan_type.records_drift() && baselined;
         // What AWS still lists after it ended (a terminated instance, for
         // about an hour) is gone: not stored as present, marked deleted if it was.
         let mut listing = listing;
@@ -451,25 +694,25 @@ impl Engine {
         let outcomes = self.store.put_resources(listing.resources.clone()).await?;
         let mut written: Vec<Resource> = Vec::new();
         for ((resource, outcome), kind) in listing.resources.into_iter().zip(outcomes).zip(kinds) {
-            st.observed += 1;
+            result.count("resources.observed", 1);
             if outcome != WriteOutcome::Written {
                 // An event observed something newer; it is not a miss.
-                st.stale += 1;
+                result.count("resources.stale", 1);
                 continue;
             }
             match kind {
-                Change::Created => st.created += 1,
-                Change::Updated => st.updated += 1,
+                Change::Created => result.count("resources.created", 1),
+                Change::Updated => result.count("resources.updated", 1),
                 Change::Same => {}
             }
             if measure {
                 // Every unit of a baselined account gets a row, zeros included:
                 // "checked, nothing missed" is a result too.
-                let row = drift_row(&mut st.drift, unit, &resource.region);
+                let row = result.drift_row(unit, &resource.region);
                 // A change AWS dates within the grace window before the
                 // listing may have its event still on the way: not a miss.
                 let in_flight = qrie_model::changed_at(&resource)
-                    .is_some_and(|at| at > listing.observed_at - st.grace && !matches!(kind, Change::Same));
+                    .is_some_and(|at| at > listing.observed_at - run.grace && !matches!(kind, Change::Same));
                 match kind {
                     _ if in_flight => row.within_grace += 1,
                     Change::Created => row.missed_creates += 1,
@@ -477,7 +720,7 @@ impl Engine {
                     Change::Same => {}
                 }
             }
-            st.related.invalidate(&resource.arn);
+            run.related.invalidate(&resource.arn);
             written.push(resource);
         }
 
@@ -486,11 +729,11 @@ impl Engine {
         let mut deleted_arns = Vec::new();
         for ((arn, region), outcome) in gone.into_iter().zip(outcomes) {
             if outcome == WriteOutcome::Written {
-                st.deleted += 1;
+                result.count("resources.deleted", 1);
                 if measure {
-                    drift_row(&mut st.drift, unit, &region).missed_deletes += 1;
+                    result.drift_row(unit, &region).missed_deletes += 1;
                 }
-                st.related.invalidate(&arn);
+                run.related.invalidate(&arn);
                 deleted_arns.push(arn);
             }
         }
@@ -498,16 +741,42 @@ impl Engine {
             written.extend(self.store.get_resources(deleted_arns).await?);
         }
 
-        let policies: Vec<&ActivePolicy> = st.policies.iter().collect();
+        let policies: Vec<&ActivePolicy> = run.policies.iter().collect();
+        let mut index = self.unit_findings(unit, &run.policies).await?;
+        let tally = &mut result.tally;
         for chunk in written.chunks(1000) {
-            st.related.prefetch(&*self.store, &policies, chunk).await?;
-            let decisions =
-                evaluate_batch(chunk, &policies, &st.accounts, &st.related, &st.index, Engine::now(), &mut st.tally);
-            let evaluator = Evaluator { policies: &policies, accounts: &st.accounts };
-            commit(&*self.store, decisions, &mut st.index, trigger, Some(&evaluator), &mut st.tally).await?;
+            run.related.prefetch(&*self.store, &policies, chunk).await?;
+            let decisions = evaluate_batch(chunk, &policies, &run.accounts, &run.related, &index, Engine::now(), tally);
+            let evaluator = Evaluator { policies: &policies, accounts: &run.accounts };
+            commit(&*self.store, decisions, &mut index, &run.trigger, Some(&evaluator), tally).await?;
         }
         Ok(())
     }
+}
+
+/// Claims a unit and lists it (unless it was taken too often already): what
+/// a worker does before it processes the unit. None if another worker
+/// changed the unit first.
+async fn take_unit(
+    store: &dyn qrie_store::Store,
+    cloud: &dyn crate::Cloud,
+    accounts: &HashMap<String, Account>,
+    job_id: &str,
+    owner: &str,
+    unit: PlanUnit,
+    version: u64,
+) -> Result<Option<Claimed>, EngineError> {
+    let Some((unit, version)) = plan::claim(store, job_id, &unit, version, owner).await? else {
+        return Ok(None);
+    };
+    if unit.attempts > MAX_ATTEMPTS {
+        return Ok(Some(Claimed { unit, version, listed: None }));
+    }
+    let listed = match accounts.get(&unit.account_id).filter(|a| a.is_active()) {
+        Some(account) => cloud.list(account, &plan::sweep_unit(&unit)).await.map_err(|e: CloudError| e.to_string()),
+        None => Err("the account was removed after the sweep was planned".to_string()),
+    };
+    Ok(Some(Claimed { unit, version, listed: Some(listed) }))
 }
 
 #[derive(Clone, Copy)]
@@ -515,20 +784,6 @@ enum Change {
     Created,
     Updated,
     Same,
-}
-
-fn drift_row<'a>(
-    rows: &'a mut BTreeMap<(String, String, String), InventoryDriftRow>,
-    unit: &SweepUnit,
-    region: &str,
-) -> &'a mut InventoryDriftRow {
-    let key = (unit.account_id.clone(), unit.service.to_string(), region.to_string());
-    rows.entry(key).or_insert_with(|| InventoryDriftRow {
-        account_id: unit.account_id.clone(),
-        service: unit.service.to_string(),
-        region: region.to_string(),
-        ..Default::default()
-    })
 }
 
 /// Findings opened or resolved in baselined accounts, per policy (rows with

@@ -3,7 +3,8 @@
 //! the simulated estate and on DynamoDB with AWS.
 //!
 //! - [`Engine::inventory_sweep`] observes (Cloud) → stores → evaluates, and
-//!   measures drift on anti-entropy sweeps.
+//!   measures drift on anti-entropy sweeps; a sweep is a plan of units
+//!   (`plan`), resumable ([`Engine::resume_inventory_sweep`]).
 //! - [`Engine::policy_sweep`] re-evaluates the stored inventory.
 //! - [`policies`] and [`accounts`] are the management operations (launch,
 //!   suspend, delete, scope changes; add, remove, baseline).
@@ -25,13 +26,14 @@ pub mod events;
 pub mod history;
 mod inventory;
 pub mod jobs;
+mod plan;
 pub mod policies;
 mod policy_sweep;
 pub mod sim;
 pub mod summary;
 
 pub use cloud::{Cloud, CloudError, CloudRouter, Described, Listing, OrgAccount, SweepUnit};
-pub use inventory::{InventoryRequest, DEFAULT_DRIFT_GRACE_MINUTES};
+pub use inventory::{workers, InventoryRequest, DEFAULT_DRIFT_GRACE_MINUTES};
 pub use jobs::{JobReport, NoProgress, Progress};
 pub use policy_sweep::PolicySweepRequest;
 

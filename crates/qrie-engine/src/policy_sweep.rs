@@ -97,7 +97,7 @@ impl Engine {
         let (policies, problems) = self.policies_to_sweep(req).await?;
         let target = sweep_target(&policies);
         let mut job =
-            JobTracker::start(&*self.store, progress, queued, JobKind::PolicySweep, req.scan_type, target, now).await?;
+            JobTracker::start(&self.store, progress, queued, JobKind::PolicySweep, req.scan_type, target, now).await?;
         for p in problems {
             job.error(JobError { account_id: None, service: None, region: None, policy_id: None, message: p });
         }
@@ -113,7 +113,7 @@ impl Engine {
         }
         job.set_total(total, "resource evaluations");
 
-        let trigger = Trigger::job(req.scan_type.detected_by(), job.job.id.clone());
+        let trigger = Trigger::job(req.scan_type.detected_by(), job.id.clone());
         let mut tally = Tally::default();
         let mut related = RelatedCache::default();
         for policy in &policies {
@@ -137,7 +137,7 @@ impl Engine {
         }
         let drift = req.scan_type.records_drift().then(|| PolicyDrift {
             timestamp_ms: Engine::now().timestamp_millis(),
-            job_id: job.job.id.clone(),
+            job_id: job.id.clone(),
             rows: drift_rows(&tally),
             unbaselined_accounts: unbaselined,
         });

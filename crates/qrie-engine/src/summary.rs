@@ -76,6 +76,26 @@ pub async fn record_drift<T: Serialize>(
     Ok(())
 }
 
+/// [`record_drift`], unless the series already holds the record of `job_id`
+/// at `timestamp_ms` (a sweep's finalisation run again after it stopped).
+pub async fn record_drift_once<T: Serialize>(
+    store: &dyn Store,
+    key: &str,
+    series: &str,
+    job_id: &str,
+    timestamp_ms: i64,
+    drift: &T,
+) -> Result<(), EngineError> {
+    let recorded = store.list_history(series, timestamp_ms, 100).await?;
+    let ours = |(ts, v): &(i64, serde_json::Value)| {
+        *ts == timestamp_ms && v.get("JobId").and_then(serde_json::Value::as_str) == Some(job_id)
+    };
+    if recorded.iter().any(ours) {
+        return Ok(());
+    }
+    record_drift(store, key, series, timestamp_ms, drift).await
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
 pub struct FindingsSummary {

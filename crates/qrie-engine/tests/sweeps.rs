@@ -257,30 +257,43 @@ async fn a_queued_inventory_sweep_runs_once_under_its_id_until_its_deadline() {
     ));
 }
 
-/// A job as a function would have left it: queued or running, with a deadline.
-async fn put_job_left(f: &Fixture, status: JobStatus, deadline: Option<Timestamp>) -> qrie_model::Job {
+/// A job as a function or process would have left it: queued or running,
+/// with a deadline or not, its runner's lease running out at `lease_until`.
+async fn put_job_left(
+    f: &Fixture,
+    status: JobStatus,
+    deadline: Option<Timestamp>,
+    lease_until: Option<Timestamp>,
+) -> qrie_model::Job {
     let req = qrie_engine::PolicySweepRequest::default();
     let mut job = f.engine.queue_policy_sweep(&req, deadline).await.unwrap();
     if status == JobStatus::Running {
         job.status = JobStatus::Running;
         job.started_at = Some(Utc::now() - Duration::minutes(20));
         job.counts.insert("evaluations".into(), 7);
+        job.lease = lease_until.map(|until| qrie_model::Lease { owner: "pid1-gone".into(), until });
     }
     f.engine.store.put_job(job.clone()).await.unwrap();
     job
 }
 
 #[tokio::test]
-async fn jobs_left_queued_or_running_past_their_deadline_fail_when_listed_or_at_the_next_sweep() {
+async fn jobs_nothing_runs_any_more_are_settled_when_listed_or_at_the_next_sweep() {
     let f = fixture().await;
     let past = Utc::now() - Duration::minutes(5);
-    let lost_queued = put_job_left(&f, JobStatus::Queued, Some(past)).await;
-    let lost_running = put_job_left(&f, JobStatus::Running, Some(past)).await;
+    let soon = Some(Utc::now() + Duration::seconds(30));
+    let lost_queued = put_job_left(&f, JobStatus::Queued, Some(past), None).await;
+    let lost_running = put_job_left(&f, JobStatus::Running, Some(past), None).await;
     // Within the minute of grace after its deadline, a run may still be writing its end.
-    let just_due = put_job_left(&f, JobStatus::Running, Some(Utc::now() - Duration::seconds(20))).await;
-    let in_time = put_job_left(&f, JobStatus::Queued, Some(Utc::now() + Duration::minutes(5))).await;
-    // Run by a local process: no deadline, never called lost.
-    let local = put_job_left(&f, JobStatus::Running, None).await;
+    let just_due = put_job_left(&f, JobStatus::Running, Some(Utc::now() - Duration::seconds(20)), None).await;
+    let in_time = put_job_left(&f, JobStatus::Queued, Some(Utc::now() + Duration::minutes(5)), None).await;
+    // Run by a local process whose heartbeat holds its lease: running, deadline or not.
+    let local = put_job_left(&f, JobStatus::Running, None, soon).await;
+    let lambda = put_job_left(&f, JobStatus::Running, Some(past), soon).await;
+    // Its runner stopped renewing the lease (kill -9): not running any more.
+    let killed = put_job_left(&f, JobStatus::Running, None, Some(Utc::now() - Duration::seconds(1))).await;
+    // Left running by a qrie that kept no lease: nothing can say it runs.
+    let leaseless = put_job_left(&f, JobStatus::Running, None, None).await;
 
     let page = f.engine.list_jobs(&Default::default(), &qrie_store::PageRequest::first(50)).await.unwrap();
     let status = |id: &str| page.items.iter().find(|j| j.id == id).unwrap().status;
@@ -289,6 +302,10 @@ async fn jobs_left_queued_or_running_past_their_deadline_fail_when_listed_or_at_
     assert_eq!(status(&just_due.id), JobStatus::Running);
     assert_eq!(status(&in_time.id), JobStatus::Queued);
     assert_eq!(status(&local.id), JobStatus::Running);
+    assert_eq!(status(&lambda.id), JobStatus::Running, "the lease, not the deadline, says it runs");
+    // Policy sweeps have no plan to resume: lost (inventory sweeps are interrupted).
+    assert_eq!(status(&killed.id), JobStatus::Failed);
+    assert_eq!(status(&leaseless.id), JobStatus::Failed);
 
     let failed = f.engine.store.get_job(&lost_queued.id).await.unwrap().unwrap();
     assert!(failed.finished_at.is_some());
@@ -298,25 +315,51 @@ async fn jobs_left_queued_or_running_past_their_deadline_fail_when_listed_or_at_
     let why = &failed.errors.last().unwrap().message;
     assert!(why.starts_with("lost: running since") && why.contains("timed out or crashed"), "{why}");
     assert_eq!(failed.counts["evaluations"], 7, "what the run had saved is kept");
+    let failed = f.engine.store.get_job(&killed.id).await.unwrap().unwrap();
+    let why = &failed.errors.last().unwrap().message;
+    assert!(why.starts_with("lost: its runner stopped") && why.contains("not resumable"), "{why}");
+    assert_eq!((failed.lease.as_ref(), failed.version), (None, killed.version + 1), "written on the version read");
+    let failed = f.engine.store.get_job(&leaseless.id).await.unwrap().unwrap();
+    assert!(failed.errors.last().unwrap().message.contains("without a lease"));
 
     // Showing one job settles it too.
-    let later = put_job_left(&f, JobStatus::Queued, Some(past)).await;
+    let later = put_job_left(&f, JobStatus::Queued, Some(past), None).await;
     assert_eq!(f.engine.get_job(&later.id).await.unwrap().unwrap().status, JobStatus::Failed);
     assert_eq!(f.engine.store.get_job(&later.id).await.unwrap().unwrap().status, JobStatus::Failed);
     assert!(f.engine.get_job("pol-nope").await.unwrap().is_none());
 
-    // The next sweep fails what is lost by then, and nothing else.
-    let before_sweep = put_job_left(&f, JobStatus::Running, Some(past)).await;
+    // The next sweep settles what is abandoned by then, and nothing else.
+    let before_sweep = put_job_left(&f, JobStatus::Running, Some(past), None).await;
     f.cloud.set(A, Service::Ec2, vec![], true, Utc::now());
     f.cloud.set(B, Service::Ec2, vec![], true, Utc::now());
     let report = sweep(&f, ScanType::Bootstrap).await;
     assert_eq!(report.job.deadline, None);
+    assert_eq!(report.job.lease, None, "an ended job holds no lease");
     for (job, expected) in
         [(before_sweep, JobStatus::Failed), (local, JobStatus::Running), (in_time, JobStatus::Queued)]
     {
         assert_eq!(f.engine.store.get_job(&job.id).await.unwrap().unwrap().status, expected, "{}", job.id);
     }
-    assert!(f.engine.fail_lost_jobs().await.unwrap().is_empty(), "nothing left to fail");
+    assert!(f.engine.fail_lost_jobs().await.unwrap().is_empty(), "nothing left to settle");
+}
+
+/// Job writes are conditional on the version read: a write on an older
+/// version never lands, and interrupting a job that ended changes nothing.
+/// (Runners that lose their job are in `qrie_engine::jobs`' own tests.)
+#[tokio::test]
+async fn job_writes_land_only_on_the_version_read() {
+    let f = fixture().await;
+    f.cloud.set(A, Service::Ec2, vec![], true, Utc::now());
+    let report = sweep(&f, ScanType::Bootstrap).await;
+    let job = report.job;
+    assert!(job.version >= 2, "started and ended: {}", job.version);
+    // A reader settles on the version it read; an older version never wins.
+    let mut stale = job.clone();
+    stale.status = JobStatus::Interrupted;
+    assert!(!f.engine.store.put_job_if(stale.clone(), Some(job.version - 1)).await.unwrap());
+    assert_eq!(f.engine.store.get_job(&job.id).await.unwrap().unwrap(), job);
+    // Interrupting a job that ended changes nothing.
+    assert_eq!(f.engine.interrupt_job(&job.id).await.unwrap().unwrap(), job);
 }
 
 /// Reproduction 4: scope is never decided from data that could not be read.
@@ -443,4 +486,163 @@ async fn a_flapping_finding_stays_small_and_keeps_its_whole_log() {
     }
     assert_eq!(paged, all.transitions, "the pages add up to the whole log");
     assert!(f.engine.finding_history(&arn, "no-such-policy", 0, 10).await.unwrap().is_none());
+}
+
+/// The simulated cloud, except that after its first `answer` listings it
+/// never answers again: a process killed in the middle of a sweep.
+struct Stalling {
+    inner: qrie_engine::sim::SimCloud,
+    answer: std::sync::atomic::AtomicUsize,
+    stalled: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl Cloud for Stalling {
+    async fn enabled_regions(&self, account: &Account) -> Result<Vec<String>, CloudError> {
+        self.inner.enabled_regions(account).await
+    }
+
+    async fn list(&self, account: &Account, unit: &SweepUnit) -> Result<Listing, CloudError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.answer.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)).is_err() {
+            self.stalled.fetch_add(1, SeqCst);
+            futures::future::pending::<()>().await;
+        }
+        self.inner.list(account, unit).await
+    }
+
+    async fn describe(&self, account: &Account, arn: &str) -> Result<Described, CloudError> {
+        self.inner.describe(account, arn).await
+    }
+}
+
+/// Resources (ARN, configuration hash, deleted) and findings (ARN, policy, state).
+type StoreState = (Vec<(String, String, bool)>, Vec<(String, String, String)>);
+
+/// What a sweep leaves in a store, for comparing two: every resource (ARN,
+/// configuration hash, deleted or not) and every finding (ARN, policy, state).
+async fn store_state(engine: &Engine) -> StoreState {
+    use qrie_store::{FindingFilter, FindingSort, PageRequest, ResourceFilter};
+    let mut resources = Vec::new();
+    let filter = ResourceFilter { include_deleted: true, ..Default::default() };
+    let mut page = PageRequest::first(1000);
+    loop {
+        let p = engine.store.list_resources(&filter, &page).await.unwrap();
+        resources.extend(p.items.into_iter().map(|r| (r.arn, r.config_hash, r.deleted_at.is_some())));
+        match p.next_token {
+            Some(t) => page.next_token = Some(t),
+            None => break,
+        }
+    }
+    let mut findings = Vec::new();
+    let mut page = PageRequest::first(1000);
+    loop {
+        let p = engine.store.list_findings(&FindingFilter::default(), FindingSort::Key, &page).await.unwrap();
+        findings.extend(p.items.into_iter().map(|f| (f.arn, f.policy, f.state.as_str().to_string())));
+        match p.next_token {
+            Some(t) => page.next_token = Some(t),
+            None => break,
+        }
+    }
+    resources.sort();
+    findings.sort();
+    (resources, findings)
+}
+
+/// A sweep stopped dead a third of the way (its process killed: nothing of
+/// it runs, nothing is cleaned up) is interrupted once its lease runs out,
+/// and resuming it runs only the units it had not finished — those it held
+/// when it stopped included — to the very store, counts and drift a sweep
+/// that never stopped makes, drift recorded once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_killed_midway_resumes_to_what_a_clean_sweep_makes() {
+    use qrie_engine::sim::{swept_estate, SimCloud, SimSpec};
+    use qrie_engine::summary::DRIFT_INVENTORY_SERIES;
+    use std::sync::atomic::Ordering::SeqCst;
+    let spec = SimSpec { seed: 21, accounts: 4, resources_per_account: 120, created_at: Utc::now() };
+    let mut setups = Vec::new();
+    for name in ["killed", "clean"] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = qrie_store::open(&format!("sqlite:{}", dir.path().join(format!("{name}.db")).display())).unwrap();
+        let (engine, estate) = swept_estate(store, spec.clone()).await.unwrap();
+        // Changes no event told of: the anti-entropy sweep finds them.
+        assert_eq!(estate.write().unwrap().apply_changes(150, Some(5)).len(), 150);
+        setups.push((dir, engine, estate));
+    }
+    // No grace window: every change counts as missed, so drift is compared too.
+    let req = InventoryRequest {
+        scan_type: ScanType::AntiEntropy,
+        workers: 2,
+        drift_grace: Some(Duration::zero()),
+        ..Default::default()
+    };
+    let clean = setups[1].1.inventory_sweep(&req, &NoProgress).await.unwrap();
+    let units = clean.result["Units"].as_u64().unwrap() as usize;
+    assert!(units >= 12, "{units} units");
+
+    let (_, engine, estate) = &setups[0];
+    let stalling =
+        Arc::new(Stalling { inner: SimCloud::new(estate.clone()), answer: (units / 3).into(), stalled: 0.into() });
+    let dying = Engine::new(engine.store.clone(), stalling.clone());
+    let sweep = tokio::spawn(async move { dying.inventory_sweep(&req, &NoProgress).await });
+    // Both workers stuck in a listing: every unit listed before is processed.
+    while stalling.stalled.load(SeqCst) < 2 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    sweep.abort();
+    assert!(sweep.await.unwrap_err().is_cancelled());
+
+    let jobs = engine.list_jobs(&Default::default(), &qrie_store::PageRequest::first(10)).await.unwrap().items;
+    let job = jobs.iter().find(|j| j.scan_type == ScanType::AntiEntropy).unwrap().clone();
+    assert_eq!(job.status, JobStatus::Running, "its lease has not run out yet");
+    let refused = engine.resume_inventory_sweep(&job.id, 2, &NoProgress).await.unwrap_err().to_string();
+    assert!(refused.contains("is running"), "{refused}");
+
+    // Its lease runs out (as 45 seconds after the kill): interrupted, not running.
+    let mut stored = engine.store.get_job(&job.id).await.unwrap().unwrap();
+    stored.lease.as_mut().unwrap().until = Utc::now() - Duration::seconds(1);
+    engine.store.put_job(stored).await.unwrap();
+    let listed = engine.list_jobs(&Default::default(), &qrie_store::PageRequest::first(10)).await.unwrap().items;
+    let interrupted = listed.iter().find(|j| j.id == job.id).unwrap();
+    assert_eq!(interrupted.status, JobStatus::Interrupted);
+    assert!(interrupted.finished_at.is_none());
+    assert_eq!(engine.interrupted_sweeps().await.unwrap().len(), 1);
+
+    let resumed = engine.resume_inventory_sweep(&job.id, 2, &NoProgress).await.unwrap();
+    assert_eq!(resumed.job.id, job.id);
+    assert_eq!(resumed.job.status, clean.job.status);
+    assert_eq!(resumed.job.progress_done, units as u64);
+    for name in ["resources.observed", "resources.created", "resources.updated", "resources.deleted"] {
+        assert_eq!(resumed.job.counts.get(name), clean.job.counts.get(name), "{name}");
+    }
+    assert_eq!(resumed.result["DriftTotals"], clean.result["DriftTotals"]);
+    assert!(clean.result["DriftTotals"]["MissedUpdates"].as_u64().unwrap() > 0, "{}", clean.result["DriftTotals"]);
+    let (resumed_state, clean_state) = (store_state(engine).await, store_state(&setups[1].1).await);
+    let only = |a: &[(String, String, String)], b: &[(String, String, String)]| {
+        a.iter().filter(|x| !b.contains(x)).cloned().collect::<Vec<_>>()
+    };
+    let (r, c) = (&resumed_state.1, &clean_state.1);
+    assert_eq!((only(r, c), only(c, r)), (vec![], vec![]), "findings only after the resume / only after the clean run");
+    // The same resources, deleted or not. (Their configurations carry the
+    // times the two estates' changes were made: each store is compared with
+    // its own estate instead.)
+    let arns = |s: &StoreState| s.0.iter().map(|(arn, _, deleted)| (arn.clone(), *deleted)).collect::<Vec<_>>();
+    assert_eq!(arns(&resumed_state), arns(&clean_state));
+    for ((_, engine, estate), state) in setups.iter().zip([&resumed_state, &clean_state]) {
+        let estate = estate.read().unwrap();
+        let mut live: Vec<(String, String, bool)> = estate
+            .iter()
+            .filter(|r| !qrie_model::has_ended(r))
+            .map(|r| (r.arn.clone(), r.config_hash.clone(), false))
+            .collect();
+        live.sort();
+        let stored: Vec<_> = state.0.iter().filter(|r| !r.2).cloned().collect();
+        assert_eq!(stored, live, "{} holds its estate as it is", engine.store.location());
+    }
+    let recorded = engine.store.list_history(DRIFT_INVENTORY_SERIES, 0, 100).await.unwrap();
+    assert_eq!(recorded.iter().filter(|(_, v)| v["JobId"] == job.id.as_str()).count(), 1);
+    assert!(engine.interrupted_sweeps().await.unwrap().is_empty());
+    let again = engine.resume_inventory_sweep(&job.id, 2, &NoProgress).await.unwrap_err().to_string();
+    assert!(again.contains("has ended"), "{again}");
 }

@@ -82,6 +82,9 @@ pub enum JobStatus {
     /// Finished, but some account, service or region could not be completed.
     Partial,
     Failed,
+    /// Was running, but whoever ran it stopped renewing its lease (killed,
+    /// crashed, timed out): resumable from its plan (`qrie jobs resume`).
+    Interrupted,
 }
 
 impl JobStatus {
@@ -92,6 +95,7 @@ impl JobStatus {
             JobStatus::Succeeded => "succeeded",
             JobStatus::Partial => "partial",
             JobStatus::Failed => "failed",
+            JobStatus::Interrupted => "interrupted",
         }
     }
 
@@ -141,6 +145,32 @@ pub struct Job {
     /// queued or running after it is lost, and is failed as such.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<Timestamp>,
+    /// Every write of a job is conditional on the version its writer read
+    /// (jobs stored before versions read as 1).
+    #[serde(default = "first_version")]
+    pub version: u64,
+    /// While running, who runs it and until when it is known to: the owner
+    /// renews the lease by a heartbeat; past it the job is interrupted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
+}
+
+fn first_version() -> u64 {
+    1
+}
+
+/// A claim on running something (a job, a unit of its plan) until `until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Lease {
+    pub owner: String,
+    pub until: Timestamp,
+}
+
+impl Lease {
+    pub fn expired(&self, now: Timestamp) -> bool {
+        now > self.until
+    }
 }
 
 impl Job {

@@ -19,6 +19,7 @@ pub mod finding;
 pub mod ids;
 pub mod job;
 pub mod lifecycle;
+pub mod plan;
 pub mod policy;
 pub mod resource;
 pub mod scope;
@@ -33,10 +34,11 @@ pub use finding::{
 };
 pub use ids::{validate_account_id, validate_region, Service};
 pub use job::{
-    finding_drift_totals, InventoryDrift, InventoryDriftRow, Job, JobError, JobKind, JobStatus, PolicyDrift,
+    finding_drift_totals, InventoryDrift, InventoryDriftRow, Job, JobError, JobKind, JobStatus, Lease, PolicyDrift,
     PolicyDriftRow, ScanType,
 };
 pub use lifecycle::{Effect, Outcome, Subject};
+pub use plan::{PlanUnit, UnitState};
 pub use policy::{
     ComplianceRef, Dependency, EvalContext, LaunchedPolicy, NoRelated, ParamDef, ParamValue, Params, PolicyDef,
     PolicyStatus, RelatedLookup, Remediation,

@@ -15,14 +15,22 @@
     });
   }
 
+  function newest(status) {
+    return get("/api/jobs?kind=inventory&status=" + status + "&limit=1").then(function (page) {
+      return page.Items && page.Items[0];
+    });
+  }
+
+  // The running sweep, else an interrupted one (resumable), else nothing.
   function refreshIndicator() {
     if (!indicator) { return; }
-    get("/api/jobs?kind=inventory&status=running&limit=1").then(function (page) {
-      var running = page.Items && page.Items[0];
-      indicator.hidden = !running;
-      if (running) {
-        indicatorText.textContent = "Inventory sweep running: " + running.ProgressDone + " of " + running.ProgressTotal;
-        indicator.setAttribute("href", "/jobs/" + encodeURIComponent(running.Id));
+    newest("running").then(function (running) {
+      return running || newest("interrupted");
+    }).then(function (sweep) {
+      indicator.hidden = !sweep;
+      if (sweep) {
+        indicatorText.textContent = "Inventory sweep " + sweep.Status + ": " + sweep.ProgressDone + " of " + sweep.ProgressTotal;
+        indicator.setAttribute("href", "/jobs/" + encodeURIComponent(sweep.Id));
       }
     }).catch(function () { /* keep what the server rendered */ });
   }

@@ -78,6 +78,7 @@ async fn start(State(state): State<AppState>, who: Principal, ApiJson(b): ApiJso
                 regions: b.regions,
                 scan_type: b.scan_type,
                 drift_grace: None,
+                workers: 0,
             };
             state.launcher.inventory_sweep(engine, req).await?
         }

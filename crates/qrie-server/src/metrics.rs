@@ -77,7 +77,16 @@ async fn metrics(State(state): State<AppState>, who: Principal) -> ApiResult<Res
         let _ = writeln!(out, "qrie_findings_active{{severity=\"{}\"}} {n}", label(&l));
     }
     out += "# HELP qrie_jobs Jobs by status (the newest 1000 of each).\n# TYPE qrie_jobs gauge\n";
-    for status in [JobStatus::Running, JobStatus::Succeeded, JobStatus::Partial, JobStatus::Failed] {
+    // Abandoned jobs are settled first: a job whose runner died counts as interrupted, not running.
+    state.engine.fail_lost_jobs().await?;
+    for status in [
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::Interrupted,
+        JobStatus::Succeeded,
+        JobStatus::Partial,
+        JobStatus::Failed,
+    ] {
         let filter = JobFilter { status: Some(status), ..Default::default() };
         let n = store.list_jobs(&filter, &PageRequest::first(qrie_store::MAX_PAGE_SIZE)).await?.items.len();
         let name = serde_json::to_value(status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();

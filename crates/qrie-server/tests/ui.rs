@@ -411,3 +411,44 @@ async fn policy_parameters_are_set_on_launch_and_edited_back_to_the_default() {
     let stored = w.state.engine.store.get_policy(id).await.unwrap().expect("launched");
     assert!(stored.params.is_empty(), "{:?}", stored.params);
 }
+
+/// A sweep whose runner died (kill -9: its lease ran out) is shown as
+/// interrupted — in the header of every page, on its job page with how to
+/// resume it, and in /metrics — never as running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_whose_runner_died_is_shown_interrupted() {
+    use qrie_model::{Job, JobKind, JobStatus, Lease, ScanType};
+    let w = world().await;
+    let at = chrono::Utc::now() - chrono::TimeDelta::minutes(3);
+    let job = Job {
+        id: "inv-20261203T100000Z-dead01".into(),
+        kind: JobKind::Inventory,
+        scan_type: ScanType::AntiEntropy,
+        target: serde_json::Value::Null,
+        status: JobStatus::Running,
+        progress_done: 5,
+        progress_total: 44,
+        counts: Default::default(),
+        errors: Vec::new(),
+        created_at: at,
+        started_at: Some(at),
+        finished_at: None,
+        deadline: None,
+        version: 3,
+        lease: Some(Lease { owner: "pid77-killed".into(), until: at + chrono::TimeDelta::seconds(45) }),
+    };
+    w.state.engine.store.put_job(job.clone()).await.unwrap();
+    let b = Browser::login(&w, &w.admin).await;
+    let dash = b.page("/").await;
+    assert!(dash.contains("Inventory sweep interrupted: 5 of 44"), "header: {dash}");
+    assert!(!dash.contains("Inventory sweep running: 5"), "{dash}");
+    let page = b.page(&format!("/jobs/{}", job.id)).await;
+    assert!(page.contains("5 of 44 · interrupted"), "{page}");
+    assert!(page.contains(&format!("qrie jobs resume {}", job.id)), "{page}");
+    assert!(page.contains("data-running=\"false\""), "the page does not poll (nor reload) forever");
+    let m = call(&w.app, req(Method::GET, "/metrics", Some(&w.operator), None)).await;
+    assert!(m.text.contains("qrie_jobs{status=\"interrupted\"} 1"), "{}", m.text);
+    assert!(m.text.contains("qrie_jobs{status=\"running\"} 0"), "{}", m.text);
+    let api = call(&w.app, req(Method::GET, &format!("/api/jobs/{}", job.id), Some(&w.viewer), None)).await;
+    assert_eq!(api.json["Status"], "interrupted", "{}", api.text);
+}

@@ -23,6 +23,22 @@ fn created_key(created_ms: i64, id: &str) -> String {
     format!("{:016x}#{id}", (created_ms as u64) ^ (1 << 63))
 }
 
+/// The attribute every conditional job write is checked against.
+const VERSION: &str = "Version";
+
+/// What a job's item carries beside its document: what lists filter and sort on, and its version.
+fn attributes(job: &Job) -> Vec<(&'static str, aws_sdk_dynamodb::types::AttributeValue)> {
+    let created = millis(job.created_at);
+    vec![
+        ("Kind", s(job.kind.as_str())),
+        ("Status", s(job.status.as_str())),
+        ("CreatedAt", n(created)),
+        ("JobsPartition", s(PARTITION)),
+        ("Created", s(created_key(created, &job.id))),
+        (VERSION, n(job.version as i64)),
+    ]
+}
+
 fn matches(f: &JobFilter, item: &Item) -> Result<bool> {
     Ok(f.kind.is_none_or(|k| get_s(item, "Kind").is_ok_and(|v| v == k.as_str()))
         && f.status.is_none_or(|st| get_s(item, "Status").is_ok_and(|v| v == st.as_str())))
@@ -31,15 +47,12 @@ fn matches(f: &JobFilter, item: &Item) -> Result<bool> {
 #[async_trait]
 impl JobStore for DynamoStore {
     async fn put_job(&self, job: Job) -> Result<()> {
-        let created = millis(job.created_at);
-        let extra = vec![
-            ("Kind", s(job.kind.as_str())),
-            ("Status", s(job.status.as_str())),
-            ("CreatedAt", n(created)),
-            ("JobsPartition", s(PARTITION)),
-            ("Created", s(created_key(created, &job.id))),
-        ];
-        self.put_doc(&self.tables().jobs, KEY, &job.id, &job, extra).await
+        self.put_doc(&self.tables().jobs, KEY, &job.id, &job, attributes(&job)).await
+    }
+
+    async fn put_job_if(&self, job: Job, expected: Option<u64>) -> Result<bool> {
+        let table = &self.tables().jobs;
+        self.put_doc_if(table, KEY, &job.id, &job, attributes(&job), VERSION, expected).await
     }
 
     async fn get_job(&self, id: &str) -> Result<Option<Job>> {

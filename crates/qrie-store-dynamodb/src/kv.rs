@@ -21,6 +21,17 @@ fn item_of(namespace: &str, k: &str, value: &Value) -> Result<Item> {
     Ok(item)
 }
 
+/// An entry's version: written by `kv_put_if`; entries without it read as 1.
+const VERSION: &str = "Version";
+
+fn version_of(item: &Item) -> Result<u64> {
+    if item.contains_key(VERSION) {
+        Ok(get_n(item, VERSION)? as u64)
+    } else {
+        Ok(1)
+    }
+}
+
 fn value_of(namespace: &str, item: &Item) -> Result<(String, Value)> {
     let k = get_s(item, "Key")?.to_string();
     let value = serde_json::from_str(get_s(item, VALUE)?)
@@ -87,6 +98,68 @@ impl KvStore for DynamoStore {
         let q = project_query(self.namespace_query(namespace), &["Namespace", "Key"]);
         let keys = Pages::new(Source::Query(q), table, None).collect().await?;
         write_all(self.client(), table, keys.into_iter().map(Write::Delete).collect()).await
+    }
+
+    async fn kv_get_versioned(&self, namespace: &str, k: &str) -> Result<Option<(Value, u64)>> {
+        let table = &self.tables().kv;
+        let out = self
+            .client()
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key([("Namespace", s(namespace)), ("Key", s(k))])))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk("GetItem", table, e))?;
+        out.item.as_ref().map(|i| Ok((value_of(namespace, i)?.1, version_of(i)?))).transpose()
+    }
+
+    async fn kv_list_versioned(&self, namespace: &str) -> Result<Vec<(String, Value, u64)>> {
+        let table = &self.tables().kv;
+        let items = Pages::new(Source::Query(self.namespace_query(namespace)), table, None).collect().await?;
+        items
+            .iter()
+            .map(|i| {
+                let (k, v) = value_of(namespace, i)?;
+                Ok((k, v, version_of(i)?))
+            })
+            .collect()
+    }
+
+    async fn kv_put_if(&self, namespace: &str, k: &str, value: Value, expected: Option<u64>) -> Result<bool> {
+        let table = &self.tables().kv;
+        let mut item = item_of(namespace, k, &value)?;
+        item.insert(VERSION.into(), n(expected.map_or(1, |v| v as i64 + 1)));
+        let mut request = self.client().put_item().table_name(table).set_item(Some(item));
+        request = match expected {
+            None => request.condition_expression("attribute_not_exists(#k)").expression_attribute_names("#k", "Key"),
+            Some(v) => request
+                .condition_expression(crate::transact::at_version(VERSION, "#k", v))
+                .expression_attribute_names("#k", "Key")
+                .expression_attribute_values(":v", n(v as i64)),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk("PutItem", table, e)),
+        }
+    }
+
+    async fn counter_add(&self, namespace: &str, name: &str, delta: i64) -> Result<i64> {
+        let table = &self.tables().kv;
+        let out = self
+            .client()
+            .update_item()
+            .table_name(table)
+            .set_key(Some(key([("Namespace", s(format!("{COUNTERS}{namespace}"))), ("Key", s(name))])))
+            .update_expression("ADD #c :d")
+            .expression_attribute_names("#c", COUNT)
+            .expression_attribute_values(":d", n(delta))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| sdk("UpdateItem", table, e))?;
+        out.attributes.as_ref().map_or(Ok(0), |a| get_n(a, COUNT))
     }
 
     async fn counters_add(&self, namespace: &str, deltas: Vec<(String, i64)>) -> Result<()> {

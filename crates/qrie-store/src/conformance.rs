@@ -31,8 +31,8 @@
 use chrono::{DateTime, Duration};
 use qrie_model::{
     Account, AccountSource, AccountStatus, DetectedBy, Finding, FindingState, Job, JobError, JobKind, JobStatus,
-    LaunchedPolicy, PolicyStatus, ResolvedReason, Resource, ScanType, Scope, Service, Severity, Timestamp, Transition,
-    TransitionKind, Trigger,
+    LaunchedPolicy, Lease, PolicyStatus, ResolvedReason, Resource, ScanType, Scope, Service, Severity, Timestamp,
+    Transition, TransitionKind, Trigger,
 };
 use serde_json::{json, Value};
 use std::cmp::Reverse;
@@ -82,6 +82,9 @@ macro_rules! conformance_tests {
             history,
             kv,
             counters_under_contention,
+            versioned_entries,
+            claims_under_contention,
+            job_conditional_writes,
         }
     };
     (@tests [$factory:expr] $($case:ident),* $(,)?) => {
@@ -366,6 +369,9 @@ fn job(id: &str, kind: JobKind, status: JobStatus, created_secs: i64) -> Job {
         started_at: Some(at(created_secs + 1)),
         finished_at: status.is_finished().then(|| at(created_secs + 9)),
         deadline: Some(at(created_secs + 900)),
+        version: 1,
+        lease: (status == JobStatus::Running)
+            .then(|| Lease { owner: "qrie-serve@host/1234".into(), until: at(created_secs + 45) }),
     }
 }
 
@@ -1379,12 +1385,19 @@ pub async fn jobs(store: Arc<dyn Store>) {
     let empty = store.list_jobs(&JobFilter::default(), &PageRequest::first(5)).await.expect("list");
     assert_eq!(empty, Page { items: Vec::new(), next_token: None });
 
-    let statuses = [JobStatus::Queued, JobStatus::Running, JobStatus::Succeeded, JobStatus::Partial, JobStatus::Failed];
+    let statuses = [
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::Succeeded,
+        JobStatus::Partial,
+        JobStatus::Failed,
+        JobStatus::Interrupted,
+    ];
     let mut all: Vec<Job> = (0..14)
         .map(|i| {
             let kind = if i % 2 == 0 { JobKind::Inventory } else { JobKind::PolicySweep };
             // Several jobs share a creation time, so the id tie-break matters.
-            job(&format!("job-{i:02}"), kind, statuses[i % 5], [0, 60, 60, 60, 120, 30][i % 6])
+            job(&format!("job-{i:02}"), kind, statuses[i % 6], [0, 60, 60, 60, 120][i % 5])
         })
         .collect();
     for j in &all {
@@ -1606,4 +1619,87 @@ pub async fn counters_under_contention(store: Arc<dyn Store>) {
     assert_eq!(store.counters("events").await.expect("counters")[0].1, 2 * WRITERS * EACH - 10);
     assert_eq!(store.kv_get("events", "received").await.expect("get"), Some(json!({"a": "document"})));
     assert!(store.counters("other").await.expect("counters").is_empty());
+}
+
+/// Versioned entries: conditional creates and updates, versions as read,
+/// and a plain put that leaves its entry at version 1.
+pub async fn versioned_entries(store: Arc<dyn Store>) {
+    let ns = "#plan/j1";
+    assert_eq!(store.kv_get_versioned(ns, "a").await.expect("get"), None);
+    assert!(store.kv_put_if(ns, "a", json!({"n": 1}), None).await.expect("create"));
+    assert!(!store.kv_put_if(ns, "a", json!({"n": 9}), None).await.expect("create twice"), "created once");
+    assert_eq!(store.kv_get_versioned(ns, "a").await.expect("get"), Some((json!({"n": 1}), 1)));
+    assert!(!store.kv_put_if(ns, "a", json!({"n": 9}), Some(2)).await.expect("stale"), "not at version 2");
+    assert!(store.kv_put_if(ns, "a", json!({"n": 2}), Some(1)).await.expect("update"));
+    assert!(!store.kv_put_if(ns, "a", json!({"n": 9}), Some(1)).await.expect("lost update"), "version 1 is gone");
+    assert!(!store.kv_put_if(ns, "missing", json!({}), Some(1)).await.expect("missing"), "no entry to update");
+    store.kv_put_many(ns, vec![("b".into(), json!("plain")), ("c".into(), json!("plain"))]).await.expect("many");
+    assert!(store.kv_put_if(ns, "b", json!("taken"), Some(1)).await.expect("a plain entry is version 1"));
+    let listed = store.kv_list_versioned(ns).await.expect("list");
+    assert_eq!(
+        listed,
+        vec![
+            ("a".to_string(), json!({"n": 2}), 2),
+            ("b".to_string(), json!("taken"), 2),
+            ("c".to_string(), json!("plain"), 1)
+        ]
+    );
+    assert_eq!(store.kv_get(ns, "a").await.expect("plain get"), Some(json!({"n": 2})));
+    store.kv_put(ns, "a", json!("overwritten")).await.expect("plain put");
+    assert_eq!(store.kv_get_versioned(ns, "a").await.expect("get"), Some((json!("overwritten"), 1)));
+    assert!(store.kv_list_versioned("#plan/other").await.expect("list").is_empty());
+    assert_eq!(store.counter_add(ns, "finished", 1).await.expect("add"), 1);
+    assert_eq!(store.counter_add(ns, "finished", 2).await.expect("add"), 3);
+    assert_eq!(store.counters(ns).await.expect("counters"), vec![("finished".to_string(), 3)]);
+    assert_eq!(store.kv_list_versioned(ns).await.expect("list").len(), 3, "counters are not entries");
+}
+
+/// Workers racing for one entry: exactly one conditional write from each
+/// version wins; racing adders each see a different counter value.
+pub async fn claims_under_contention(store: Arc<dyn Store>) {
+    let ns = "#plan/race";
+    store.kv_put_many(ns, vec![("unit".into(), json!({"by": null}))]).await.expect("plan");
+    const WORKERS: usize = 6;
+    let mut tasks = Vec::new();
+    for w in 0..WORKERS {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let claimed = store.kv_put_if(ns, "unit", json!({"by": w}), Some(1)).await.expect("claim");
+            let seen = store.counter_add(ns, "finished", 1).await.expect("add");
+            (claimed.then_some(w), seen)
+        }));
+    }
+    let mut winners = Vec::new();
+    let mut seen = Vec::new();
+    for t in tasks {
+        let (won, n) = t.await.expect("worker");
+        winners.extend(won);
+        seen.push(n);
+    }
+    assert_eq!(winners.len(), 1, "one claim of version 1 wins: {winners:?}");
+    let stored = store.kv_get_versioned(ns, "unit").await.expect("get");
+    assert_eq!(stored, Some((json!({"by": winners[0]}), 2)));
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=WORKERS as i64).collect::<Vec<_>>(), "every adder saw its own count");
+}
+
+/// A job is created once, and updated only from the version its writer read.
+pub async fn job_conditional_writes(store: Arc<dyn Store>) {
+    let mut first = job("inv-cond", JobKind::Inventory, JobStatus::Running, 100);
+    assert_eq!(first.version, 1);
+    assert!(store.put_job_if(first.clone(), None).await.expect("create"));
+    assert!(!store.put_job_if(first.clone(), None).await.expect("create twice"));
+    let mut heartbeat = first.clone();
+    heartbeat.version = 2;
+    heartbeat.progress_done = 3;
+    assert!(store.put_job_if(heartbeat.clone(), Some(1)).await.expect("update"));
+    first.version = 2;
+    first.status = JobStatus::Succeeded;
+    assert!(!store.put_job_if(first, Some(1)).await.expect("stale update"), "written from a version read before");
+    assert_eq!(store.get_job("inv-cond").await.expect("get"), Some(heartbeat.clone()));
+    let listed = store
+        .list_jobs(&JobFilter { kind: None, status: Some(JobStatus::Running) }, &PageRequest::first(10))
+        .await
+        .expect("list");
+    assert_eq!(listed.items, vec![heartbeat]);
 }

@@ -144,7 +144,13 @@ pub trait AccountStore: Send + Sync {
 
 #[async_trait]
 pub trait JobStore: Send + Sync {
+    /// Writes a job unconditionally: only for a job nobody else can have
+    /// seen yet, or fixtures; every other write is [`put_job_if`](Self::put_job_if).
     async fn put_job(&self, job: Job) -> Result<()>;
+    /// Writes `job` if the stored job's `version` is `expected` (`None`: no
+    /// job of its id is stored). The caller sets `job.version` (the next one).
+    /// Returns whether it was written.
+    async fn put_job_if(&self, job: Job, expected: Option<u64>) -> Result<bool>;
     async fn get_job(&self, id: &str) -> Result<Option<Job>>;
     /// Newest first.
     async fn list_jobs(&self, filter: &JobFilter, page: &PageRequest) -> Result<Page<Job>>;
@@ -184,6 +190,18 @@ pub trait KvStore: Send + Sync {
     /// Ordered by key.
     async fn kv_list(&self, namespace: &str) -> Result<Vec<(String, Value)>>;
     async fn kv_clear(&self, namespace: &str) -> Result<()>;
+    /// An entry with its version: 1 when written by a plain put, and one more
+    /// with each [`kv_put_if`](Self::kv_put_if). Entries several writers
+    /// update are written only by `kv_put_if`.
+    async fn kv_get_versioned(&self, namespace: &str, key: &str) -> Result<Option<(Value, u64)>>;
+    /// Every entry of the namespace with its version, ordered by key.
+    async fn kv_list_versioned(&self, namespace: &str) -> Result<Vec<(String, Value, u64)>>;
+    /// Writes the entry if its stored version is `expected` (`None`: if no
+    /// entry of that key is stored; it is then version 1). Whether it was written.
+    async fn kv_put_if(&self, namespace: &str, key: &str, value: Value, expected: Option<u64>) -> Result<bool>;
+    /// Adds `delta` to one counter (created at 0) and answers its new value,
+    /// atomically: of concurrent adders each sees a different value.
+    async fn counter_add(&self, namespace: &str, name: &str, delta: i64) -> Result<i64>;
     /// Adds each delta to its named counter in the namespace (created at 0),
     /// atomically per counter: concurrent adders never lose a count.
     async fn counters_add(&self, namespace: &str, deltas: Vec<(String, i64)>) -> Result<()>;

@@ -393,6 +393,9 @@ pub enum InventoryCmd {
         /// still be on the way); counted as within grace instead.
         #[arg(long, value_name = "MINUTES", default_value_t = 10)]
         drift_grace_minutes: u32,
+        /// Units (account, service, region) listed at once (default: one per core).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+        workers: Option<u64>,
     },
     /// List stored resources.
     List {
@@ -541,6 +544,18 @@ pub enum JobsCmd {
     },
     /// One job with its counts and errors.
     Show { job_id: String },
+    /// Resume an interrupted inventory sweep: run the units it had not
+    /// finished, then end it as if it had never stopped.
+    ///
+    /// A sweep is interrupted when whoever ran it stopped (Ctrl-C, kill -9, a
+    /// crash, a Lambda timeout): `qrie jobs list` shows it so within a minute.
+    /// `qrie serve` resumes interrupted sweeps by itself.
+    Resume {
+        job_id: String,
+        /// Units listed at once (default: one per core).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+        workers: Option<u64>,
+    },
 }
 
 fn parse_scan_type(s: &str) -> Result<ScanType, String> {

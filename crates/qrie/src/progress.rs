@@ -7,6 +7,8 @@ use std::io::IsTerminal;
 
 pub struct Bar {
     bar: ProgressBar,
+    /// The job the bar follows, once it is recorded.
+    job: std::sync::Mutex<Option<String>>,
 }
 
 impl Bar {
@@ -17,11 +19,27 @@ impl Bar {
             .progress_chars("=> ");
         bar.set_style(style);
         bar.set_prefix(label.to_string());
-        Bar { bar }
+        Bar { bar, job: std::sync::Mutex::new(None) }
+    }
+
+    /// The id of the job the bar follows, once it started.
+    pub fn job_id(&self) -> Option<String> {
+        self.job.lock().ok().and_then(|j| j.clone())
+    }
+
+    /// Stops drawing, leaving the bar where it was.
+    pub fn abandon(&self) {
+        self.bar.abandon();
     }
 }
 
 impl Progress for Bar {
+    fn job_started(&self, job_id: &str) {
+        if let Ok(mut j) = self.job.lock() {
+            *j = Some(job_id.to_string());
+        }
+    }
+
     fn start(&self, total: u64, what: &str) {
         self.bar.set_length(total);
         self.bar.set_message(what.to_string());

@@ -507,3 +507,92 @@ fn demo_serves_the_ui_with_a_one_time_login_link() {
     assert!(second.starts_with("HTTP/1.1 401"), "the link works once: {second}");
     assert!(page.starts_with("HTTP/1.1 303") && page.contains("/login?next="), "pages need a login: {page}");
 }
+
+/// Resources (ARN, deleted) and findings (ARN, policy, state).
+type StoreState = (Vec<(String, bool)>, Vec<(String, String, String)>);
+
+/// What a store holds, for comparing two demo stores: resources (ARN,
+/// deleted) and findings (ARN, policy, state), sorted. (Configurations carry
+/// the times each demo was made at, so they differ between two.)
+fn store_state(q: &Qrie) -> StoreState {
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let inventory = q.json(&["inventory", "list", "--include-deleted"]);
+    let mut resources: Vec<_> =
+        inventory.as_array().unwrap().iter().map(|r| (s(&r["ARN"]), !r["DeletedAt"].is_null())).collect();
+    let mut findings: Vec<_> =
+        q.findings(&["--state", "all"]).iter().map(|f| (s(&f["ARN"]), s(&f["Policy"]), s(&f["State"]))).collect();
+    resources.sort();
+    findings.sort();
+    (resources, findings)
+}
+
+/// The check: `qrie inventory generate` killed (kill -9) a third of
+/// the way through, then `qrie jobs resume`: the store ends exactly as a
+/// sweep that never stopped leaves it — same resources, same findings and
+/// states, nothing twice — and the drift is recorded once. Meanwhile the
+/// job reads running while its lease holds, then interrupted, never running
+/// forever.
+#[test]
+fn a_sweep_killed_a_third_of_the_way_resumes_to_what_a_clean_sweep_makes() {
+    use std::time::{Duration, Instant};
+    let demo = ["demo", "--no-serve", "--accounts", "40", "--resources-per-account", "500", "--seed", "5"];
+    let (killed, clean) = (Qrie::new(), Qrie::new());
+    for q in [&killed, &clean] {
+        q.ok(&demo);
+        q.ok(&["demo", "change", "--silent", "--count", "300", "--seed", "8"]);
+    }
+    let sweep = ["inventory", "generate", "--scan-type", "anti-entropy", "--drift-grace-minutes", "0"];
+    let clean_sweep = clean.json(&sweep);
+    assert_eq!(clean_sweep["Job"]["Status"], "succeeded");
+
+    let mut child = killed
+        .command(&sweep)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("qrie starts");
+    let sweeping = |q: &Qrie| {
+        let jobs = q.json(&["jobs", "list"]);
+        jobs.as_array().unwrap().iter().find(|j| j["ScanType"] == "anti-entropy").cloned()
+    };
+    let job = loop {
+        assert!(child.try_wait().unwrap().is_none(), "the sweep ended before a third of it was seen done");
+        if let Some(j) = sweeping(&killed) {
+            let (done, total) = (j["ProgressDone"].as_u64().unwrap(), j["ProgressTotal"].as_u64().unwrap());
+            if total > 0 && done * 3 >= total {
+                break j;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    child.kill().expect("kill -9");
+    child.wait().unwrap();
+    let id = job["Id"].as_str().unwrap().to_string();
+    assert!(job["ProgressDone"].as_u64().unwrap() < job["ProgressTotal"].as_u64().unwrap());
+
+    // Its lease still holds for a moment: running, and not to be resumed.
+    let refused = killed.fails(&["jobs", "resume", &id]);
+    assert!(refused.contains("is running") || refused.contains("interrupted"), "{refused}");
+    // Within a minute it is interrupted, never left running.
+    let since = Instant::now();
+    while sweeping(&killed).unwrap()["Status"] != "interrupted" {
+        assert!(since.elapsed() < Duration::from_secs(90), "still not interrupted: {:?}", sweeping(&killed));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    let resumed = killed.json(&["jobs", "resume", &id]);
+    assert_eq!(resumed["Job"]["Id"], id.as_str());
+    assert_eq!(resumed["Job"]["Status"], "succeeded", "{}", resumed["Job"]);
+    assert_eq!(resumed["Job"]["ProgressDone"], clean_sweep["Job"]["ProgressDone"]);
+    assert_eq!(resumed["Result"]["Units"], clean_sweep["Result"]["Units"]);
+    assert_eq!(store_state(&killed), store_state(&clean), "the resumed store is the clean run's");
+    let drift = killed.json(&["summary", "drift"]);
+    assert_eq!(drift["LastInventoryScan"]["JobId"], id.as_str());
+    assert_eq!(drift["InventoryHistory"].as_array().unwrap().len(), 1, "drift recorded once");
+    assert!(killed.fails(&["jobs", "resume", &id]).contains("has ended"));
+    // And it holds the estate as it is: another sweep finds nothing missed.
+    let again = killed.json(&sweep);
+    for k in ["MissedCreates", "MissedDeletes", "MissedUpdates", "MissedOpens", "MissedResolves"] {
+        assert_eq!(again["Result"]["DriftTotals"][k], 0, "{k}: {}", again["Result"]["DriftTotals"]);
+    }
+}

@@ -75,12 +75,18 @@ async fn show(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Stri
     let Some(j) = state.engine.get_job(&id).await? else {
         return Err(UiError::not_found(format!("No job {id}.")));
     };
-    let running = !j.status.is_finished();
+    let running = matches!(j.status, JobStatus::Running | JobStatus::Queued);
     let body = html! {
         p.muted { a href="/jobs" { "Jobs" } " / " (j.id) }
         h1 { (j.kind.as_str()) " job" }
         div #job-progress data-job-id=(j.id) data-running=(running) { (progress(&j)) }
         @if running { p.muted { "Running. Reload the page to see its progress (it updates by itself with JavaScript)." } }
+        @if j.status == JobStatus::Interrupted {
+            p.warning role="status" {
+                "Interrupted: whoever ran it stopped (killed, crashed or timed out) before it ended. Its finished units are kept; "
+                code { "qrie jobs resume " (j.id) } " runs the rest (the next " code { "qrie serve" } " resumes it by itself)."
+            }
+        }
         (facts(vec![
             ("Status", html! { (j.status.as_str()) }),
             ("Scan type", html! { (j.scan_type.as_str()) }),

@@ -33,21 +33,33 @@ const SECTIONS: [(Nav, &str, &str); 7] = [
     (Nav::Docs, "/docs", "Docs"),
 ];
 
-/// A running inventory sweep, for the header indicator.
+/// A running (or interrupted) inventory sweep, for the header indicator.
 pub struct RunningSweep {
     pub job_id: String,
+    pub status: JobStatus,
     pub done: u64,
     pub total: u64,
 }
 
+/// The running inventory sweep, else the newest interrupted one (a sweep
+/// whose runner stopped is shown so within a minute, never as running).
 async fn running_sweep(state: &AppState) -> UiResult<Option<RunningSweep>> {
-    let filter = JobFilter { kind: Some(JobKind::Inventory), status: Some(JobStatus::Running) };
-    let page = state.engine.store.list_jobs(&filter, &PageRequest::first(1)).await?;
-    Ok(page.items.into_iter().next().map(|j| RunningSweep {
-        job_id: j.id,
-        done: j.progress_done,
-        total: j.progress_total,
-    }))
+    for status in [JobStatus::Running, JobStatus::Interrupted] {
+        let filter = JobFilter { kind: Some(JobKind::Inventory), status: Some(status) };
+        let page = state.engine.store.list_jobs(&filter, &PageRequest::first(1)).await?;
+        let Some(listed) = page.items.into_iter().next() else { continue };
+        // Settled as every reader settles it (its lease may have run out).
+        let Some(j) = state.engine.get_job(&listed.id).await? else { continue };
+        if matches!(j.status, JobStatus::Running | JobStatus::Interrupted) {
+            return Ok(Some(RunningSweep {
+                job_id: j.id,
+                status: j.status,
+                done: j.progress_done,
+                total: j.progress_total,
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// Renders a page for a signed-in caller.
@@ -82,7 +94,7 @@ fn indicator(sweep: Option<&RunningSweep>) -> Markup {
             span.pulse aria-hidden="true" {}
             span #sweep-indicator-text {
                 @if let Some(s) = sweep {
-                    "Inventory sweep running: " (s.done) " of " (s.total)
+                    "Inventory sweep " (s.status.as_str()) ": " (s.done) " of " (s.total)
                 } @else {
                     "Inventory sweep running"
                 }

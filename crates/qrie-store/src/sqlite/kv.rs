@@ -8,8 +8,9 @@ use super::query::{from_doc, to_doc};
 use super::{Res, SqliteStore};
 use crate::{KvStore, Result};
 
-const PUT: &str = "INSERT INTO kv (namespace, key, value) VALUES (?1, ?2, ?3)
-                   ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value";
+/// A plain put leaves the entry at version 1 (as DynamoDB's does).
+const PUT: &str = "INSERT INTO kv (namespace, key, value, version) VALUES (?1, ?2, ?3, 1)
+                   ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, version = 1";
 
 fn put(conn: &Connection, namespace: &str, key: &str, value: &Value) -> Res<()> {
     let text = to_doc(format_args!("{namespace}/{key}"), value)?;
@@ -71,6 +72,78 @@ impl KvStore for SqliteStore {
         self.run(move |conn| {
             conn.prepare_cached("DELETE FROM kv WHERE namespace = ?1")?.execute([namespace])?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn kv_get_versioned(&self, namespace: &str, key: &str) -> Result<Option<(Value, u64)>> {
+        let (namespace, key) = (namespace.to_string(), key.to_string());
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT value, version FROM kv WHERE namespace = ?1 AND key = ?2")?;
+            let mut rows = stmt.query(params![namespace, key])?;
+            match rows.next()? {
+                Some(row) => {
+                    let value = from_doc(format_args!("{namespace}/{key}"), &row.get::<_, String>(0)?)?;
+                    Ok(Some((value, row.get::<_, i64>(1)? as u64)))
+                }
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn kv_list_versioned(&self, namespace: &str) -> Result<Vec<(String, Value, u64)>> {
+        let namespace = namespace.to_string();
+        self.run(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT key, value, version FROM kv WHERE namespace = ?1 ORDER BY key")?;
+            let rows = stmt.query_map([&namespace], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (key, text, version) = row?;
+                let value = from_doc(format_args!("{namespace}/{key}"), &text)?;
+                out.push((key, value, version as u64));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn kv_put_if(&self, namespace: &str, key: &str, value: Value, expected: Option<u64>) -> Result<bool> {
+        let (namespace, key) = (namespace.to_string(), key.to_string());
+        self.run(move |conn| {
+            let text = to_doc(format_args!("{namespace}/{key}"), &value)?;
+            let changed = match expected {
+                None => conn
+                    .prepare_cached(
+                        "INSERT INTO kv (namespace, key, value, version) VALUES (?1, ?2, ?3, 1)
+                         ON CONFLICT (namespace, key) DO NOTHING",
+                    )?
+                    .execute(params![namespace, key, text])?,
+                Some(v) => conn
+                    .prepare_cached(
+                        "UPDATE kv SET value = ?3, version = version + 1
+                         WHERE namespace = ?1 AND key = ?2 AND version = ?4",
+                    )?
+                    .execute(params![namespace, key, text, v as i64])?,
+            };
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn counter_add(&self, namespace: &str, name: &str, delta: i64) -> Result<i64> {
+        let (namespace, name) = (format!("{COUNTERS}{namespace}"), name.to_string());
+        self.run(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "INSERT INTO kv (namespace, key, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (namespace, key) DO UPDATE SET value = CAST(value AS INTEGER) + ?3
+                     RETURNING CAST(value AS INTEGER)",
+                )?
+                .query_row(params![namespace, name, delta], |r| r.get::<_, i64>(0))?)
         })
         .await
     }

@@ -127,6 +127,11 @@ CREATE INDEX resources_rollup ON resources (account_service, deleted, service, a
     r#"
 ALTER TABLE findings ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
 "#,
+    // 4: versioned key-value entries (a sweep's plan units, written
+    // conditionally by the workers that take and finish them).
+    r#"
+ALTER TABLE kv ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -10,6 +10,7 @@ use std::fmt::Write;
 use crate::cli::JobsCmd;
 use crate::context::Ctx;
 use crate::output::{self, Format};
+use crate::progress::Bar;
 
 pub async fn run(ctx: &Ctx, format: Format, cmd: JobsCmd) -> Result<()> {
     match cmd {
@@ -32,6 +33,14 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: JobsCmd) -> Result<()> {
                     ]
                 },
             )
+        }
+        JobsCmd::Resume { job_id, workers } => {
+            let (engine, _) = ctx.engine_with_cloud().await?;
+            let bar = Bar::new("resume");
+            let workers = workers.map_or(0, |n| n as usize);
+            let resumed = engine.resume_inventory_sweep(&job_id, workers, &bar);
+            let report = super::sweeps::until_ctrl_c(&engine, &bar, resumed).await?;
+            print_report(format, &report)
         }
         JobsCmd::Show { job_id } => {
             let Some(job) = ctx.engine().get_job(&job_id).await? else {

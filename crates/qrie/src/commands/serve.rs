@@ -52,6 +52,7 @@ use it as `Authorization: Bearer <token>`; `qrie tokens create --role viewer` ma
         );
         tokio::spawn(keep_changing(engine.clone(), estate, every))
     });
+    let resumer = tokio::spawn(resume_interrupted(engine.clone()));
     let state = AppState::new(engine, ServerConfig::default());
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -61,7 +62,36 @@ use it as `Authorization: Bearer <token>`; `qrie tokens create --role viewer` ma
     if let Some(task) = changer {
         task.abort();
     }
+    resumer.abort();
     served
+}
+
+/// How often the server looks for inventory sweeps whose runner stopped.
+const RESUME_EVERY: Duration = Duration::from_secs(30);
+
+/// Resumes interrupted inventory sweeps (a `qrie inventory generate` killed,
+/// a server stopped mid-sweep), one at a time, now and every
+/// [`RESUME_EVERY`]: a job is interrupted within a minute of its runner
+/// stopping. A resume that fails is logged; the job stays resumable.
+async fn resume_interrupted(engine: Engine) {
+    let mut tick = tokio::time::interval(RESUME_EVERY);
+    loop {
+        tick.tick().await;
+        let jobs = match engine.interrupted_sweeps().await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not list interrupted sweeps");
+                continue;
+            }
+        };
+        for job in jobs {
+            eprintln!("resuming the interrupted inventory sweep {}", job.id);
+            match engine.resume_inventory_sweep(&job.id, 0, &qrie_engine::NoProgress).await {
+                Ok(report) => tracing::info!(job = %job.id, status = report.job.status.as_str(), "resumed sweep ended"),
+                Err(e) => tracing::warn!(job = %job.id, error = %e, "resuming the sweep failed"),
+            }
+        }
+    }
 }
 
 /// One simulated change per tick, saved with the estate and processed as the

@@ -1,7 +1,7 @@
 //! `qrie scan policies`, `qrie inventory generate`.
 
 use anyhow::{bail, Result};
-use qrie_engine::{InventoryRequest, PolicySweepRequest};
+use qrie_engine::{Engine, EngineError, InventoryRequest, JobReport, PolicySweepRequest};
 use qrie_model::Service;
 use qrie_store::{PageRequest, ResourceFilter};
 
@@ -20,13 +20,14 @@ pub async fn scan(ctx: &Ctx, format: Format, cmd: ScanCmd) -> Result<()> {
 
 pub async fn inventory(ctx: &Ctx, format: Format, cmd: InventoryCmd) -> Result<()> {
     match cmd {
-        InventoryCmd::Generate { service, account, region, scan_type, drift_grace_minutes } => {
+        InventoryCmd::Generate { service, account, region, scan_type, drift_grace_minutes, workers } => {
             let req = InventoryRequest {
                 accounts: account,
                 services: services(service),
                 regions: region,
                 scan_type,
                 drift_grace: Some(chrono::Duration::minutes(i64::from(drift_grace_minutes))),
+                workers: workers.map_or(0, |n| n as usize),
             };
             run_inventory(ctx, format, &req).await
         }
@@ -102,8 +103,28 @@ pub async fn inventory(ctx: &Ctx, format: Format, cmd: InventoryCmd) -> Result<(
 
 pub async fn run_inventory(ctx: &Ctx, format: Format, req: &InventoryRequest) -> Result<()> {
     let (engine, _) = ctx.engine_with_cloud().await?;
-    let report = engine.inventory_sweep(req, &Bar::new("inventory")).await?;
+    let bar = Bar::new("inventory");
+    let report = until_ctrl_c(&engine, &bar, engine.inventory_sweep(req, &bar)).await?;
     print_report(format, &report)
+}
+
+/// Runs a sweep until it ends or Ctrl-C: then the sweep stops where it is,
+/// its job is marked interrupted at once (its finished units kept), and the
+/// command fails saying how to resume it.
+pub async fn until_ctrl_c(
+    engine: &Engine,
+    bar: &Bar,
+    sweep: impl std::future::Future<Output = Result<JobReport, EngineError>>,
+) -> Result<JobReport> {
+    tokio::select! {
+        report = sweep => Ok(report?),
+        _ = tokio::signal::ctrl_c() => {
+            bar.abandon();
+            let Some(id) = bar.job_id() else { bail!("interrupted before the sweep started: nothing was swept") };
+            engine.interrupt_job(&id).await?;
+            bail!("interrupted: job {id} keeps the units it finished; `qrie jobs resume {id}` runs the rest")
+        }
+    }
 }
 
 pub fn services(s: ServiceArg) -> Vec<Service> {

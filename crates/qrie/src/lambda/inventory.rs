@@ -91,6 +91,7 @@ impl InventoryPayload {
             regions: self.region.clone().map(OneOrMany::into_vec).unwrap_or_default(),
             scan_type: self.scan_type,
             drift_grace: None,
+            workers: 0,
         })
     }
 }

@@ -23,7 +23,7 @@ pub type InvokeFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Se
 /// How long a queued job may wait for its function to start it: the sweep
 /// functions' `MaximumEventAgeInSeconds` (deploy/qrie-qop.yaml). Lambda drops
 /// an asynchronous invoke older than that, so a job still queued then never
-/// runs, and is failed as lost (`qrie_engine::jobs::lost_reason`).
+/// runs, and is failed as lost (`qrie_engine::jobs::abandoned`).
 pub const QUEUE_MAX_AGE_SECONDS: i64 = 1800;
 
 /// Invokes a function without waiting for it to run.
