@@ -133,9 +133,15 @@ impl KvStore for DynamoStore {
         let mut request = self.client().put_item().table_name(table).set_item(Some(item));
         request = match expected {
             None => request.condition_expression("attribute_not_exists(#k)").expression_attribute_names("#k", "Key"),
+            // Version 1 also matches an entry written plainly (no Version):
+            // only that condition names the key attribute, and DynamoDB
+            // refuses a name the expression does not use.
+            Some(1) => request
+                .condition_expression(crate::transact::at_version(VERSION, "#k", 1))
+                .expression_attribute_names("#k", "Key")
+                .expression_attribute_values(":v", n(1)),
             Some(v) => request
                 .condition_expression(crate::transact::at_version(VERSION, "#k", v))
-                .expression_attribute_names("#k", "Key")
                 .expression_attribute_values(":v", n(v as i64)),
         };
         match request.send().await {
