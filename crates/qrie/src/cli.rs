@@ -551,6 +551,7 @@ pub enum JobsCmd {
     /// crash, a Lambda timeout): `qrie jobs list` shows it so within a minute.
     /// `qrie serve` resumes interrupted sweeps by itself.
     Resume {
+        /// The interrupted job's id, as `qrie jobs list` shows it.
         job_id: String,
         /// Units listed at once (default: one per core).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
