@@ -55,7 +55,7 @@ pub const DEFAULT_DRIFT_GRACE_MINUTES: i64 = 10;
 /// What the units of one run share: the policies and accounts as the run
 /// loaded them, and a cache of related resources. (Findings are read per
 /// unit: a run never holds the estate's.)
-struct UnitRun {
+pub(crate) struct UnitRun {
     policies: Vec<ActivePolicy>,
     accounts: HashMap<String, Account>,
     related: RelatedCache,
@@ -66,10 +66,20 @@ struct UnitRun {
 
 /// A unit a worker claimed: its claim's version, and its listing (none when
 /// it was given up on).
-struct Claimed {
-    unit: PlanUnit,
-    version: u64,
-    listed: Option<Result<Listing, String>>,
+pub(crate) struct Claimed {
+    pub unit: PlanUnit,
+    pub version: u64,
+    pub listed: Option<Result<Listing, String>>,
+}
+
+/// What became of a claimed unit.
+pub(crate) enum Settled {
+    /// Ended by this worker, with what it did.
+    Ended(UnitResult),
+    /// Given back to be taken again, with why.
+    Released(String),
+    /// Another worker took the claim over meanwhile: theirs to end.
+    TakenOver,
 }
 
 impl InventoryRequest {
@@ -149,6 +159,18 @@ impl Engine {
         queued: Option<&QueuedRun>,
         progress: &dyn Progress,
     ) -> Result<JobReport, EngineError> {
+        let (job, context) = self.plan_sweep(req, queued, progress).await?;
+        self.run_plan(job, context, None, workers(req.workers)).await
+    }
+
+    /// Starts a sweep's job and writes its plan: the job, held by this run,
+    /// and the plan's context.
+    pub(crate) async fn plan_sweep<'p>(
+        &self,
+        req: &InventoryRequest,
+        queued: Option<&QueuedRun>,
+        progress: &'p dyn Progress,
+    ) -> Result<(JobTracker<'p>, PlanContext), EngineError> {
         let now = Engine::now();
         // The weekly sweep (anti-entropy over every account, service and region)
         // of a deployment with an organization discovers its accounts first: new ones are swept now,
@@ -205,7 +227,7 @@ impl Engine {
             drift_at_ms: None,
         };
         plan::write(&*self.store, &context, &planned).await?;
-        self.run_plan(job, context, None, workers(req.workers)).await
+        Ok((job, context))
     }
 
     /// Resumes an interrupted inventory sweep: runs the units of its plan
@@ -329,17 +351,8 @@ is interrupted within a minute, and resumable then",
             return self.finalise(job, context).await;
         }
 
-        let (policies, _) = load_active_policies(&*self.store).await?;
-        let accounts: HashMap<String, Account> =
-            self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
-        let mut run = UnitRun {
-            policies,
-            related: RelatedCache::default(),
-            trigger: Trigger::job(context.scan_type.detected_by(), job_id.clone()),
-            scan_type: context.scan_type,
-            grace: chrono::Duration::seconds(context.drift_grace_seconds),
-            accounts: accounts.clone(),
-        };
+        let mut run = self.unit_run(context).await?;
+        let accounts = run.accounts.clone();
         let now = Engine::now();
         let todo: Vec<(PlanUnit, u64)> =
             units.into_iter().filter(|(u, _)| plan::takeable(u, now, stopped_owner)).collect();
@@ -354,49 +367,16 @@ is interrupted within a minute, and resumable then",
             .map(move |(unit, version)| {
                 let (store, cloud, accounts) = (Arc::clone(&store), Arc::clone(&cloud), Arc::clone(&accounts));
                 let (owner, job_id) = (owner_of_claims.clone(), plan_id.clone());
-                async move { take_unit(&*store, &*cloud, &accounts, &job_id, &owner, unit, version).await }
+                async move { take_unit(&*store, &*cloud, &accounts, &job_id, &owner, unit, version, None).await }
             })
             .buffer_unordered(workers.max(1));
         let mut last = false;
         while let Some(taken) = taken.next().await {
             // None: another worker took the unit first.
-            let Some(Claimed { unit, version, listed }) = taken? else { continue };
-            let sweep_unit = plan::sweep_unit(&unit);
-            let mut result = UnitResult::default();
-            let unit_error = |message: String| JobError {
-                account_id: Some(unit.account_id.clone()),
-                service: Some(unit.service.to_string()),
-                region: unit.region.clone(),
-                policy_id: None,
-                message,
-            };
-            let (state, reason) = match listed {
-                None => {
-                    let why = format!(
-                        "given up after {MAX_ATTEMPTS} attempts: its worker stopped each time (killed, crashed or timed out)"
-                    );
-                    (UnitState::Failed, Some(why))
-                }
-                Some(Err(e)) => (UnitState::Failed, Some(e)),
-                Some(Ok(listing)) => {
-                    for (call, n) in &listing.api_calls {
-                        result.count(&format!("api_calls.{call}"), *n);
-                    }
-                    result.count("throttles", listing.throttles);
-                    let complete = listing.complete;
-                    let why = (!complete)
-                        .then(|| format!("incomplete listing, nothing marked deleted: {}", listing.errors.join("; ")));
-                    self.process_unit(&mut run, &sweep_unit, listing, &mut result).await?;
-                    (if complete { UnitState::Done } else { UnitState::Incomplete }, why)
-                }
-            };
-            if let Some(why) = &reason {
-                result.errors.push(unit_error(why.clone()));
-            }
+            let Some(claimed) = taken? else { continue };
+            let sweep_unit = plan::sweep_unit(&claimed.unit);
             // Ended by this worker only if its claim still holds; counted only then.
-            if !plan::end(&*self.store, &job_id, &unit, version, state, reason, &result).await? {
-                continue;
-            }
+            let Settled::Ended(result) = self.settle_unit(&mut run, &job_id, claimed, false).await? else { continue };
             job.update(|j| {
                 for (k, v) in &result.counts {
                     *j.counts.entry(k.clone()).or_default() += v;
@@ -424,9 +404,82 @@ is interrupted within a minute, and resumable then",
         )))
     }
 
+    /// What the units of one run share, loaded now.
+    pub(crate) async fn unit_run(&self, context: &PlanContext) -> Result<UnitRun, EngineError> {
+        let (policies, _) = load_active_policies(&*self.store).await?;
+        let accounts: HashMap<String, Account> =
+            self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
+        Ok(UnitRun {
+            policies,
+            related: RelatedCache::default(),
+            trigger: Trigger::job(context.scan_type.detected_by(), context.job_id.clone()),
+            scan_type: context.scan_type,
+            grace: chrono::Duration::seconds(context.drift_grace_seconds),
+            accounts,
+        })
+    }
+
+    /// Processes a claimed unit and records its end, if the claim still
+    /// holds. A listing that failed ends the unit failed — or, when `retry`
+    /// (a queue will deliver the unit again) and it has attempts left, gives
+    /// the unit back to be taken again.
+    pub(crate) async fn settle_unit(
+        &self,
+        run: &mut UnitRun,
+        job_id: &str,
+        claimed: Claimed,
+        retry: bool,
+    ) -> Result<Settled, EngineError> {
+        let Claimed { unit, version, listed } = claimed;
+        let sweep_unit = plan::sweep_unit(&unit);
+        let mut result = UnitResult::default();
+        let unit_error = |message: String| JobError {
+            account_id: Some(unit.account_id.clone()),
+            service: Some(unit.service.to_string()),
+            region: unit.region.clone(),
+            policy_id: None,
+            message,
+        };
+        let (state, reason) = match listed {
+            None => {
+                let why = format!(
+                    "given up after {MAX_ATTEMPTS} attempts: its worker stopped each time (killed, crashed or timed out)"
+                );
+                (UnitState::Failed, Some(why))
+            }
+            Some(Err(e)) if retry && unit.attempts < MAX_ATTEMPTS => {
+                let why = format!("attempt {} of {MAX_ATTEMPTS} failed: {e}", unit.attempts);
+                return Ok(match plan::release(&*self.store, job_id, &unit, version, why.clone()).await? {
+                    true => Settled::Released(why),
+                    false => Settled::TakenOver,
+                });
+            }
+            Some(Err(e)) if retry => (UnitState::Failed, Some(format!("failed {MAX_ATTEMPTS} times, last: {e}"))),
+            Some(Err(e)) => (UnitState::Failed, Some(e)),
+            Some(Ok(listing)) => {
+                for (call, n) in &listing.api_calls {
+                    result.count(&format!("api_calls.{call}"), *n);
+                }
+                result.count("throttles", listing.throttles);
+                let complete = listing.complete;
+                let why = (!complete)
+                    .then(|| format!("incomplete listing, nothing marked deleted: {}", listing.errors.join("; ")));
+                self.process_unit(run, &sweep_unit, listing, &mut result).await?;
+                (if complete { UnitState::Done } else { UnitState::Incomplete }, why)
+            }
+        };
+        if let Some(why) = &reason {
+            result.errors.push(unit_error(why.clone()));
+        }
+        Ok(match plan::end(&*self.store, job_id, &unit, version, state, reason, &result).await? {
+            true => Settled::Ended(result),
+            false => Settled::TakenOver,
+        })
+    }
+
     /// The end of a sweep, once every unit has ended: baselines, the drift
     /// record (once, however often this runs), the summary, the job's end.
-    async fn finalise(&self, job: JobTracker<'_>, context: &PlanContext) -> Result<JobReport, EngineError> {
+    pub(crate) async fn finalise(&self, job: JobTracker<'_>, context: &PlanContext) -> Result<JobReport, EngineError> {
         let units = plan::units(&*self.store, &context.job_id).await?;
         let merged = Merged::of(units.iter().map(|u| &u.0))?;
 
@@ -754,10 +807,11 @@ is interrupted within a minute, and resumable then",
     }
 }
 
-/// Claims a unit and lists it (unless it was taken too often already): what
-/// a worker does before it processes the unit. None if another worker
-/// changed the unit first.
-async fn take_unit(
+/// Claims a unit (until `until`, see [`plan::claim`]) and lists it (unless
+/// it was taken too often already): what a worker does before it processes
+/// the unit. None if another worker changed the unit first.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn take_unit(
     store: &dyn qrie_store::Store,
     cloud: &dyn crate::Cloud,
     accounts: &HashMap<String, Account>,
@@ -765,8 +819,9 @@ async fn take_unit(
     owner: &str,
     unit: PlanUnit,
     version: u64,
+    until: Option<Timestamp>,
 ) -> Result<Option<Claimed>, EngineError> {
-    let Some((unit, version)) = plan::claim(store, job_id, &unit, version, owner).await? else {
+    let Some((unit, version)) = plan::claim(store, job_id, &unit, version, owner, until).await? else {
         return Ok(None);
     };
     if unit.attempts > MAX_ATTEMPTS {

@@ -37,6 +37,18 @@ pub struct JobReport {
 /// How long a running job's (or unit's) lease holds without renewal: a job
 /// whose owner stopped renewing it for this long is interrupted.
 pub const LEASE: TimeDelta = TimeDelta::seconds(45);
+/// Who holds a sweep handed to a queue of unit messages: its workers renew
+/// the lease (see [`renew_fanned_out`]), none of them holds the job.
+pub const QUEUE_OWNER: &str = "queue";
+/// How long a fanned-out job's lease holds without a worker renewing it:
+/// longer than one unit's work (a worker invocation's 15 minutes) and its
+/// message's redelivery after a worker died (the visibility timeout, 16
+/// minutes in deploy/), so a sweep is interrupted only when no worker has
+/// run any of its units for that long.
+pub const FANOUT_LEASE: TimeDelta = TimeDelta::minutes(20);
+/// How often, at most, workers write a fanned-out job (its lease and progress).
+const FANOUT_RENEW_EVERY: TimeDelta = TimeDelta::seconds(15);
+
 /// How often a running job's owner renews its lease, whatever the work is doing.
 const HEARTBEAT: Duration = Duration::from_secs(10);
 const SAVE_EVERY: Duration = Duration::from_secs(1);
@@ -194,6 +206,48 @@ impl<'a> JobTracker<'a> {
         Ok(JobTracker { held, progress, heartbeat, last_saved: Instant::now(), id })
     }
 
+    /// Takes over a job its queue's workers hold (the last unit ended: this
+    /// worker finalises), if no one else took it meanwhile.
+    pub async fn adopt(
+        store: &Arc<dyn Store>,
+        progress: &'a dyn Progress,
+        job_id: &str,
+    ) -> Result<JobTracker<'a>, EngineError> {
+        for _ in 0..10 {
+            let job = store.get_job(job_id).await?.ok_or_else(|| EngineError::Conflict(format!("no job {job_id}")))?;
+            let fanned_out = job.lease.as_ref().is_some_and(|l| l.owner == QUEUE_OWNER);
+            if job.status.is_finished() || !fanned_out {
+                return Err(EngineError::Conflict(format!(
+                    "job {job_id} is no longer its queue's ({}): another worker finalises it",
+                    job.status.as_str()
+                )));
+            }
+            let expected = Some(job.version);
+            match Self::take(store, progress, Job { status: JobStatus::Running, ..job }, expected).await {
+                Ok(tracker) => return Ok(tracker),
+                // A worker renewed the lease meanwhile: read it again.
+                Err(EngineError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(EngineError::Conflict(format!("job {job_id} kept changing while its last unit's worker took it over")))
+    }
+
+    /// Hands the job to its queue's workers: this run stops holding it, the
+    /// lease names the queue, renewed by whichever worker runs a unit.
+    pub async fn hand_to_queue(self) -> Result<Job, EngineError> {
+        self.heartbeat.abort();
+        self.held.save().await?;
+        let mut job = locked(&self.held.job).clone();
+        let expected = job.version;
+        job.lease = Some(Lease { owner: QUEUE_OWNER.to_string(), until: Engine::now() + FANOUT_LEASE });
+        job.version = expected + 1;
+        if !self.held.store.put_job_if(job.clone(), Some(expected)).await? {
+            return Err(EngineError::Conflict(format!("job {} changed while it was handed to its queue", job.id)));
+        }
+        Ok(job)
+    }
+
     /// Who holds the job's lease in this run (units it claims name it too).
     pub fn owner(&self) -> &str {
         &self.held.owner
@@ -328,6 +382,32 @@ impl Engine {
         let Some(job) = self.store.get_job(id).await? else { return Ok(None) };
         Ok(Some(settle(&*self.store, job, Engine::now()).await?))
     }
+}
+
+/// A worker of a fanned-out job renews its lease and records how many units
+/// are finished — at most every [`FANOUT_RENEW_EVERY`] whatever the number
+/// of workers, conditionally (a worker that loses the race leaves it to the
+/// winner). A job interrupted while its messages waited (workers throttled,
+/// a redelivery) runs again: its queue is resuming it. Whether the job is
+/// still its queue's to work on.
+pub(crate) async fn renew_fanned_out(store: &dyn Store, job_id: &str, finished: u64) -> Result<bool, EngineError> {
+    let Some(job) = store.get_job(job_id).await? else { return Ok(false) };
+    let Some(lease) = job.lease.as_ref().filter(|l| l.owner == QUEUE_OWNER) else { return Ok(false) };
+    let now = Engine::now();
+    let running = job.status == JobStatus::Running;
+    if !(running || job.status == JobStatus::Interrupted) {
+        return Ok(false);
+    }
+    if running && lease.until > now + FANOUT_LEASE - FANOUT_RENEW_EVERY {
+        return Ok(true);
+    }
+    let mut renewed = job.clone();
+    renewed.status = JobStatus::Running;
+    renewed.lease = Some(Lease { owner: QUEUE_OWNER.to_string(), until: now + FANOUT_LEASE });
+    renewed.progress_done = renewed.progress_done.max(finished);
+    renewed.version = job.version + 1;
+    store.put_job_if(renewed, Some(job.version)).await?;
+    Ok(true)
 }
 
 /// How long past its deadline a job must be to be called lost: the function

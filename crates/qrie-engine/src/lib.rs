@@ -4,7 +4,8 @@
 //!
 //! - [`Engine::inventory_sweep`] observes (Cloud) → stores → evaluates, and
 //!   measures drift on anti-entropy sweeps; a sweep is a plan of units
-//!   (`plan`), resumable ([`Engine::resume_inventory_sweep`]).
+//!   (`plan`), resumable ([`Engine::resume_inventory_sweep`]), run by a
+//!   local worker pool or fanned out over a queue ([`fanout`]).
 //! - [`Engine::policy_sweep`] re-evaluates the stored inventory.
 //! - [`policies`] and [`accounts`] are the management operations (launch,
 //!   suspend, delete, scope changes; add, remove, baseline).
@@ -23,6 +24,7 @@ pub mod commit;
 pub mod compliance;
 pub mod evaluate;
 pub mod events;
+pub mod fanout;
 pub mod history;
 mod inventory;
 pub mod jobs;

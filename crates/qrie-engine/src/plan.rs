@@ -204,19 +204,32 @@ pub(crate) fn takeable(unit: &PlanUnit, now: Timestamp, stopped_owner: Option<&s
     }
 }
 
-/// Claims the unit for `owner` if it is still at `version`: the claimed
-/// unit and its new version, or `None` if another worker changed it first.
+/// One unit of the plan by its key, with its version.
+pub(crate) async fn unit(store: &dyn Store, job_id: &str, key: &str) -> Result<Option<(PlanUnit, u64)>, EngineError> {
+    let Some((doc, version)) = store.kv_get_versioned(&units_namespace(job_id), key).await? else {
+        return Ok(None);
+    };
+    let unit = serde_json::from_value(doc)
+        .map_err(|e| EngineError::Conflict(format!("unit {key} of job {job_id} is unreadable: {e}")))?;
+    Ok(Some((unit, version)))
+}
+
+/// Claims the unit for `owner` until `until` (`None`: [`UNIT_LEASE`] from
+/// now; a Lambda worker's claim ends with its invocation) if it is still at
+/// `version`: the claimed unit and its new version, or `None` if another
+/// worker changed it first.
 pub(crate) async fn claim(
     store: &dyn Store,
     job_id: &str,
     unit: &PlanUnit,
     version: u64,
     owner: &str,
+    until: Option<Timestamp>,
 ) -> Result<Option<(PlanUnit, u64)>, EngineError> {
     let claimed = PlanUnit {
         state: UnitState::Running,
         attempts: unit.attempts + 1,
-        lease: Some(Lease { owner: owner.to_string(), until: Engine::now() + UNIT_LEASE }),
+        lease: Some(Lease { owner: owner.to_string(), until: until.unwrap_or_else(|| Engine::now() + UNIT_LEASE) }),
         ..unit.clone()
     };
     let written = store.kv_put_if(&units_namespace(job_id), &unit.key(), to_value(&claimed)?, Some(version)).await?;
@@ -238,16 +251,35 @@ pub(crate) async fn end(
     Ok(store.kv_put_if(&units_namespace(job_id), &unit.key(), to_value(&ended)?, Some(version)).await?)
 }
 
+/// Gives a claimed unit back to be taken again (by the next delivery of its
+/// message), with why this attempt did not end it; whether the claim still held.
+pub(crate) async fn release(
+    store: &dyn Store,
+    job_id: &str,
+    unit: &PlanUnit,
+    version: u64,
+    reason: String,
+) -> Result<bool, EngineError> {
+    let released = PlanUnit { state: UnitState::Queued, lease: None, reason: Some(reason), ..unit.clone() };
+    Ok(store.kv_put_if(&units_namespace(job_id), &unit.key(), to_value(&released)?, Some(version)).await?)
+}
+
 /// Counts one more finished unit; answers how many are finished now. Of
 /// concurrent workers each sees a different number, so one sees the last.
 pub(crate) async fn count_finished(store: &dyn Store, job_id: &str) -> Result<u64, EngineError> {
     Ok(store.counter_add(PLANS, job_id, 1).await?.max(0) as u64)
 }
 
+/// How many units are counted finished.
+pub(crate) async fn finished(store: &dyn Store, job_id: &str) -> Result<u64, EngineError> {
+    let counted = store.counters(PLANS).await?.into_iter().find(|(k, _)| k == job_id).map_or(0, |(_, v)| v);
+    Ok(counted.max(0) as u64)
+}
+
 /// Sets the count of finished units to what the plan says (a resume: a run
 /// that stopped between ending a unit and counting it).
 pub(crate) async fn recount_finished(store: &dyn Store, job_id: &str, finished: u64) -> Result<(), EngineError> {
-    let counted = store.counters(PLANS).await?.into_iter().find(|(k, _)| k == job_id).map_or(0, |(_, v)| v);
+    let counted = self::finished(store, job_id).await? as i64;
     if counted != finished as i64 {
         store.counter_add(PLANS, job_id, finished as i64 - counted).await?;
     }

@@ -646,3 +646,146 @@ async fn a_sweep_killed_midway_resumes_to_what_a_clean_sweep_makes() {
     let again = engine.resume_inventory_sweep(&job.id, 2, &NoProgress).await.unwrap_err().to_string();
     assert!(again.contains("has ended"), "{again}");
 }
+
+/// The simulated cloud, except that one unit's listing always fails and
+/// another's first listing never answers (its worker is killed there).
+struct Faulty {
+    inner: qrie_engine::sim::SimCloud,
+    failing: SweepUnit,
+    hanging: SweepUnit,
+    hung: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl Cloud for Faulty {
+    async fn enabled_regions(&self, account: &Account) -> Result<Vec<String>, CloudError> {
+        self.inner.enabled_regions(account).await
+    }
+
+    async fn list(&self, account: &Account, unit: &SweepUnit) -> Result<Listing, CloudError> {
+        if *unit == self.failing {
+            return Err(CloudError::Other("ListBuckets: AccessDenied (an SCP)".into()));
+        }
+        if *unit == self.hanging && !self.hung.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            futures::future::pending::<()>().await;
+        }
+        self.inner.list(account, unit).await
+    }
+
+    async fn describe(&self, account: &Account, arn: &str) -> Result<Described, CloudError> {
+        self.inner.describe(account, arn).await
+    }
+}
+
+/// A sweep fanned out over a queue that delivers every message twice, whose
+/// worker is killed in the middle of one unit (its message delivered again
+/// once the worker's invocation ended) and one of whose units fails every
+/// time: the unit is retried, then failed with its reason, and the sweep —
+/// finalised once, by the worker that ended the last unit — ends `partial`
+/// with exactly what a local sweep with the same failing unit makes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_fanned_out_over_a_queue_ends_once_with_what_a_local_sweep_makes() {
+    use qrie_engine::fanout::{FanOut, UnitAnswer, UnitMessage};
+    use qrie_engine::sim::{swept_estate, SimCloud, SimSpec};
+    use qrie_engine::summary::DRIFT_INVENTORY_SERIES;
+    let spec = SimSpec { seed: 33, accounts: 3, resources_per_account: 60, created_at: Utc::now() };
+    let mut setups = Vec::new();
+    for name in ["queue", "local"] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = qrie_store::open(&format!("sqlite:{}", dir.path().join(format!("{name}.db")).display())).unwrap();
+        let (engine, estate) = swept_estate(store, spec.clone()).await.unwrap();
+        assert_eq!(estate.write().unwrap().apply_changes(60, Some(9)).len(), 60);
+        setups.push((dir, engine, estate));
+    }
+    let accounts = setups[0].1.store.list_accounts().await.unwrap();
+    let (a, b) = (&accounts[0], &accounts[1]);
+    let failing = SweepUnit { account_id: a.account_id.clone(), service: Service::S3, region: None };
+    let hanging = SweepUnit { account_id: b.account_id.clone(), service: Service::Iam, region: None };
+    let faulty = |estate| {
+        Arc::new(Faulty {
+            inner: SimCloud::new(estate),
+            failing: failing.clone(),
+            hanging: hanging.clone(),
+            hung: true.into(),
+        })
+    };
+    let req = InventoryRequest {
+        scan_type: ScanType::AntiEntropy,
+        drift_grace: Some(Duration::zero()),
+        ..Default::default()
+    };
+    let local = Engine::new(setups[1].1.store.clone(), faulty(setups[1].2.clone()));
+    let local = local.inventory_sweep(&req, &NoProgress).await.unwrap();
+    assert_eq!(local.job.status, JobStatus::Partial);
+
+    let cloud = faulty(setups[0].2.clone());
+    cloud.hung.store(false, std::sync::atomic::Ordering::SeqCst);
+    let engine = Engine::new(setups[0].1.store.clone(), cloud);
+    let digests = |engine: &Engine| {
+        let (store, account) = (engine.store.clone(), failing.account_id.clone());
+        async move {
+            let d = store.resource_digests(&account, Service::S3, None).await.unwrap();
+            d.into_iter().map(|d| (d.arn, d.deleted)).collect::<Vec<_>>()
+        }
+    };
+    let failing_before = digests(&engine).await;
+    assert!(!failing_before.is_empty());
+    let FanOut::Queued { job, messages } = engine.fan_out_inventory_sweep(&req, None).await.unwrap() else {
+        panic!("nothing to queue")
+    };
+    assert_eq!(messages.len() as u64, local.result["Units"].as_u64().unwrap());
+    let stored = engine.store.get_job(&job.id).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.lease.unwrap().owner.as_str()), (JobStatus::Running, "queue"));
+    // Every message delivered twice, in the order sent.
+    let mut queue: std::collections::VecDeque<UnitMessage> =
+        messages.iter().flat_map(|m| [m.clone(), m.clone()]).collect();
+    let (mut finalised, mut retries, mut killed) = (Vec::new(), 0, 0);
+    let key = |u: &SweepUnit| format!("{}/{}/{}", u.account_id, u.service, u.region.as_deref().unwrap_or("global"));
+    while let Some(message) = queue.pop_front() {
+        // An invocation's timeout: its claim on the unit ends with it.
+        let deadline = Utc::now() + Duration::seconds(5);
+        let worker = format!("worker-{}", queue.len());
+        let run = engine.run_unit_message(&message, &worker, deadline);
+        let Ok(answer) = tokio::time::timeout(std::time::Duration::from_secs(5), run).await else {
+            // The invocation timed out: its message comes back after the visibility timeout.
+            assert_eq!(message.unit, key(&hanging));
+            killed += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            queue.push_back(message);
+            continue;
+        };
+        match answer.unwrap() {
+            UnitAnswer::Ended { finalised: Some(report) } => finalised.push(report),
+            UnitAnswer::Ended { finalised: None } | UnitAnswer::Skipped(_) => {}
+            UnitAnswer::Retry(why) => {
+                assert_eq!(message.unit, key(&failing));
+                assert!(why.contains("AccessDenied"), "{why}");
+                retries += 1;
+                queue.push_back(message);
+            }
+        }
+    }
+    assert_eq!((killed, retries), (1, 2), "killed once; retried until its last attempt");
+    assert_eq!(finalised.len(), 1, "finalised exactly once");
+    let report = finalised.pop().unwrap();
+    assert_eq!((report.job.id.as_str(), report.job.status), (job.id.as_str(), JobStatus::Partial));
+    let why = report.job.errors.iter().find(|e| e.account_id.as_deref() == Some(&a.account_id)).unwrap();
+    assert!(why.message.starts_with("failed 3 times, last: ") && why.message.contains("an SCP"), "{why:?}");
+    assert_eq!(report.job.errors.len(), local.job.errors.len(), "{:?}", report.job.errors);
+    for name in ["resources.observed", "resources.created", "resources.updated", "resources.deleted", "findings.opened"]
+    {
+        assert_eq!(report.job.counts.get(name), local.job.counts.get(name), "{name}");
+    }
+    assert_eq!(report.result["DriftTotals"], local.result["DriftTotals"]);
+    assert!(local.result["DriftTotals"]["MissedUpdates"].as_u64().unwrap() > 0);
+    let (q, l) = (store_state(&engine).await, store_state(&setups[1].1).await);
+    assert_eq!(q.1, l.1, "the same findings in the same states");
+    let arns = |s: &StoreState| s.0.iter().map(|(arn, _, deleted)| (arn.clone(), *deleted)).collect::<Vec<_>>();
+    assert_eq!(arns(&q), arns(&l));
+    assert_eq!(digests(&engine).await, failing_before, "the failed unit's buckets are as they were, none deleted");
+    let recorded = engine.store.list_history(DRIFT_INVENTORY_SERIES, 0, 100).await.unwrap();
+    assert_eq!(recorded.iter().filter(|(_, v)| v["JobId"] == job.id.as_str()).count(), 1, "drift recorded once");
+    // A message delivered after the end changes nothing.
+    let late = engine.run_unit_message(&messages[0], "late", Utc::now()).await.unwrap();
+    assert!(matches!(late, UnitAnswer::Skipped(_)), "{late:?}");
+}
