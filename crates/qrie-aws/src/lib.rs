@@ -25,5 +25,6 @@ mod organizations;
 mod read;
 mod s3;
 pub mod sqs;
+pub mod units_queue;
 
 pub use cloud::{AwsCloud, AwsOptions, DEFAULT_ROLE_NAME};

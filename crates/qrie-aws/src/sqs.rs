@@ -216,7 +216,7 @@ impl SqsPoller {
 }
 
 /// `us-west-2` from `https://sqs.us-west-2.amazonaws.com/123456789012/q`.
-fn region_of_url(url: &str) -> Option<String> {
+pub(crate) fn region_of_url(url: &str) -> Option<String> {
     let host = url.split("://").nth(1)?.split('/').next()?;
     let mut parts = host.split('.');
     (parts.next()? == "sqs").then_some(())?;

@@ -71,7 +71,7 @@ impl Engine {
             },
             None => None,
         };
-        let (job, context) = self.plan_sweep(req, queued.as_ref(), &NoProgress).await?;
+        let (mut job, context) = self.plan_sweep(req, queued.as_ref(), &NoProgress).await?;
         let units = plan::units(&*self.store, &context.job_id).await?;
         let finished = units.iter().filter(|(u, _)| u.state.is_finished()).count() as u64;
         plan::recount_finished(&*self.store, &context.job_id, finished).await?;
@@ -83,6 +83,8 @@ impl Engine {
             .filter(|(u, _)| !u.state.is_finished())
             .map(|(u, _)| UnitMessage { job_id: context.job_id.clone(), unit: u.key() })
             .collect();
+        job.set_total(context.units, "units");
+        job.update(|j| j.progress_done = finished);
         let job = job.hand_to_queue().await?;
         Ok(FanOut::Queued { job, messages })
     }

@@ -647,36 +647,6 @@ async fn a_sweep_killed_midway_resumes_to_what_a_clean_sweep_makes() {
     assert!(again.contains("has ended"), "{again}");
 }
 
-/// The simulated cloud, except that one unit's listing always fails and
-/// another's first listing never answers (its worker is killed there).
-struct Faulty {
-    inner: qrie_engine::sim::SimCloud,
-    failing: SweepUnit,
-    hanging: SweepUnit,
-    hung: std::sync::atomic::AtomicBool,
-}
-
-#[async_trait]
-impl Cloud for Faulty {
-    async fn enabled_regions(&self, account: &Account) -> Result<Vec<String>, CloudError> {
-        self.inner.enabled_regions(account).await
-    }
-
-    async fn list(&self, account: &Account, unit: &SweepUnit) -> Result<Listing, CloudError> {
-        if *unit == self.failing {
-            return Err(CloudError::Other("ListBuckets: AccessDenied (an SCP)".into()));
-        }
-        if *unit == self.hanging && !self.hung.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            futures::future::pending::<()>().await;
-        }
-        self.inner.list(account, unit).await
-    }
-
-    async fn describe(&self, account: &Account, arn: &str) -> Result<Described, CloudError> {
-        self.inner.describe(account, arn).await
-    }
-}
-
 /// A sweep fanned out over a queue that delivers every message twice, whose
 /// worker is killed in the middle of one unit (its message delivered again
 /// once the worker's invocation ended) and one of whose units fails every
@@ -686,7 +656,7 @@ impl Cloud for Faulty {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sweep_fanned_out_over_a_queue_ends_once_with_what_a_local_sweep_makes() {
     use qrie_engine::fanout::{FanOut, UnitAnswer, UnitMessage};
-    use qrie_engine::sim::{swept_estate, SimCloud, SimSpec};
+    use qrie_engine::sim::{swept_estate, FaultyCloud, SimCloud, SimSpec};
     use qrie_engine::summary::DRIFT_INVENTORY_SERIES;
     let spec = SimSpec { seed: 33, accounts: 3, resources_per_account: 60, created_at: Utc::now() };
     let mut setups = Vec::new();
@@ -701,26 +671,20 @@ async fn a_sweep_fanned_out_over_a_queue_ends_once_with_what_a_local_sweep_makes
     let (a, b) = (&accounts[0], &accounts[1]);
     let failing = SweepUnit { account_id: a.account_id.clone(), service: Service::S3, region: None };
     let hanging = SweepUnit { account_id: b.account_id.clone(), service: Service::Iam, region: None };
-    let faulty = |estate| {
-        Arc::new(Faulty {
-            inner: SimCloud::new(estate),
-            failing: failing.clone(),
-            hanging: hanging.clone(),
-            hung: true.into(),
-        })
-    };
+    let faulty =
+        |estate| Arc::new(FaultyCloud::new(SimCloud::new(estate), Some(failing.clone()), Some(hanging.clone())));
     let req = InventoryRequest {
         scan_type: ScanType::AntiEntropy,
         drift_grace: Some(Duration::zero()),
         ..Default::default()
     };
-    let local = Engine::new(setups[1].1.store.clone(), faulty(setups[1].2.clone()));
+    let local = faulty(setups[1].2.clone());
+    local.hung.store(true, std::sync::atomic::Ordering::SeqCst);
+    let local = Engine::new(setups[1].1.store.clone(), local);
     let local = local.inventory_sweep(&req, &NoProgress).await.unwrap();
     assert_eq!(local.job.status, JobStatus::Partial);
 
-    let cloud = faulty(setups[0].2.clone());
-    cloud.hung.store(false, std::sync::atomic::Ordering::SeqCst);
-    let engine = Engine::new(setups[0].1.store.clone(), cloud);
+    let engine = Engine::new(setups[0].1.store.clone(), faulty(setups[0].2.clone()));
     let digests = |engine: &Engine| {
         let (store, account) = (engine.store.clone(), failing.account_id.clone());
         async move {

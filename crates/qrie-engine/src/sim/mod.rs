@@ -11,11 +11,13 @@
 
 mod change;
 mod estate;
+mod faults;
 pub mod generate;
 pub mod race;
 
 pub use change::{AppliedChange, ChangeKind};
 pub use estate::{PendingSave, SimAccount, SimEstate, SimSpec};
+pub use faults::FaultyCloud;
 
 use async_trait::async_trait;
 use qrie_model::{Account, Service};

@@ -18,6 +18,8 @@ pub mod launcher;
 pub mod scanner;
 
 #[cfg(test)]
+mod fanout_tests;
+#[cfg(test)]
 mod tests;
 
 use anyhow::{bail, Context as _, Result};
@@ -36,6 +38,10 @@ pub const STORE_ENV: &str = "QRIE_STORE";
 pub const SCANNER_ENV: &str = "QRIE_SCANNER_FUNCTION";
 /// The inventory function's name or ARN: the API hands inventory sweeps to it.
 pub const INVENTORY_ENV: &str = "QRIE_INVENTORY_FUNCTION";
+/// The queue of sweep units (deploy/ sets it on the inventory function):
+/// set, sweeps fan out over it, one unit per message; unset, one invocation
+/// runs a whole sweep.
+pub const UNITS_QUEUE_ENV: &str = "QRIE_UNITS_QUEUE_URL";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -73,6 +79,8 @@ pub fn mode_from_env() -> Result<Option<Mode>> {
 /// (in [`Ctx`]) the AWS clients, made on first need and then reused.
 pub struct Container {
     pub ctx: Ctx,
+    /// Where sweeps fan out to, if anywhere (`QRIE_UNITS_QUEUE_URL`).
+    pub units_queue: Option<qrie_aws::units_queue::UnitsQueue>,
 }
 
 impl Container {
@@ -85,11 +93,16 @@ impl Container {
 or dynamodb://?prefix=prod-&region=eu-west-1 (tables prod-qrie_resources, ...)"
             )
         })?;
-        Container::open(&url).await
+        let mut container = Container::open(&url).await?;
+        if let Some(queue_url) = std::env::var(UNITS_QUEUE_ENV).ok().filter(|u| !u.is_empty()) {
+            container.units_queue = Some(qrie_aws::units_queue::UnitsQueue::from_env(&queue_url).await);
+        }
+        Ok(container)
     }
 
+    /// A container over the store at `url`, running sweeps in one invocation.
     pub async fn open(url: &str) -> Result<Container> {
-        Ok(Container { ctx: Ctx::open(url, None, None).await? })
+        Ok(Container { ctx: Ctx::open(url, None, None).await?, units_queue: None })
     }
 
     /// An engine over the store as it is now: the simulated estate is read

@@ -22,6 +22,14 @@ fn deadline() -> qrie_model::Timestamp {
     chrono::Utc::now() + chrono::TimeDelta::minutes(15)
 }
 
+/// The summary of a sweep run in the invocation.
+fn swept(answer: inventory::InventoryAnswer) -> super::SweepSummary {
+    match answer {
+        inventory::InventoryAnswer::Sweep(s) => s,
+        other => panic!("not a sweep run here: {other:?}"),
+    }
+}
+
 fn functions() -> SweepFunctions {
     SweepFunctions { scanner: "qrie-scanner".into(), inventory: "qrie-inventory".into() }
 }
@@ -163,7 +171,7 @@ async fn scheduled_inventory_and_scanner_payloads_run_their_sweeps() {
     let weekly: inventory::InventoryPayload =
         serde_json::from_value(json!({"service": "all", "scan_type": "anti-entropy"})).unwrap();
     let summary =
-        serde_json::to_value(inventory::handle(w.container.clone(), weekly, deadline()).await.unwrap()).unwrap();
+        serde_json::to_value(swept(inventory::sweep(w.container.clone(), weekly, deadline()).await.unwrap())).unwrap();
     assert_eq!(summary["Status"], "succeeded", "{summary}");
     assert_eq!(summary["Kind"], "inventory");
     assert_eq!(summary["DriftTotals"]["MissedUpdates"], 1, "{summary}");
@@ -177,14 +185,14 @@ async fn scheduled_inventory_and_scanner_payloads_run_their_sweeps() {
     let account = missed.account_id.clone();
     let one: inventory::InventoryPayload =
         serde_json::from_value(json!({"service": "s3", "scan_type": "bootstrap", "account_id": account})).unwrap();
-    let summary = inventory::handle(w.container.clone(), one, deadline()).await.unwrap();
+    let summary = swept(inventory::sweep(w.container.clone(), one, deadline()).await.unwrap());
     let job = w.container.ctx.store.get_job(&summary.job_id).await.unwrap().unwrap();
     assert_eq!(job.target["Accounts"], json!([account]));
     assert_eq!(job.target["Services"], json!(["s3"]));
     // Typos are the invocation's error, not a sweep of something else.
     let bad: inventory::InventoryPayload =
         serde_json::from_value(json!({"service": "rds", "scan_type": "bootstrap"})).unwrap();
-    assert!(inventory::handle(w.container.clone(), bad, deadline()).await.is_err());
+    assert!(inventory::sweep(w.container.clone(), bad, deadline()).await.is_err());
     assert!(serde_json::from_value::<inventory::InventoryPayload>(json!({"service": "all", "scantype": "x"})).is_err());
 
     let daily: scanner::ScannerPayload = serde_json::from_value(json!({"scan_type": "anti-entropy"})).unwrap();
@@ -373,12 +381,12 @@ async fn an_inventory_sweep_through_the_api_invokes_the_inventory_function_which
     // The inventory function, invoked with that payload, runs the job under its id and its own deadline.
     let payload: inventory::InventoryPayload = serde_json::from_value(calls[0].1.clone()).unwrap();
     let run_by = deadline();
-    let summary = inventory::handle(w.container.clone(), payload.clone(), run_by).await.unwrap();
+    let summary = swept(inventory::sweep(w.container.clone(), payload.clone(), run_by).await.unwrap());
     assert_eq!((summary.job_id.as_str(), summary.status), (job_id.as_str(), JobStatus::Succeeded));
     let job = store.get_job(&job_id).await.unwrap().unwrap();
     assert_eq!((job.target["Services"].clone(), job.deadline), (json!(["s3", "ec2"]), Some(run_by)));
     assert!(job.counts["resources.observed"] > 0, "{job:?}");
-    let again = inventory::handle(w.container.clone(), payload, deadline()).await.unwrap();
+    let again = swept(inventory::sweep(w.container.clone(), payload, deadline()).await.unwrap());
     assert_eq!(again.counts, summary.counts, "delivered twice: answered, not re-run");
 
     // The account scan (the Accounts page's "scan now"): one account, in the seeds' payload shape.
@@ -395,8 +403,9 @@ async fn an_inventory_sweep_through_the_api_invokes_the_inventory_function_which
             json!({"service": "all", "scan_type": "anti-entropy", "account_id": account, "job_id": scan_id})
         )
     );
-    let summary =
-        inventory::handle(w.container.clone(), serde_json::from_value(call.1).unwrap(), deadline()).await.unwrap();
+    let summary = swept(
+        inventory::sweep(w.container.clone(), serde_json::from_value(call.1).unwrap(), deadline()).await.unwrap(),
+    );
     assert_eq!((summary.job_id.as_str(), summary.status), (scan_id.as_str(), JobStatus::Succeeded));
     let job = store.get_job(&scan_id).await.unwrap().unwrap();
     assert_eq!(job.target["Accounts"], json!([account]));
