@@ -47,7 +47,7 @@ pub enum FanOut {
 #[derive(Debug)]
 pub enum UnitAnswer {
     /// This worker ended the unit (and, if it was the last, finalised the sweep).
-    Ended { finalised: Option<JobReport> },
+    Ended { finalised: Option<Box<JobReport>> },
     /// The unit is to be taken again: leave the message to be delivered again.
     Retry(String),
     /// Nothing to do: the unit ended already, another live worker holds it,
@@ -134,6 +134,6 @@ impl Engine {
         }
         // The last unit: this worker finalises the sweep.
         let job = JobTracker::adopt(&self.store, &NoProgress, job_id).await?;
-        Ok(UnitAnswer::Ended { finalised: Some(self.finalise(job, &context).await?) })
+        Ok(UnitAnswer::Ended { finalised: Some(Box::new(self.finalise(job, &context).await?)) })
     }
 }

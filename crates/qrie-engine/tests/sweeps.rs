@@ -719,7 +719,7 @@ async fn a_sweep_fanned_out_over_a_queue_ends_once_with_what_a_local_sweep_makes
             continue;
         };
         match answer.unwrap() {
-            UnitAnswer::Ended { finalised: Some(report) } => finalised.push(report),
+            UnitAnswer::Ended { finalised: Some(report) } => finalised.push(*report),
             UnitAnswer::Ended { finalised: None } | UnitAnswer::Skipped(_) => {}
             UnitAnswer::Retry(why) => {
                 assert_eq!(message.unit, key(&failing));

@@ -201,23 +201,32 @@ async fn a_50_account_sweep_fans_out_over_sqs_and_survives_a_killed_worker_and_a
     assert_eq!(job.errors[0].account_id.as_deref(), Some(failing.account_id.as_str()));
     assert_eq!(unit_state(Service::S3, None).await, failing_before, "the failed unit's buckets as they were");
     // Every other unit's resources counted once, redeliveries and the killed run notwithstanding.
-    let estate_now = estate.read().unwrap();
-    let listed = estate_now
-        .iter()
-        .filter(|r| !qrie_model::has_ended(r))
-        .filter(|r| !(r.account_id == failing.account_id && r.service == Service::S3))
-        .count() as u64;
+    // What the estate holds now: live resources outside the failed unit, and each changed ARN's hash.
+    let (listed, expected) = {
+        let estate = estate.read().unwrap();
+        let live = |r: &&qrie_model::Resource| !qrie_model::has_ended(r);
+        let listed = estate
+            .iter()
+            .filter(live)
+            .filter(|r| !(r.account_id == failing.account_id && r.service == Service::S3))
+            .count() as u64;
+        let expected: Vec<(String, Option<String>)> = changed
+            .iter()
+            .filter(|c| !(c.account_id == failing.account_id && c.arn.starts_with("arn:aws:s3")))
+            .map(|c| (c.arn.clone(), estate.get(&c.arn).filter(live).map(|r| r.config_hash.clone())))
+            .collect();
+        (listed, expected)
+    };
     assert_eq!(job.counts["resources.observed"], listed);
     assert_eq!(job.progress_done, job.progress_total);
     // Each change outside the failed unit is in the store.
-    for change in changed.iter().filter(|c| !(c.account_id == failing.account_id && c.arn.starts_with("arn:aws:s3"))) {
-        let stored = store.get_resource(&change.arn).await.unwrap();
-        match estate_now.get(&change.arn).filter(|r| !qrie_model::has_ended(r)) {
-            Some(r) => assert_eq!(stored.map(|s| s.config_hash), Some(r.config_hash.clone()), "{}", change.arn),
-            None => assert!(stored.is_none_or(|s| s.deleted_at.is_some()), "{} deleted", change.arn),
+    for (arn, hash) in expected {
+        let stored = store.get_resource(&arn).await.unwrap();
+        match hash {
+            Some(hash) => assert_eq!(stored.map(|s| s.config_hash), Some(hash), "{arn}"),
+            None => assert!(stored.is_none_or(|s| s.deleted_at.is_some()), "{arn} deleted"),
         }
     }
-    drop(estate_now);
     let recorded = store.list_history(qrie_engine::summary::DRIFT_INVENTORY_SERIES, 0, 100).await.unwrap();
     let drift: Vec<_> = recorded.iter().filter(|(_, v)| v["JobId"] == job_id.as_str()).collect();
     assert_eq!(drift.len(), 1, "drift recorded once");
