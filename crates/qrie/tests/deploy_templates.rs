@@ -232,13 +232,55 @@ fn qop_event_path_is_bus_to_queue_with_dlq_to_events_function() {
     assert_eq!(redrive["maxReceiveCount"], 5);
     assert_eq!(t["Resources"][target(&redrive["deadLetterTargetArn"]).unwrap()]["Type"], "AWS::SQS::Queue");
 
-    let mappings = resources(&t, "AWS::Lambda::EventSourceMapping");
+    let mappings: Vec<_> = resources(&t, "AWS::Lambda::EventSourceMapping")
+        .into_iter()
+        .filter(|(_, m)| target(&m["Properties"]["EventSourceArn"]) == Some(queue))
+        .collect();
     assert_eq!(mappings.len(), 1);
     let m = &mappings[0].1["Properties"];
-    assert_eq!(target(&m["EventSourceArn"]), Some(queue));
     assert_eq!(m["FunctionResponseTypes"], json!(["ReportBatchItemFailures"]));
     let function = target(&m["FunctionName"]).unwrap();
     assert_eq!(t["Resources"][function]["Properties"]["Environment"]["Variables"]["QRIE_LAMBDA"], "events");
+}
+
+#[test]
+fn qop_inventory_sweeps_fan_out_over_a_fifo_unit_queue_the_inventory_function_works_off() {
+    let t = load("qrie-qop.yaml");
+    let (name, function) = resources(&t, "AWS::Lambda::Function")
+        .into_iter()
+        .find(|(_, f)| f["Properties"]["Environment"]["Variables"]["QRIE_LAMBDA"] == "inventory")
+        .unwrap();
+    let queue = target(&function["Properties"]["Environment"]["Variables"]["QRIE_UNITS_QUEUE_URL"])
+        .expect("the inventory function names its units queue");
+    let q = &t["Resources"][queue]["Properties"];
+    assert_eq!(q["FifoQueue"], true, "grouped by account");
+    // A dead worker's message comes back only after its claim (its invocation) ended.
+    let timeout = function["Properties"]["Timeout"].as_u64().unwrap();
+    assert!(q["VisibilityTimeout"].as_u64().unwrap() > timeout);
+    // More receives than a unit's attempts (3): the DLQ holds only what no worker could read.
+    assert!(q["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap() > 3);
+    let dlq = &t["Resources"][target(&q["RedrivePolicy"]["deadLetterTargetArn"]).unwrap()]["Properties"];
+    assert_eq!(dlq["FifoQueue"], true);
+
+    let (_, m) = resources(&t, "AWS::Lambda::EventSourceMapping")
+        .into_iter()
+        .find(|(_, m)| target(&m["Properties"]["EventSourceArn"]) == Some(queue))
+        .expect("the units queue is mapped to a function");
+    let m = &m["Properties"];
+    assert_eq!(target(&m["FunctionName"]), Some(name));
+    assert_eq!((&m["BatchSize"], &m["FunctionResponseTypes"]), (&json!(1), &json!(["ReportBatchItemFailures"])));
+    assert_eq!(m["ScalingConfig"]["MaximumConcurrency"]["Ref"], "SweepMaximumConcurrency");
+
+    // The inventory role may send to and consume the units queue, and no other queue.
+    let role = target(&function["Properties"]["Role"]).unwrap();
+    let statements = &t["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+    for s in statements.as_array().unwrap() {
+        let acts = s["Action"].as_array().cloned().unwrap_or_else(|| vec![s["Action"].clone()]);
+        if acts.iter().any(|a| a.as_str().unwrap().starts_with("sqs:")) {
+            assert_eq!(target(&s["Resource"]), Some(queue), "{s}");
+        }
+    }
+    assert!(actions(statements).contains("sqs:SendMessage"));
 }
 
 /// `{"AttributeName": a, "KeyType": k}` lists as `[(a, k)]`.

@@ -208,6 +208,28 @@ async fn scheduled_inventory_and_scanner_payloads_run_their_sweeps() {
     assert_eq!(job.target["Policies"], json!(["s3-bucket-versioning-disabled"]));
 }
 
+#[tokio::test]
+async fn the_inventory_function_tells_unit_messages_from_sweep_payloads() {
+    let w = estate().await;
+    // A message that names no unit is answered failed (the units DLQ gets it after its receives).
+    let batch = json!({"Records": [sqs_message("m-1", "{\"JobId\": \"x\"}".into())]});
+    let answer = inventory::handle(w.container.clone(), batch, deadline()).await.unwrap();
+    let answer = serde_json::to_value(answer).unwrap();
+    assert_eq!(answer["batchItemFailures"], json!([{"itemIdentifier": "m-1"}]), "{answer}");
+    // A unit of a job with no plan: nothing to do, answered done.
+    let unit = json!({"JobId": "inv-gone", "Unit": "123456789012/s3/global"}).to_string();
+    let answer = inventory::handle(w.container.clone(), json!({"Records": [sqs_message("m-2", unit)]}), deadline());
+    let answer = serde_json::to_value(answer.await.unwrap()).unwrap();
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    // A sweep payload runs the sweep (no units queue here: in this invocation).
+    let weekly = json!({"service": "s3", "scan_type": "anti-entropy"});
+    let answer = serde_json::to_value(inventory::handle(w.container.clone(), weekly, deadline()).await.unwrap());
+    assert_eq!(answer.unwrap()["Status"], "succeeded");
+    let typo = json!({"service": "s3", "scantype": "anti-entropy"});
+    let e = inventory::handle(w.container.clone(), typo, deadline()).await.unwrap_err();
+    assert!(format!("{e:#}").contains("scantype"), "{e:#}");
+}
+
 /// Records what the API asked Lambda to invoke.
 #[derive(Default)]
 struct FakeInvoker {
