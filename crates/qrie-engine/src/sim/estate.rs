@@ -85,17 +85,9 @@ impl SimEstate {
             serial: 0,
             spec: spec.clone(),
         };
-        let mut ids = ChaCha8Rng::seed_from_u64(spec.seed);
-        for index in 0..spec.accounts {
-            let account_id = loop {
-                let id = format!("{:012}", ids.random_range(100_000_000_000u64..1_000_000_000_000));
-                if !estate.accounts.iter().any(|a| a.account_id == id) {
-                    break id;
-                }
-            };
-            let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let account = new_account(&mut rng, index, account_id);
-            for r in generate_account(&mut rng, &account, index, &spec) {
+        for (index, account_id) in account_ids(&spec).into_iter().enumerate() {
+            let (account, resources) = generate_one(&spec, index, account_id);
+            for r in resources {
                 estate.insert(r);
             }
             estate.accounts.push(account);
@@ -241,6 +233,42 @@ const ACCOUNT_NAMES: [&str; 8] = [
     "shared-services",
     "analytics",
 ];
+
+/// The estate's account ids, in order: drawn in sequence from the seed.
+pub(crate) fn account_ids(spec: &SimSpec) -> Vec<String> {
+    let mut ids = ChaCha8Rng::seed_from_u64(spec.seed);
+    let mut seen = std::collections::HashSet::new();
+    (0..spec.accounts)
+        .map(|_| loop {
+            let id = format!("{:012}", ids.random_range(100_000_000_000u64..1_000_000_000_000));
+            if seen.insert(id.clone()) {
+                break id;
+            }
+        })
+        .collect()
+}
+
+/// One account of the estate and its resources, from the seed and the
+/// account's place alone: the same whether the whole estate is generated
+/// or only this account.
+pub(crate) fn generate_one(spec: &SimSpec, index: usize, account_id: String) -> (SimAccount, Vec<Resource>) {
+    let (account, mut rng) = account_header(spec, index, account_id);
+    let resources = generate_account(&mut rng, &account, index, spec);
+    (account, resources)
+}
+
+/// An account of the estate without its resources, and the generator that
+/// makes them (see [`generate_one`]).
+pub(crate) fn account_header(spec: &SimSpec, index: usize, account_id: String) -> (SimAccount, ChaCha8Rng) {
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let account = new_account(&mut rng, index, account_id);
+    (account, rng)
+}
+
+/// The resources of an account from its header's generator.
+pub(crate) fn account_resources(spec: &SimSpec, index: usize, header: &(SimAccount, ChaCha8Rng)) -> Vec<Resource> {
+    generate_account(&mut header.1.clone(), &header.0, index, spec)
+}
 
 fn new_account(rng: &mut ChaCha8Rng, index: usize, account_id: String) -> SimAccount {
     let base = ACCOUNT_NAMES[index % ACCOUNT_NAMES.len()];

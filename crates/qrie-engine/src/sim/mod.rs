@@ -13,11 +13,13 @@ mod change;
 mod estate;
 mod faults;
 pub mod generate;
+mod generated;
 pub mod race;
 
 pub use change::{AppliedChange, ChangeKind};
 pub use estate::{PendingSave, SimAccount, SimEstate, SimSpec};
 pub use faults::FaultyCloud;
+pub use generated::GeneratedCloud;
 
 use async_trait::async_trait;
 use qrie_model::{Account, Service};
