@@ -711,6 +711,10 @@ is interrupted within a minute, and resumable then",
         listing: Listing,
         result: &mut UnitResult,
     ) -> Result<(), EngineError> {
+        // What the unit's resources read besides themselves is their own
+        // account's: cached for this unit only, so memory stays flat however
+        // many accounts a sweep covers.
+        run.related = RelatedCache::default();
         let baselined = run.accounts.get(&unit.account_id).is_some_and(Account::is_baselined);
         let measure = run.scan_type.records_drift() && baselined;
         // What AWS still lists after it ended (a terminated instance, for

@@ -9,6 +9,7 @@
 mod common;
 use aws_sdk_sqs::types::QueueAttributeName;
 use common::Qrie;
+use qrie_engine::sim::eventbridge_envelope;
 use qrie_moto::MotoServer;
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
@@ -20,22 +21,6 @@ fn findings(q: &Qrie) -> Vec<Value> {
 
 fn poll_once(q: &Qrie, queue_url: &str) -> Value {
     q.json(&["events", "poll", "--queue-url", queue_url, "--once", "--wait-seconds", "1"])
-}
-
-/// What an EventBridge rule delivers to SQS for a CloudTrail record.
-fn eventbridge_envelope(record: &Value) -> Value {
-    let service = record["eventSource"].as_str().unwrap().trim_end_matches(".amazonaws.com");
-    json!({
-        "version": "0",
-        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
-        "detail-type": "AWS API Call via CloudTrail",
-        "source": format!("aws.{service}"),
-        "account": record["recipientAccountId"],
-        "time": record["eventTime"],
-        "region": record["awsRegion"],
-        "resources": [],
-        "detail": record,
-    })
 }
 
 async fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
@@ -107,7 +92,9 @@ async fn poll_processes_and_deletes_good_messages_and_dead_letters_bad_ones() {
     let sqs = sqs_client(&moto.endpoint).await;
     let (queue_url, dlq_url) = queues(&sqs, 2).await;
     let malformed = "{\"this is\": not an event";
-    for body in [eventbridge_envelope(&record).to_string(), malformed.to_string()] {
+    for body in
+        [eventbridge_envelope("6a7e8feb-b491-4cf7-a9f1-bf3703467718", &record).to_string(), malformed.to_string()]
+    {
         sqs.send_message().queue_url(&queue_url).message_body(body).send().await.expect("send");
     }
 

@@ -14,6 +14,23 @@ use std::collections::BTreeMap;
 use super::estate::{SimAccount, SimEstate};
 use super::generate::{self as g, AclKind, BucketPolicyKind, BucketSpec, EncryptionKind, UserSpec, ALL_USERS};
 
+/// A CloudTrail record as an EventBridge rule delivers it (to SQS, or to a
+/// function): the envelope around it, with `id` as the event's id.
+pub fn eventbridge_envelope(id: &str, record: &Value) -> Value {
+    let service = record["eventSource"].as_str().unwrap_or_default().trim_end_matches(".amazonaws.com");
+    json!({
+        "version": "0",
+        "id": id,
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": format!("aws.{service}"),
+        "account": record["recipientAccountId"],
+        "time": record["eventTime"],
+        "region": record["awsRegion"],
+        "resources": [],
+        "detail": record,
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ChangeKind {
     OpenBucketAcl,

@@ -48,7 +48,8 @@ impl GeneratedCloud {
 
     /// The account's resources, generated now unless recently.
     fn resources(&self, index: usize) -> Arc<Vec<Resource>> {
-        let cached = |c: &VecDeque<(usize, Arc<Vec<Resource>>)>| c.iter().find(|(i, _)| *i == index).map(|e| e.1.clone());
+        let cached =
+            |c: &VecDeque<(usize, Arc<Vec<Resource>>)>| c.iter().find(|(i, _)| *i == index).map(|e| e.1.clone());
         if let Some(r) = cached(&self.cache.lock().unwrap_or_else(|e| e.into_inner())) {
             return r;
         }
@@ -144,11 +145,13 @@ mod tests {
                 for region in regions {
                     let unit = SweepUnit { account_id: a.account_id.clone(), service, region };
                     let key = |l: Listing| {
-                        let mut v: Vec<_> = l.resources.into_iter().map(|r| (r.arn, r.config_hash, r.configuration)).collect();
+                        let mut v: Vec<_> =
+                            l.resources.into_iter().map(|r| (r.arn, r.config_hash, r.configuration)).collect();
                         v.sort_by(|x, y| x.0.cmp(&y.0));
                         v
                     };
-                    let (w, g) = (whole.list(&account, &unit).await.unwrap(), generated.list(&account, &unit).await.unwrap());
+                    let (w, g) =
+                        (whole.list(&account, &unit).await.unwrap(), generated.list(&account, &unit).await.unwrap());
                     assert_eq!(key(g), key(w), "{unit:?}");
                     units += 1;
                 }

@@ -16,7 +16,7 @@ pub mod generate;
 mod generated;
 pub mod race;
 
-pub use change::{AppliedChange, ChangeKind};
+pub use change::{eventbridge_envelope, AppliedChange, ChangeKind};
 pub use estate::{PendingSave, SimAccount, SimEstate, SimSpec};
 pub use faults::FaultyCloud;
 pub use generated::GeneratedCloud;
