@@ -39,6 +39,7 @@ fn main() {
             ChangeKind::MakeImdsOptional,
             ChangeKind::RequireImdsV2,
         ];
+        let generating = Instant::now();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let mut messages = Vec::with_capacity(events);
         let mut misses = 0;
@@ -53,6 +54,7 @@ fn main() {
             }
         }
 
+        println!("{} changes made in {:.1} s (not part of the storm)", messages.len(), generating.elapsed().as_secs_f64());
         let started = Instant::now();
         let engine = &engine;
         let batches = futures::stream::iter(messages.chunks(10))
