@@ -8,9 +8,11 @@
 //! generated.)
 
 use async_trait::async_trait;
-use qrie_model::{Account, Resource, Service};
+#[cfg(test)]
+use qrie_model::Service;
+use qrie_model::{Account, Resource};
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use super::estate::{account_header, account_ids, account_resources};
@@ -77,19 +79,7 @@ impl Cloud for GeneratedCloud {
             .filter(|r| r.service == unit.service && unit.region.as_ref().is_none_or(|region| &r.region == region))
             .map(|r| Resource { last_seen_at: now, ..r.clone() })
             .collect();
-        let op = match unit.service {
-            Service::S3 => "s3:ListBuckets",
-            Service::Ec2 => "ec2:Describe*",
-            Service::Iam => "iam:GetAccountAuthorizationDetails",
-        };
-        Ok(Listing {
-            resources,
-            complete: true,
-            errors: Vec::new(),
-            observed_at: now,
-            api_calls: BTreeMap::from([(op.to_string(), 1)]),
-            throttles: 0,
-        })
+        Ok(super::complete_listing(unit.service, resources, now))
     }
 
     async fn describe(&self, account: &Account, arn: &str) -> Result<Described, CloudError> {

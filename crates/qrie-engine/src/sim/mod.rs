@@ -50,6 +50,27 @@ pub async fn swept_estate(
     Ok((engine, estate))
 }
 
+/// A simulated unit's listing: complete, one call counted.
+pub(crate) fn complete_listing(
+    service: Service,
+    resources: Vec<qrie_model::Resource>,
+    now: qrie_model::Timestamp,
+) -> Listing {
+    let op = match service {
+        Service::S3 => "s3:ListBuckets",
+        Service::Ec2 => "ec2:Describe*",
+        Service::Iam => "iam:GetAccountAuthorizationDetails",
+    };
+    Listing {
+        resources,
+        complete: true,
+        errors: Vec::new(),
+        observed_at: now,
+        api_calls: BTreeMap::from([(op.to_string(), 1)]),
+        throttles: 0,
+    }
+}
+
 /// The simulated estate behind the [`Cloud`] trait.
 pub struct SimCloud {
     estate: Arc<RwLock<SimEstate>>,
@@ -96,19 +117,7 @@ impl Cloud for SimCloud {
                 r
             })
             .collect();
-        let op = match unit.service {
-            Service::S3 => "s3:ListBuckets",
-            Service::Ec2 => "ec2:Describe*",
-            Service::Iam => "iam:GetAccountAuthorizationDetails",
-        };
-        Ok(Listing {
-            resources,
-            complete: true,
-            errors: Vec::new(),
-            observed_at: now,
-            api_calls: BTreeMap::from([(op.to_string(), 1)]),
-            throttles: 0,
-        })
+        Ok(complete_listing(unit.service, resources, now))
     }
 
     async fn describe(&self, account: &Account, arn: &str) -> Result<Described, CloudError> {
