@@ -11,6 +11,14 @@
 //!   resource, which is evaluated again; the lifecycle is applied to what is
 //!   stored now. A sweep never writes back a stale copy, nor a verdict from a
 //!   configuration older than the one an event just stored.
+//! - **Written, but decided from a resource that changed since** (a sweep
+//!   read a bucket, an event then made it compliant and found nothing to
+//!   write, the sweep's open lands): version checks on the finding cannot see
+//!   this, because the other writer wrote no finding. So every transition an
+//!   evaluation wrote is checked against the resource (and what it reads) as
+//!   stored after the write, and decided again when that disagrees. A writer
+//!   that changes the resource after this check reads the finding after the
+//!   write, so it sees the transition and decides from there.
 //! - **Fenced** (the policy was suspended, deleted or changed): the policy is
 //!   read again; if it is still active (a scope, parameter or severity change)
 //!   the finding is decided again under it, else the write is dropped: the
@@ -22,7 +30,7 @@
 use qrie_model::lifecycle::{self, Effect, Outcome, Subject};
 use qrie_model::{Account, ResourceRef, Severity, Trigger};
 use qrie_store::{FindingWrite, FindingWriteOutcome, PolicyFence, Store};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::evaluate::{decide, ActivePolicy, FindingIndex, RelatedCache, Tally};
 use crate::{Engine, EngineError};
@@ -70,6 +78,9 @@ pub async fn commit(
     let mut pending = decisions;
     // Policies read again after a fence, by id (None: no longer active).
     let mut reloaded: HashMap<String, Option<ActivePolicy>> = HashMap::new();
+    // Findings being put back after a transition this commit wrote from a
+    // resource that had changed under it.
+    let mut corrections: HashSet<(String, String)> = HashSet::new();
     for _ in 0..ATTEMPTS {
         if pending.is_empty() {
             return Ok(());
@@ -94,16 +105,26 @@ pub async fn commit(
         let outcomes = store.write_findings(writes.clone()).await?;
         let mut conflicted = Vec::new();
         let mut fenced = Vec::new();
+        let mut transitioned = Vec::new();
         let mut log = Vec::new();
         for ((write, (i, effect)), outcome) in writes.into_iter().zip(owners).zip(outcomes) {
             let d = &pending[i];
             match outcome {
                 FindingWriteOutcome::Written => {
-                    tally.record(&d.policy_id, effect, d.baselined, d.time_driven);
-                    if !matches!(effect, Effect::Refreshed | Effect::Unchanged) {
+                    let key = (d.rref.arn.clone(), d.policy_id.clone());
+                    // A correction puts back what another writer left: not
+                    // this writer's change to count.
+                    let counted = !corrections.remove(&key);
+                    let transition = !matches!(effect, Effect::Refreshed | Effect::Unchanged);
+                    if transition {
                         log.extend(transition_point(&write.finding)?);
                     }
-                    index.insert((d.rref.arn.clone(), d.policy_id.clone()), write.finding);
+                    if transition && evaluator.is_some() {
+                        transitioned.push((i, effect, counted));
+                    } else if counted {
+                        tally.record(&d.policy_id, effect, d.baselined, d.time_driven);
+                    }
+                    index.insert(key, write.finding);
                 }
                 FindingWriteOutcome::Fenced => {
                     tally.by_policy.entry(d.policy_id.clone()).or_default().fenced += 1;
@@ -118,6 +139,22 @@ pub async fn commit(
         // After the writes: a transition that lost its race is never logged.
         store.append_history_many(log).await?;
         let mut next = Vec::with_capacity(conflicted.len() + fenced.len());
+        if let Some(ev) = evaluator {
+            let written: Vec<&Decision> = transitioned.iter().map(|&(i, _, _)| &pending[i]).collect();
+            let mut stale = stale_transitions(store, ev, index, trigger, &written).await?;
+            for (n, (i, effect, counted)) in transitioned.into_iter().enumerate() {
+                let d = &pending[i];
+                match stale.remove(&n) {
+                    Some(again) => {
+                        tally.by_policy.entry(d.policy_id.clone()).or_default().conflicts += 1;
+                        corrections.insert((d.rref.arn.clone(), d.policy_id.clone()));
+                        next.push(again);
+                    }
+                    None if counted => tally.record(&d.policy_id, effect, d.baselined, d.time_driven),
+                    None => {}
+                }
+            }
+        }
         for i in conflicted {
             let d = pending[i].clone();
             refresh(store, index, &d).await?;
@@ -168,6 +205,49 @@ async fn refresh(store: &dyn Store, index: &mut FindingIndex, d: &Decision) -> R
         None => index.remove(&key),
     };
     Ok(())
+}
+
+/// The transitions among `written` that the resource as stored now (and
+/// what it reads) no longer supports, by position, decided again from it: a
+/// writer that changed the resource between this commit's read and its
+/// write, and wrote no finding itself, is not left undone.
+async fn stale_transitions(
+    store: &dyn Store,
+    ev: &Evaluator<'_>,
+    index: &FindingIndex,
+    trigger: &Trigger,
+    written: &[&Decision],
+) -> Result<HashMap<usize, Decision>, EngineError> {
+    let mut again = HashMap::new();
+    if written.is_empty() {
+        return Ok(again);
+    }
+    let mut arns: Vec<String> = written.iter().map(|d| d.rref.arn.clone()).collect();
+    arns.sort();
+    arns.dedup();
+    let resources: HashMap<String, qrie_model::Resource> =
+        store.get_resources(arns).await?.into_iter().map(|r| (r.arn.clone(), r)).collect();
+    let listed: Vec<qrie_model::Resource> = resources.values().cloned().collect();
+    let mut related = RelatedCache::default();
+    related.prefetch(store, ev.policies, &listed).await?;
+    let now = Engine::now();
+    for (n, d) in written.iter().enumerate() {
+        let (Some(policy), Some(resource)) =
+            (ev.policies.iter().find(|p| p.id() == d.policy_id), resources.get(&d.rref.arn))
+        else {
+            continue;
+        };
+        let Some(account) = ev.accounts.get(&resource.account_id).filter(|a| a.is_active()) else { continue };
+        let outcome = decide(policy, resource, account, &related, now);
+        let current = index.get(&(d.rref.arn.clone(), d.policy_id.clone()));
+        let rref = resource.reference();
+        let subject = Subject { resource: &rref, policy_id: &d.policy_id, severity: d.severity };
+        let (effect, _) = lifecycle::apply(current, subject, &outcome, trigger, now);
+        if !matches!(effect, Effect::Refreshed | Effect::Unchanged) {
+            again.insert(n, Decision { rref, outcome, baselined: account.is_baselined(), ..(*d).clone() });
+        }
+    }
+    Ok(again)
 }
 
 /// The decision made again against the resource as stored now, under

@@ -225,15 +225,16 @@ impl Engine {
             errors,
             discovery: discovered,
             drift_at_ms: None,
+            policy_id: None,
         };
         plan::write(&*self.store, &context, &planned).await?;
         Ok((job, context))
     }
 
-    /// Resumes an interrupted inventory sweep: runs the units of its plan
-    /// that had not finished (those its stopped run held included), then
-    /// finalises it as if it had never stopped.
-    pub async fn resume_inventory_sweep(
+    /// Resumes an interrupted sweep (inventory or policy): runs the units of
+    /// its plan that had not finished (those its stopped run held included),
+    /// then finalises it as if it had never stopped.
+    pub async fn resume_sweep(
         &self,
         job_id: &str,
         workers_asked: usize,
@@ -243,12 +244,6 @@ impl Engine {
             .get_job(job_id)
             .await?
             .ok_or_else(|| EngineError::Conflict(format!("unknown job {job_id:?}: `qrie jobs list` lists the jobs")))?;
-        if job.kind != JobKind::Inventory {
-            return Err(EngineError::Conflict(format!(
-                "job {job_id} is a {}: only inventory sweeps resume; run it again",
-                job.kind.as_str()
-            )));
-        }
         match job.status {
             JobStatus::Interrupted => {}
             JobStatus::Running => {
@@ -284,15 +279,19 @@ is interrupted within a minute, and resumable then",
             )));
         };
         let stopped = job.lease.as_ref().map(|l| l.owner.clone());
+        let kind = job.kind;
         let tracker = JobTracker::resume(&self.store, progress, job).await?;
-        self.run_plan(tracker, context, stopped, workers(workers_asked)).await
+        match kind {
+            JobKind::Inventory => self.run_plan(tracker, context, stopped, workers(workers_asked)).await,
+            JobKind::PolicySweep => self.run_policy_plan(tracker, context, stopped).await,
+        }
     }
 
-    /// The interrupted inventory sweeps (abandoned jobs settled first),
-    /// oldest first: what `qrie serve` resumes.
+    /// The interrupted sweeps (abandoned jobs settled first), oldest first:
+    /// what `qrie serve` resumes.
     pub async fn interrupted_sweeps(&self) -> Result<Vec<Job>, EngineError> {
         self.fail_lost_jobs().await?;
-        let filter = qrie_store::JobFilter { kind: Some(JobKind::Inventory), status: Some(JobStatus::Interrupted) };
+        let filter = qrie_store::JobFilter { kind: None, status: Some(JobStatus::Interrupted) };
         let mut jobs = Vec::new();
         let mut page = qrie_store::PageRequest::first(qrie_store::MAX_PAGE_SIZE);
         loop {
@@ -686,16 +685,6 @@ is interrupted within a minute, and resumable then",
             match listed.next_token {
                 Some(t) => page.next_token = Some(t),
                 None => break,
-            }
-        }
-        Ok(index)
-    }
-
-    pub(crate) async fn preload_findings(&self, policies: &[ActivePolicy]) -> Result<FindingIndex, EngineError> {
-        let mut index = FindingIndex::new();
-        for p in policies {
-            for f in self.store.findings_for_policy(p.id(), None).await? {
-                index.insert((f.arn.clone(), f.policy.clone()), f);
             }
         }
         Ok(index)

@@ -2,7 +2,7 @@
 //! reports progress to whoever started it (a progress bar, the API).
 
 use chrono::TimeDelta;
-use qrie_model::{Job, JobError, JobKind, JobStatus, Lease, ScanType, Timestamp};
+use qrie_model::{Job, JobKind, JobStatus, Lease, ScanType, Timestamp};
 use qrie_store::{JobFilter, Page, PageRequest, Store};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -263,15 +263,6 @@ impl<'a> JobTracker<'a> {
         self.progress.start(total, what);
     }
 
-    pub fn count(&mut self, name: &str, n: u64) {
-        self.update(|j| *j.counts.entry(name.to_string()).or_default() += n);
-    }
-
-    pub fn error(&mut self, error: JobError) {
-        tracing::warn!(message = %error.message, account = ?error.account_id, "sweep error");
-        self.update(|j| j.errors.push(error));
-    }
-
     pub async fn advance(&mut self, n: u64, message: &str) -> Result<(), EngineError> {
         let done = self.update(|j| {
             j.progress_done += n;
@@ -354,8 +345,8 @@ impl Engine {
     }
 
     /// Marks a running job stopped at once, rather than when its lease runs
-    /// out: its runner was stopped on purpose (Ctrl-C). An inventory sweep is
-    /// interrupted (resumable); any other job fails. The job as it stands.
+    /// out: its runner was stopped on purpose (Ctrl-C). It is interrupted
+    /// (resumable from its plan). The job as it stands.
     pub async fn interrupt_job(&self, id: &str) -> Result<Option<Job>, EngineError> {
         loop {
             let Some(job) = self.store.get_job(id).await? else { return Ok(None) };
@@ -363,13 +354,7 @@ impl Engine {
                 return Ok(Some(job));
             }
             let mut stopped = job.clone();
-            match job.kind {
-                JobKind::Inventory => stopped.status = JobStatus::Interrupted,
-                JobKind::PolicySweep => {
-                    stopped.fail("stopped (Ctrl-C) before it ended: run it again".into(), Engine::now());
-                    stopped.lease = None;
-                }
-            }
+            stopped.status = JobStatus::Interrupted;
             stopped.version = job.version + 1;
             if self.store.put_job_if(stopped.clone(), Some(job.version)).await? {
                 return Ok(Some(stopped));
@@ -426,22 +411,15 @@ pub enum Abandoned {
 
 /// Whether `job` is abandoned at `now`: the one rule. A running job is held
 /// by its lease, renewed every few seconds by whoever runs it: once the
-/// lease runs out (kill -9, a crash, a Lambda timeout) an inventory sweep is
-/// interrupted (resumable from its plan) and any other job is lost. A job
+/// lease runs out (kill -9, a crash, a Lambda timeout) the sweep is
+/// interrupted, resumable from its plan. A job
 /// queued for a Lambda function is lost once its deadline passed
 /// unstarted. A running job with no lease was left by a qrie that kept none.
 pub fn abandoned(job: &Job, now: Timestamp) -> Option<Abandoned> {
     let at = |t: Timestamp| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
     match job.status {
         JobStatus::Running => match (&job.lease, job.deadline) {
-            (Some(lease), _) if lease.expired(now) => Some(match job.kind {
-                JobKind::Inventory => Abandoned::Interrupted,
-                JobKind::PolicySweep => Abandoned::Lost(format!(
-                    "lost: its runner stopped (killed, crashed or timed out) at about {}, before it ended; \
-policy sweeps are not resumable: run it again (`qrie scan policies`); the counts are those it had saved",
-                    at(lease.until - LEASE)
-                )),
-            }),
+            (Some(lease), _) if lease.expired(now) => Some(Abandoned::Interrupted),
             (Some(_), _) => None,
             (None, Some(deadline)) if now > deadline + LOST_AFTER => Some(Abandoned::Lost(format!(
                 "lost: running since {} in a Lambda function whose timeout was {}: the invocation timed out or \
@@ -578,7 +556,7 @@ mod tests {
     async fn a_job_is_written_only_by_the_run_that_holds_it() {
         let (_dir, store) = store().await;
         let now = Engine::now();
-        let mut run =
+        let run =
             JobTracker::start(&store, &NoProgress, None, JobKind::Inventory, ScanType::Bootstrap, Value::Null, now)
                 .await
                 .unwrap();
@@ -605,7 +583,7 @@ mod tests {
             ..back.clone()
         };
         assert!(store.put_job_if(theirs.clone(), Some(back.version)).await.unwrap());
-        run.count("resources.observed", 5);
+        run.update(|j| j.counts.insert("resources.observed".into(), 5));
         let stopped = run.held.save().await.unwrap_err().to_string();
         assert!(stopped.contains("taken over"), "{stopped}");
         assert!(run.finish(false, Value::Null).await.is_err(), "nor does it end the job");

@@ -4,7 +4,7 @@
 //!
 //! - [`Engine::inventory_sweep`] observes (Cloud) → stores → evaluates, and
 //!   measures drift on anti-entropy sweeps; a sweep is a plan of units
-//!   (`plan`), resumable ([`Engine::resume_inventory_sweep`]), run by a
+//!   (`plan`), resumable ([`Engine::resume_sweep`]), run by a
 //!   local worker pool or fanned out over a queue ([`fanout`]).
 //! - [`Engine::policy_sweep`] re-evaluates the stored inventory.
 //! - [`policies`] and [`accounts`] are the management operations (launch,

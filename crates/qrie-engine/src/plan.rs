@@ -49,6 +49,10 @@ pub(crate) struct PlanContext {
     /// from the same units, and records it once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_at_ms: Option<i64>,
+    /// A policy sweep of one policy (a launch's bootstrap); `None`: every
+    /// active policy, or an inventory sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_id: Option<String>,
 }
 
 /// What a worker did with one unit: recorded with the unit's end.

@@ -3,17 +3,20 @@
 //! bootstrap scan that follows a policy launch or scope change.
 
 use qrie_model::{
-    finding_drift_totals, Account, FindingState, Job, JobError, JobKind, LaunchedPolicy, PolicyDrift, ResolvedReason,
-    ScanType, Timestamp, Trigger,
+    finding_drift_totals, Account, FindingState, Job, JobError, JobKind, LaunchedPolicy, PlanUnit, PolicyDrift,
+    ResolvedReason, ScanType, Service, Timestamp, Trigger, UnitState,
 };
-use qrie_store::{FindingFilter, FindingGroup, PageRequest, PolicyFence, ResourceFilter};
+use qrie_store::{FindingFilter, FindingGroup, FindingSort, PageRequest, PolicyFence, ResourceFilter};
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::commit::{commit, Evaluator};
-use crate::evaluate::{close_findings, evaluate_batch, load_active_policies, ActivePolicy, RelatedCache, Tally};
+use crate::evaluate::{
+    close_findings, evaluate_batch, load_active_policies, ActivePolicy, FindingIndex, RelatedCache, Tally,
+};
 use crate::inventory::drift_rows;
 use crate::jobs::{queued_job, JobReport, JobTracker, Progress, QueuedRun};
+use crate::plan::{self, Merged, PlanContext, UnitResult};
 use crate::summary::{self, DRIFT_POLICY_KEY, DRIFT_POLICY_SERIES};
 use crate::{Engine, EngineError};
 
@@ -87,6 +90,8 @@ impl Engine {
         Ok((policies, problems))
     }
 
+    /// Plans a policy sweep — one unit per (account, service) partition of
+    /// the store that the swept policies read — and runs its plan.
     async fn sweep_policies(
         &self,
         req: &PolicySweepRequest,
@@ -96,35 +101,111 @@ impl Engine {
         let now = Engine::now();
         let (policies, problems) = self.policies_to_sweep(req).await?;
         let target = sweep_target(&policies);
-        let mut job =
+        let job =
             JobTracker::start(&self.store, progress, queued, JobKind::PolicySweep, req.scan_type, target, now).await?;
-        for p in problems {
-            job.error(JobError { account_id: None, service: None, region: None, policy_id: None, message: p });
+        let accounts: Vec<Account> = self.store.list_accounts().await?.into_iter().filter(Account::is_active).collect();
+        let services: BTreeSet<Service> = policies.iter().map(|p| p.def.service).collect();
+        let units: Vec<PlanUnit> =
+            accounts.iter().flat_map(|a| services.iter().map(|&s| PlanUnit::queued(&a.account_id, s, None))).collect();
+        let context = PlanContext {
+            job_id: job.id.clone(),
+            scan_type: req.scan_type,
+            full_sweep: req.policy_id.is_none(),
+            drift_grace_seconds: 0,
+            unbaselined: accounts
+                .iter()
+                .filter(|a| !a.is_baselined())
+                .map(|a| (a.account_id.clone(), a.added_at))
+                .collect(),
+            units: units.len() as u64,
+            errors: problems
+                .into_iter()
+                .map(|message| JobError { account_id: None, service: None, region: None, policy_id: None, message })
+                .collect(),
+            discovery: serde_json::Value::Null,
+            drift_at_ms: None,
+            policy_id: req.policy_id.clone(),
+        };
+        plan::write(&*self.store, &context, &units).await?;
+        self.run_policy_plan(job, context, None).await
+    }
+
+    /// Runs the units of a policy sweep's plan not yet finished, one at a
+    /// time, and finalises it (as the inventory's plan runner does).
+    pub(crate) async fn run_policy_plan(
+        &self,
+        mut job: JobTracker<'_>,
+        context: PlanContext,
+        stopped_owner: Option<String>,
+    ) -> Result<JobReport, EngineError> {
+        let job_id = context.job_id.clone();
+        let units = plan::units(&*self.store, &job_id).await?;
+        let so_far = Merged::of(units.iter().map(|u| &u.0))?;
+        job.update(|j| {
+            j.counts = so_far.counts.clone();
+            j.errors = context.errors.iter().chain(&so_far.errors).cloned().collect();
+            j.progress_done = 0;
+        });
+        job.set_total(context.units, "account-service partitions");
+        job.advance(so_far.finished, "units").await?;
+        plan::recount_finished(&*self.store, &job_id, so_far.finished).await?;
+
+        // The policies as they are now: one suspended or deleted since the
+        // plan was made is no longer evaluated (its findings are closed by
+        // the suspension, and by the full sweep's end).
+        let (mut policies, _) = load_active_policies(&*self.store).await?;
+        if let Some(id) = &context.policy_id {
+            policies.retain(|p| p.id() == id);
         }
         let accounts: HashMap<String, Account> =
             self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
-        let unbaselined: Vec<String> =
-            accounts.values().filter(|a| a.is_active() && !a.is_baselined()).map(|a| a.account_id.clone()).collect();
-
-        let mut total = 0;
-        for p in &policies {
-            let filter = ResourceFilter { resource_type: Some(p.def.resource_type.to_string()), ..Default::default() };
-            total += self.store.count_resources(&filter, None).await?.first().map_or(0, |c| c.1);
+        let trigger = Trigger::job(context.scan_type.detected_by(), job_id.clone());
+        let now = Engine::now();
+        let owner = job.owner().to_string();
+        let mut last = so_far.finished == context.units;
+        for (unit, version) in units.into_iter().filter(|(u, _)| plan::takeable(u, now, stopped_owner.as_deref())) {
+            let Some((unit, version)) = plan::claim(&*self.store, &job_id, &unit, version, &owner, None).await? else {
+                continue;
+            };
+            let mut result = UnitResult::default();
+            let of_service: Vec<&ActivePolicy> = policies.iter().filter(|p| p.def.service == unit.service).collect();
+            let partition = PolicyPartition { policies: &of_service, accounts: &accounts, trigger: &trigger };
+            // Related resources are the partition's account's own: a cache per unit.
+            let mut related = RelatedCache::default();
+            self.sweep_partition(&partition, &unit, &mut related, &mut result.tally).await?;
+            if !plan::end(&*self.store, &job_id, &unit, version, UnitState::Done, None, &result).await? {
+                continue;
+            }
+            last = plan::count_finished(&*self.store, &job_id).await? == context.units;
+            job.advance(1, &unit.key()).await?;
         }
-        job.set_total(total, "resource evaluations");
-
-        let trigger = Trigger::job(req.scan_type.detected_by(), job.id.clone());
-        let mut tally = Tally::default();
-        let mut related = RelatedCache::default();
-        for policy in &policies {
-            self.sweep_one(policy, &accounts, &mut related, &trigger, &mut tally, &mut job).await?;
+        if !last {
+            let held =
+                plan::units(&*self.store, &job_id).await?.into_iter().filter(|u| !u.0.state.is_finished()).count();
+            if held > 0 {
+                return Err(EngineError::Conflict(format!(
+                    "{held} units of job {job_id} are held by another worker: the job ends when they do"
+                )));
+            }
         }
+        self.finalise_policy_sweep(job, &context).await
+    }
 
+    /// The end of a policy sweep, once every unit has ended.
+    async fn finalise_policy_sweep(
+        &self,
+        job: JobTracker<'_>,
+        context: &PlanContext,
+    ) -> Result<JobReport, EngineError> {
+        let units = plan::units(&*self.store, &context.job_id).await?;
+        let merged = Merged::of(units.iter().map(|u| &u.0))?;
+        let tally = &merged.tally;
         // Anti-entropy for the policy fence: a finding written just before a
         // suspension or deletion that the purge's listing missed (on DynamoDB
         // it lists through an index that lags) is closed here.
-        let closed_for_inactive = if req.policy_id.is_none() { self.close_inactive_policies().await? } else { 0 };
-        job.count("findings.closed_inactive_policy", closed_for_inactive);
+        let closed_for_inactive = if context.full_sweep { self.close_inactive_policies().await? } else { 0 };
+        let mut counts = merged.counts.clone();
+        counts.insert("findings.closed_inactive_policy".into(), closed_for_inactive);
         for (name, n) in [
             ("evaluations", tally.total(|t| t.evaluated)),
             ("findings.opened", tally.total(|t| t.opened + t.reopened)),
@@ -133,19 +214,33 @@ impl Engine {
             ("findings.conflicts", tally.total(|t| t.conflicts)),
             ("findings.fenced", tally.total(|t| t.fenced)),
         ] {
-            job.count(name, n);
+            counts.insert(name.into(), n);
         }
-        let drift = req.scan_type.records_drift().then(|| PolicyDrift {
-            timestamp_ms: Engine::now().timestamp_millis(),
-            job_id: job.id.clone(),
-            rows: drift_rows(&tally),
-            unbaselined_accounts: unbaselined,
-        });
-        if let Some(d) = &drift {
-            summary::record_drift(&*self.store, DRIFT_POLICY_KEY, DRIFT_POLICY_SERIES, d.timestamp_ms, d).await?;
-        }
+        let drift = match context.scan_type.records_drift() {
+            false => None,
+            true => {
+                let at = plan::drift_time(&*self.store, &context.job_id, Engine::now().timestamp_millis()).await?;
+                let drift = PolicyDrift {
+                    timestamp_ms: at,
+                    job_id: context.job_id.clone(),
+                    rows: drift_rows(tally),
+                    unbaselined_accounts: context.unbaselined.iter().map(|(id, _)| id.clone()).collect(),
+                };
+                summary::record_drift_once(
+                    &*self.store,
+                    DRIFT_POLICY_KEY,
+                    DRIFT_POLICY_SERIES,
+                    &drift.job_id,
+                    at,
+                    &drift,
+                )
+                .await?;
+                Some(drift)
+            }
+        };
         summary::invalidate(&*self.store).await?;
         let result = json!({
+            "Units": context.units,
             "Policies": tally.by_policy,
             "EvaluationErrors": tally.eval_errors.iter()
                 .map(|(arn, p, why)| json!({"ARN": arn, "Policy": p, "Reason": why})).collect::<Vec<_>>(),
@@ -157,7 +252,14 @@ impl Engine {
                 json!({"MissedOpens": o, "MissedResolves": r})
             }),
         });
-        job.finish(false, result).await
+        job.update(|j| {
+            j.counts = counts;
+            j.errors = context.errors.iter().chain(&merged.errors).cloned().collect();
+            j.progress_done = context.units;
+        });
+        let report = job.finish(false, result).await?;
+        plan::drop_units(&*self.store, &context.job_id).await?;
+        Ok(report)
     }
 
     /// Closes the active findings of every policy that is not active
@@ -179,52 +281,92 @@ impl Engine {
         Ok(closed)
     }
 
-    /// Evaluates every stored resource of the policy's type, then closes the
-    /// policy's active findings whose resource is no longer in the inventory.
-    async fn sweep_one(
+    /// Evaluates every stored resource of one account-service partition
+    /// under the partition's policies, then closes their active findings
+    /// whose resource the inventory no longer holds live.
+    async fn sweep_partition(
         &self,
-        policy: &ActivePolicy,
-        accounts: &HashMap<String, Account>,
+        partition: &PolicyPartition<'_>,
+        unit: &PlanUnit,
         related: &mut RelatedCache,
-        trigger: &Trigger,
         tally: &mut Tally,
-        job: &mut JobTracker<'_>,
     ) -> Result<(), EngineError> {
+        let PolicyPartition { policies, accounts, trigger } = *partition;
+        if policies.is_empty() {
+            return Ok(());
+        }
         // Findings are read before the resources they are decided from: an
         // event that changes a resource after it was read here changes its
         // findings after they were read too, so the write conflicts and is
         // decided again from the resource as stored then.
-        let mut index = self.preload_findings(std::slice::from_ref(policy)).await?;
+        let mut index = self.partition_findings(&unit.account_id, unit.service, policies).await?;
         let mut seen: HashSet<String> = HashSet::new();
-        let filter = ResourceFilter { resource_type: Some(policy.def.resource_type.to_string()), ..Default::default() };
+        let types: HashSet<&str> = policies.iter().map(|p| p.def.resource_type).collect();
+        let filter = ResourceFilter {
+            account_id: Some(unit.account_id.clone()),
+            service: Some(unit.service),
+            ..Default::default()
+        };
         let mut page = PageRequest::first(PAGE);
-        let policies = [policy];
         loop {
-            let batch = self.store.list_resources(&filter, &page).await?;
-            related.prefetch(&*self.store, &policies, &batch.items).await?;
-            let decisions = evaluate_batch(&batch.items, &policies, accounts, related, &index, Engine::now(), tally);
-            let evaluator = Evaluator { policies: &policies, accounts };
+            let mut batch = self.store.list_resources(&filter, &page).await?;
+            batch.items.retain(|r| types.contains(r.resource_type.as_str()));
+            related.prefetch(&*self.store, policies, &batch.items).await?;
+            let decisions = evaluate_batch(&batch.items, policies, accounts, related, &index, Engine::now(), tally);
+            let evaluator = Evaluator { policies, accounts };
             commit(&*self.store, decisions, &mut index, trigger, Some(&evaluator), tally).await?;
             seen.extend(batch.items.iter().map(|r| r.arn.clone()));
-            job.advance(batch.items.len() as u64, policy.id()).await?;
             match batch.next_token {
                 Some(t) => page.next_token = Some(t),
                 None => break,
             }
         }
         // Active findings on resources the inventory no longer holds live.
-        // Removed accounts keep their findings (soft delete).
-        let orphans: Vec<_> = index
-            .values()
-            .filter(|f| f.is_active() && !seen.contains(&f.arn))
-            .filter(|f| accounts.get(&f.account_id).is_none_or(Account::is_active))
-            .cloned()
-            .collect();
-        let decisions = close_findings(&orphans, ResolvedReason::ResourceDeleted, policy.fence(), accounts);
-        let evaluator = Evaluator { policies: &policies, accounts };
-        commit(&*self.store, decisions, &mut index, trigger, Some(&evaluator), tally).await?;
+        for policy in policies {
+            let orphans: Vec<_> = index
+                .values()
+                .filter(|f| f.policy == policy.id() && f.is_active() && !seen.contains(&f.arn))
+                .cloned()
+                .collect();
+            let decisions = close_findings(&orphans, ResolvedReason::ResourceDeleted, policy.fence(), accounts);
+            let evaluator = Evaluator { policies, accounts };
+            commit(&*self.store, decisions, &mut index, trigger, Some(&evaluator), tally).await?;
+        }
         Ok(())
     }
+
+    /// The findings of an account-service partition under these policies.
+    async fn partition_findings(
+        &self,
+        account_id: &str,
+        service: Service,
+        policies: &[&ActivePolicy],
+    ) -> Result<FindingIndex, EngineError> {
+        let wanted: HashSet<&str> = policies.iter().map(|p| p.id()).collect();
+        let filter =
+            FindingFilter { account_id: Some(account_id.to_string()), service: Some(service), ..Default::default() };
+        let mut index = FindingIndex::new();
+        let mut page = PageRequest::first(qrie_store::MAX_PAGE_SIZE);
+        loop {
+            let listed = self.store.list_findings(&filter, FindingSort::Key, &page).await?;
+            for f in listed.items.into_iter().filter(|f| wanted.contains(f.policy.as_str())) {
+                index.insert((f.arn.clone(), f.policy.clone()), f);
+            }
+            match listed.next_token {
+                Some(t) => page.next_token = Some(t),
+                None => break,
+            }
+        }
+        Ok(index)
+    }
+}
+
+/// What the units of one policy sweep run share.
+#[derive(Clone, Copy)]
+struct PolicyPartition<'a> {
+    policies: &'a [&'a ActivePolicy],
+    accounts: &'a HashMap<String, Account>,
+    trigger: &'a Trigger,
 }
 
 fn sweep_target(policies: &[ActivePolicy]) -> serde_json::Value {

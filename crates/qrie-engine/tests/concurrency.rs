@@ -235,6 +235,65 @@ mod gated {
         assert_eq!(f.engine.active_findings_of(&policy).await.unwrap().len(), relaunched.len());
     }
 
+    /// Reproduction 7: a writer that changes a resource and writes no finding
+    /// (an event deleting a volume that had none) between a sweep's read of
+    /// the resource and its write: the sweep's open, decided from the copy it
+    /// read, does not stay. No finding version can show this race.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transition_decided_from_a_resource_changed_since_is_decided_again() {
+        use qrie_engine::commit::{commit, Evaluator};
+        use qrie_engine::evaluate::{evaluate_batch, load_active_policies, FindingIndex, RelatedCache, Tally};
+        let f = fixture().await;
+        // A new unencrypted volume, as a sweep lists it from the store.
+        let change = (0..)
+            .find_map(|seed| {
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+                let mut estate = f.estate.write().unwrap();
+                let c = estate.apply_one(ChangeKind::CreateVolume, &mut rng).expect("a volume created");
+                if c.description.contains("unencrypted") {
+                    return Some(c);
+                }
+                estate.remove(&c.arn);
+                None
+            })
+            .unwrap();
+        let volume = f.estate.read().unwrap().get(&change.arn).cloned().expect("the volume is in the estate");
+        f.engine.store.put_resources(vec![volume.clone()]).await.unwrap();
+        let (policies, _) = load_active_policies(&*f.engine.store).await.unwrap();
+        let policies: Vec<_> = policies.iter().collect();
+        let accounts: std::collections::HashMap<String, Account> =
+            f.engine.store.list_accounts().await.unwrap().into_iter().map(|a| (a.account_id.clone(), a)).collect();
+        let mut related = RelatedCache::default();
+        related.prefetch(&*f.engine.store, &policies, std::slice::from_ref(&volume)).await.unwrap();
+        let mut index = FindingIndex::new();
+        let mut tally = Tally::default();
+        let now = chrono::Utc::now();
+        let decisions =
+            evaluate_batch(std::slice::from_ref(&volume), &policies, &accounts, &related, &index, now, &mut tally);
+        let failing = decisions
+            .iter()
+            .filter(|d| matches!(d.outcome, qrie_model::lifecycle::Outcome::Evaluated(qrie_model::Verdict::Fail(_))))
+            .count();
+        assert!(failing > 0, "the unencrypted volume fails some policy");
+
+        // The event: the volume is deleted; it had no finding, so none is written.
+        f.engine.store.mark_deleted(&volume.account_id, vec![volume.arn.clone()], now).await.unwrap();
+
+        let trigger = qrie_model::Trigger::job(qrie_model::DetectedBy::AntiEntropy, "sweep-1");
+        let evaluator = Evaluator { policies: &policies, accounts: &accounts };
+        commit(&*f.engine.store, decisions, &mut index, &trigger, Some(&evaluator), &mut tally).await.unwrap();
+        let findings = f.engine.store.findings_for_resource(&volume.arn).await.unwrap();
+        assert_eq!(findings.len(), failing, "the sweep's opens were written");
+        for x in &findings {
+            assert_eq!(x.state, FindingState::Resolved, "{}: the deletion stands", x.policy);
+            assert_eq!(x.resolved_reason, Some(ResolvedReason::ResourceDeleted));
+        }
+        let opened = tally.total(|t| t.opened + t.reopened);
+        let (resolved, drift) = (tally.total(|t| t.resolved), tally.total(|t| t.drift_opens + t.drift_resolves));
+        assert_eq!((opened, resolved, drift), (0, 0, 0), "a correction is no change of the sweep's to report");
+        assert_eq!(tally.total(|t| t.conflicts), failing as u64);
+    }
+
     /// Reproduction 6: the baseline a sweep sets at its end is set on the
     /// account as stored then: a removal made while the sweep ran stays.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -303,8 +303,8 @@ async fn jobs_nothing_runs_any_more_are_settled_when_listed_or_at_the_next_sweep
     assert_eq!(status(&in_time.id), JobStatus::Queued);
     assert_eq!(status(&local.id), JobStatus::Running);
     assert_eq!(status(&lambda.id), JobStatus::Running, "the lease, not the deadline, says it runs");
-    // Policy sweeps have no plan to resume: lost (inventory sweeps are interrupted).
-    assert_eq!(status(&killed.id), JobStatus::Failed);
+    // Its runner stopped renewing its lease: interrupted, resumable from its plan.
+    assert_eq!(status(&killed.id), JobStatus::Interrupted);
     assert_eq!(status(&leaseless.id), JobStatus::Failed);
 
     let failed = f.engine.store.get_job(&lost_queued.id).await.unwrap().unwrap();
@@ -315,10 +315,13 @@ async fn jobs_nothing_runs_any_more_are_settled_when_listed_or_at_the_next_sweep
     let why = &failed.errors.last().unwrap().message;
     assert!(why.starts_with("lost: running since") && why.contains("timed out or crashed"), "{why}");
     assert_eq!(failed.counts["evaluations"], 7, "what the run had saved is kept");
-    let failed = f.engine.store.get_job(&killed.id).await.unwrap().unwrap();
-    let why = &failed.errors.last().unwrap().message;
-    assert!(why.starts_with("lost: its runner stopped") && why.contains("not resumable"), "{why}");
-    assert_eq!((failed.lease.as_ref(), failed.version), (None, killed.version + 1), "written on the version read");
+    let stopped = f.engine.store.get_job(&killed.id).await.unwrap().unwrap();
+    assert_eq!(stopped.version, killed.version + 1, "written on the version read");
+    // This one was stopped before it wrote a plan: resuming it says so and ends it.
+    let why = f.engine.resume_sweep(&killed.id, 1, &NoProgress).await.unwrap_err().to_string();
+    assert!(why.contains("before its plan was written"), "{why}");
+    let ended = f.engine.store.get_job(&killed.id).await.unwrap().unwrap();
+    assert_eq!((ended.status, ended.lease), (JobStatus::Failed, None));
     let failed = f.engine.store.get_job(&leaseless.id).await.unwrap().unwrap();
     assert!(failed.errors.last().unwrap().message.contains("without a lease"));
 
@@ -596,7 +599,7 @@ async fn a_sweep_killed_midway_resumes_to_what_a_clean_sweep_makes() {
     let jobs = engine.list_jobs(&Default::default(), &qrie_store::PageRequest::first(10)).await.unwrap().items;
     let job = jobs.iter().find(|j| j.scan_type == ScanType::AntiEntropy).unwrap().clone();
     assert_eq!(job.status, JobStatus::Running, "its lease has not run out yet");
-    let refused = engine.resume_inventory_sweep(&job.id, 2, &NoProgress).await.unwrap_err().to_string();
+    let refused = engine.resume_sweep(&job.id, 2, &NoProgress).await.unwrap_err().to_string();
     assert!(refused.contains("is running"), "{refused}");
 
     // Its lease runs out (as 45 seconds after the kill): interrupted, not running.
@@ -609,7 +612,7 @@ async fn a_sweep_killed_midway_resumes_to_what_a_clean_sweep_makes() {
     assert!(interrupted.finished_at.is_none());
     assert_eq!(engine.interrupted_sweeps().await.unwrap().len(), 1);
 
-    let resumed = engine.resume_inventory_sweep(&job.id, 2, &NoProgress).await.unwrap();
+    let resumed = engine.resume_sweep(&job.id, 2, &NoProgress).await.unwrap();
     assert_eq!(resumed.job.id, job.id);
     assert_eq!(resumed.job.status, clean.job.status);
     assert_eq!(resumed.job.progress_done, units as u64);
@@ -643,7 +646,7 @@ async fn a_sweep_killed_midway_resumes_to_what_a_clean_sweep_makes() {
     let recorded = engine.store.list_history(DRIFT_INVENTORY_SERIES, 0, 100).await.unwrap();
     assert_eq!(recorded.iter().filter(|(_, v)| v["JobId"] == job.id.as_str()).count(), 1);
     assert!(engine.interrupted_sweeps().await.unwrap().is_empty());
-    let again = engine.resume_inventory_sweep(&job.id, 2, &NoProgress).await.unwrap_err().to_string();
+    let again = engine.resume_sweep(&job.id, 2, &NoProgress).await.unwrap_err().to_string();
     assert!(again.contains("has ended"), "{again}");
 }
 
@@ -752,4 +755,59 @@ async fn a_sweep_fanned_out_over_a_queue_ends_once_with_what_a_local_sweep_makes
     // A message delivered after the end changes nothing.
     let late = engine.run_unit_message(&messages[0], "late", Utc::now()).await.unwrap();
     assert!(matches!(late, UnitAnswer::Skipped(_)), "{late:?}");
+}
+
+/// A progress that dies (as its process would, killed) once `after` units
+/// have ended.
+struct DiesAfter(u64);
+
+impl qrie_engine::Progress for DiesAfter {
+    fn advance(&self, done: u64, _: &str) {
+        assert!(done < self.0, "killed after {done} units");
+    }
+}
+
+/// A launch's bootstrap policy sweep killed after two of its units (one
+/// account each) is interrupted, and resumed runs only the other units: the
+/// findings are those of a launch that never stopped, counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_sweep_killed_midway_resumes_to_what_a_clean_sweep_makes() {
+    use qrie_engine::sim::{swept_estate, SimSpec};
+    let policy = "s3-bucket-versioning-disabled";
+    let spec = SimSpec { seed: 5, accounts: 5, resources_per_account: 80, created_at: Utc::now() };
+    let mut setups = Vec::new();
+    for name in ["killed", "clean"] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = qrie_store::open(&format!("sqlite:{}", dir.path().join(format!("{name}.db")).display())).unwrap();
+        let (engine, _) = swept_estate(store, spec.clone()).await.unwrap();
+        engine.delete_policy(policy).await.unwrap();
+        engine.record_launch(policy, LaunchOptions::default()).await.unwrap();
+        setups.push((dir, engine));
+    }
+    let bootstrap = qrie_engine::policies::bootstrap_of(policy);
+    let clean = setups[1].1.policy_sweep(&bootstrap, &NoProgress).await.unwrap();
+    assert_eq!(clean.result["Units"], 5, "one unit per account (one service)");
+    assert!(clean.job.counts["findings.opened"] > 0);
+
+    let engine = Arc::new(Engine::new(setups[0].1.store.clone(), setups[0].1.cloud.clone()));
+    let dying = engine.clone();
+    let req = bootstrap.clone();
+    let killed = tokio::spawn(async move { dying.policy_sweep(&req, &DiesAfter(2)).await });
+    assert!(killed.await.unwrap_err().is_panic());
+    let jobs = engine.list_jobs(&Default::default(), &qrie_store::PageRequest::first(5)).await.unwrap().items;
+    let job = jobs.into_iter().find(|j| j.kind == qrie_model::JobKind::PolicySweep).unwrap();
+    assert_eq!(job.status, JobStatus::Running);
+    // Its lease runs out: interrupted (resumable), not failed.
+    let mut stored = engine.store.get_job(&job.id).await.unwrap().unwrap();
+    stored.lease.as_mut().unwrap().until = Utc::now() - Duration::seconds(1);
+    engine.store.put_job(stored).await.unwrap();
+    assert_eq!(engine.interrupted_sweeps().await.unwrap().iter().map(|j| &j.id).collect::<Vec<_>>(), [&job.id]);
+
+    let resumed = engine.resume_sweep(&job.id, 0, &NoProgress).await.unwrap();
+    assert_eq!((resumed.job.id.as_str(), resumed.job.status), (job.id.as_str(), clean.job.status));
+    for name in ["evaluations", "findings.opened", "findings.resolved"] {
+        assert_eq!(resumed.job.counts.get(name), clean.job.counts.get(name), "{name}");
+    }
+    let (k, c) = (store_state(&engine).await, store_state(&setups[1].1).await);
+    assert_eq!(k.1, c.1, "the same findings in the same states");
 }

@@ -544,8 +544,8 @@ pub enum JobsCmd {
     },
     /// One job with its counts and errors.
     Show { job_id: String },
-    /// Resume an interrupted inventory sweep: run the units it had not
-    /// finished, then end it as if it had never stopped.
+    /// Resume an interrupted sweep (inventory or policy): run the units it
+    /// had not finished, then end it as if it had never stopped.
     ///
     /// A sweep is interrupted when whoever ran it stopped (Ctrl-C, kill -9, a
     /// crash, a Lambda timeout): `qrie jobs list` shows it so within a minute.
@@ -553,7 +553,7 @@ pub enum JobsCmd {
     Resume {
         /// The interrupted job's id, as `qrie jobs list` shows it.
         job_id: String,
-        /// Units listed at once (default: one per core).
+        /// Units listed at once, for an inventory sweep (default: one per core).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
         workers: Option<u64>,
     },

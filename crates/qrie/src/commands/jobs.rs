@@ -38,7 +38,7 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: JobsCmd) -> Result<()> {
             let (engine, _) = ctx.engine_with_cloud().await?;
             let bar = Bar::new("resume");
             let workers = workers.map_or(0, |n| n as usize);
-            let resumed = engine.resume_inventory_sweep(&job_id, workers, &bar);
+            let resumed = engine.resume_sweep(&job_id, workers, &bar);
             let report = super::sweeps::until_ctrl_c(&engine, &bar, resumed).await?;
             print_report(format, &report)
         }

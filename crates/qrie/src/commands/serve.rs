@@ -69,7 +69,8 @@ use it as `Authorization: Bearer <token>`; `qrie tokens create --role viewer` ma
 /// How often the server looks for inventory sweeps whose runner stopped.
 const RESUME_EVERY: Duration = Duration::from_secs(30);
 
-/// Resumes interrupted inventory sweeps (a `qrie inventory generate` killed,
+/// Resumes interrupted sweeps (a `qrie inventory generate` or `qrie scan
+/// policies` killed,
 /// a server stopped mid-sweep), one at a time, now and every
 /// [`RESUME_EVERY`]: a job is interrupted within a minute of its runner
 /// stopping. A resume that fails is logged; the job stays resumable.
@@ -85,8 +86,8 @@ async fn resume_interrupted(engine: Engine) {
             }
         };
         for job in jobs {
-            eprintln!("resuming the interrupted inventory sweep {}", job.id);
-            match engine.resume_inventory_sweep(&job.id, 0, &qrie_engine::NoProgress).await {
+            eprintln!("resuming the interrupted {} {}", job.kind.as_str(), job.id);
+            match engine.resume_sweep(&job.id, 0, &qrie_engine::NoProgress).await {
                 Ok(report) => tracing::info!(job = %job.id, status = report.job.status.as_str(), "resumed sweep ended"),
                 Err(e) => tracing::warn!(job = %job.id, error = %e, "resuming the sweep failed"),
             }
