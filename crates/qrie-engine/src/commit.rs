@@ -28,7 +28,7 @@
 //! that lost a race to an event does not report the event's open as missed.
 
 use qrie_model::lifecycle::{self, Effect, Outcome, Subject};
-use qrie_model::{Account, ResourceRef, Severity, Trigger};
+use qrie_model::{Account, ResourceRef, Severity, TransitionKind, Trigger};
 use qrie_store::{FindingWrite, FindingWriteOutcome, PolicyFence, Store};
 use std::collections::{HashMap, HashSet};
 
@@ -93,10 +93,15 @@ pub async fn commit(
             let current = index.get(&key);
             let subject = Subject { resource: &d.rref, policy_id: &d.policy_id, severity: d.severity };
             let (effect, write) = lifecycle::apply(current, subject, &d.outcome, trigger, now);
-            if let Some(mut finding) = write {
-                finding.version = current.map_or(0, |c| c.version) + 1;
-                writes.push(FindingWrite { finding, fence: d.fence });
-                owners.push((i, effect));
+            let counted_as = made_by_this_job(current, effect, trigger).unwrap_or(effect);
+            match write {
+                Some(mut finding) => {
+                    finding.version = current.map_or(0, |c| c.version) + 1;
+                    writes.push(FindingWrite { finding, fence: d.fence });
+                    owners.push((i, effect, counted_as));
+                }
+                None if counted_as != effect => tally.record(&d.policy_id, counted_as, d.baselined, d.time_driven),
+                None => {}
             }
         }
         if writes.is_empty() {
@@ -107,7 +112,7 @@ pub async fn commit(
         let mut fenced = Vec::new();
         let mut transitioned = Vec::new();
         let mut log = Vec::new();
-        for ((write, (i, effect)), outcome) in writes.into_iter().zip(owners).zip(outcomes) {
+        for ((write, (i, effect, counted_as)), outcome) in writes.into_iter().zip(owners).zip(outcomes) {
             let d = &pending[i];
             match outcome {
                 FindingWriteOutcome::Written => {
@@ -122,7 +127,7 @@ pub async fn commit(
                     if transition && evaluator.is_some() {
                         transitioned.push((i, effect, counted));
                     } else if counted {
-                        tally.record(&d.policy_id, effect, d.baselined, d.time_driven);
+                        tally.record(&d.policy_id, counted_as, d.baselined, d.time_driven);
                     }
                     index.insert(key, write.finding);
                 }
@@ -187,6 +192,24 @@ pub async fn commit(
         ));
     }
     Ok(())
+}
+
+/// The transition this job made to the finding before — an earlier attempt
+/// at the same unit, whose worker stopped after writing it — that `effect`
+/// (no transition) now confirms: the attempt that ends the unit counts it,
+/// so a unit's counts do not depend on how many attempts it took.
+fn made_by_this_job(current: Option<&qrie_model::Finding>, effect: Effect, trigger: &Trigger) -> Option<Effect> {
+    let job = trigger.job_id.as_ref()?;
+    let last = current?.history.last()?;
+    if last.trigger.job_id.as_ref() != Some(job) {
+        return None;
+    }
+    match (effect, last.kind) {
+        (Effect::Refreshed, TransitionKind::Opened) => Some(Effect::Opened),
+        (Effect::Refreshed, TransitionKind::Reopened) => Some(Effect::Reopened),
+        (Effect::Unchanged, TransitionKind::Resolved) => last.reason.map(Effect::Resolved),
+        _ => None,
+    }
 }
 
 /// The finding's latest transition as a point of its full log (the finding

@@ -6,14 +6,14 @@
 //! a unit is claimed and ended conditionally, so a message delivered twice,
 //! or again after its worker died, runs the unit at most once to its end.
 
-use qrie_model::{Job, Timestamp};
+use qrie_model::{Job, JobKind, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use crate::inventory::{take_unit, Settled};
 use crate::jobs::{self, JobReport, JobTracker, NoProgress};
-use crate::plan;
-use crate::{Engine, EngineError, InventoryRequest};
+use crate::plan::{self, PlanContext};
+use crate::{Engine, EngineError, InventoryRequest, PolicySweepRequest};
 
 /// The body of one unit's message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,18 +65,48 @@ impl Engine {
         job_id: Option<&str>,
     ) -> Result<FanOut, EngineError> {
         let queued = match job_id {
-            Some(id) => match self.take_queued(id, qrie_model::JobKind::Inventory, None).await? {
+            Some(id) => match self.take_queued(id, JobKind::Inventory, None).await? {
                 Ok(run) => Some(run),
                 Err(as_it_stands) => return Ok(FanOut::Ended(as_it_stands)),
             },
             None => None,
         };
-        let (mut job, context) = self.plan_sweep(req, queued.as_ref(), &NoProgress).await?;
+        let (job, context) = self.plan_sweep(req, queued.as_ref(), &NoProgress).await?;
+        self.hand_out(job, context, JobKind::Inventory).await
+    }
+
+    /// [`Engine::fan_out_inventory_sweep`] for a policy sweep (the daily
+    /// sweep, a launch's bootstrap): one message per (account, service)
+    /// partition of the store.
+    pub async fn fan_out_policy_sweep(
+        &self,
+        req: &PolicySweepRequest,
+        job_id: Option<&str>,
+    ) -> Result<FanOut, EngineError> {
+        let queued = match job_id {
+            Some(id) => match self.take_queued(id, JobKind::PolicySweep, None).await? {
+                Ok(run) => Some(run),
+                Err(as_it_stands) => return Ok(FanOut::Ended(as_it_stands)),
+            },
+            None => None,
+        };
+        let (job, context) = self.plan_policy_sweep(req, queued.as_ref(), &NoProgress).await?;
+        self.hand_out(job, context, JobKind::PolicySweep).await
+    }
+
+    /// A planned sweep handed to the queue: the messages of its unfinished
+    /// units (or, with none left, the sweep finalised here).
+    async fn hand_out(
+        &self,
+        mut job: JobTracker<'_>,
+        context: PlanContext,
+        kind: JobKind,
+    ) -> Result<FanOut, EngineError> {
         let units = plan::units(&*self.store, &context.job_id).await?;
         let finished = units.iter().filter(|(u, _)| u.state.is_finished()).count() as u64;
         plan::recount_finished(&*self.store, &context.job_id, finished).await?;
         if finished == context.units {
-            return Ok(FanOut::Ended(self.finalise(job, &context).await?));
+            return Ok(FanOut::Ended(self.finalise_kind(job, &context, kind).await?));
         }
         let messages = units
             .iter()
@@ -87,6 +117,18 @@ impl Engine {
         job.update(|j| j.progress_done = finished);
         let job = job.hand_to_queue().await?;
         Ok(FanOut::Queued { job, messages })
+    }
+
+    async fn finalise_kind(
+        &self,
+        job: JobTracker<'_>,
+        context: &PlanContext,
+        kind: JobKind,
+    ) -> Result<JobReport, EngineError> {
+        match kind {
+            JobKind::Inventory => self.finalise(job, context).await,
+            JobKind::PolicySweep => self.finalise_policy_sweep(job, context).await,
+        }
     }
 
     /// Runs the unit a message names, as worker `owner` whose invocation
@@ -102,9 +144,10 @@ impl Engine {
         let Some((context, _)) = plan::context(&*self.store, job_id).await? else {
             return Ok(UnitAnswer::Skipped(format!("job {job_id} has no plan")));
         };
-        if !jobs::renew_fanned_out(&*self.store, job_id, plan::finished(&*self.store, job_id).await?).await? {
+        let finished = plan::finished(&*self.store, job_id).await?;
+        let Some(kind) = jobs::renew_fanned_out(&*self.store, job_id, finished).await? else {
             return Ok(UnitAnswer::Skipped(format!("job {job_id} is no longer its queue's (ended, or resumed)")));
-        }
+        };
         let Some((unit, version)) = plan::unit(&*self.store, job_id, &message.unit).await? else {
             return Ok(UnitAnswer::Skipped(format!("job {job_id} has no unit {}", message.unit)));
         };
@@ -115,25 +158,36 @@ impl Engine {
             };
             return Ok(UnitAnswer::Skipped(format!("unit {}: {why}", message.unit)));
         }
-        let accounts: HashMap<_, _> =
-            self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
-        let taken = take_unit(&*self.store, &*self.cloud, &accounts, job_id, owner, unit, version, Some(deadline));
-        let Some(claimed) = taken.await? else {
-            return Ok(UnitAnswer::Skipped(format!("unit {} was taken by another worker first", message.unit)));
-        };
-        let mut run = self.unit_run(&context).await?;
-        match self.settle_unit(&mut run, job_id, claimed, true).await? {
-            Settled::Released(why) => return Ok(UnitAnswer::Retry(why)),
-            Settled::TakenOver => {
-                return Ok(UnitAnswer::Skipped(format!("unit {} was taken over by another worker", message.unit)))
+        let taken_first = || UnitAnswer::Skipped(format!("unit {} was taken by another worker first", message.unit));
+        let taken_over = || UnitAnswer::Skipped(format!("unit {} was taken over by another worker", message.unit));
+        match kind {
+            JobKind::Inventory => {
+                let accounts: HashMap<_, _> =
+                    self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
+                let taken =
+                    take_unit(&*self.store, &*self.cloud, &accounts, job_id, owner, unit, version, Some(deadline));
+                let Some(claimed) = taken.await? else { return Ok(taken_first()) };
+                let mut run = self.unit_run(&context).await?;
+                match self.settle_unit(&mut run, job_id, claimed, true).await? {
+                    Settled::Released(why) => return Ok(UnitAnswer::Retry(why)),
+                    Settled::TakenOver => return Ok(taken_over()),
+                    Settled::Ended(_) => {}
+                }
             }
-            Settled::Ended(_) => {}
+            JobKind::PolicySweep => {
+                let claimed = plan::claim(&*self.store, job_id, &unit, version, owner, Some(deadline)).await?;
+                let Some((unit, version)) = claimed else { return Ok(taken_first()) };
+                let run = self.policy_unit_run(&context).await?;
+                if !self.run_policy_unit(&run, job_id, unit, version).await? {
+                    return Ok(taken_over());
+                }
+            }
         }
         if plan::count_finished(&*self.store, job_id).await? != context.units {
             return Ok(UnitAnswer::Ended { finalised: None });
         }
         // The last unit: this worker finalises the sweep.
         let job = JobTracker::adopt(&self.store, &NoProgress, job_id).await?;
-        Ok(UnitAnswer::Ended { finalised: Some(Box::new(self.finalise(job, &context).await?)) })
+        Ok(UnitAnswer::Ended { finalised: Some(Box::new(self.finalise_kind(job, &context, kind).await?)) })
     }
 }

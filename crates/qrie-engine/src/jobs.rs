@@ -374,17 +374,21 @@ impl Engine {
 /// of workers, conditionally (a worker that loses the race leaves it to the
 /// winner). A job interrupted while its messages waited (workers throttled,
 /// a redelivery) runs again: its queue is resuming it. Whether the job is
-/// still its queue's to work on.
-pub(crate) async fn renew_fanned_out(store: &dyn Store, job_id: &str, finished: u64) -> Result<bool, EngineError> {
-    let Some(job) = store.get_job(job_id).await? else { return Ok(false) };
-    let Some(lease) = job.lease.as_ref().filter(|l| l.owner == QUEUE_OWNER) else { return Ok(false) };
+/// still its queue's to work on: its kind, or None.
+pub(crate) async fn renew_fanned_out(
+    store: &dyn Store,
+    job_id: &str,
+    finished: u64,
+) -> Result<Option<JobKind>, EngineError> {
+    let Some(job) = store.get_job(job_id).await? else { return Ok(None) };
+    let Some(lease) = job.lease.as_ref().filter(|l| l.owner == QUEUE_OWNER) else { return Ok(None) };
     let now = Engine::now();
     let running = job.status == JobStatus::Running;
     if !(running || job.status == JobStatus::Interrupted) {
-        return Ok(false);
+        return Ok(None);
     }
     if running && lease.until > now + FANOUT_LEASE - FANOUT_RENEW_EVERY {
-        return Ok(true);
+        return Ok(Some(job.kind));
     }
     let mut renewed = job.clone();
     renewed.status = JobStatus::Running;
@@ -392,7 +396,7 @@ pub(crate) async fn renew_fanned_out(store: &dyn Store, job_id: &str, finished: 
     renewed.progress_done = renewed.progress_done.max(finished);
     renewed.version = job.version + 1;
     store.put_job_if(renewed, Some(job.version)).await?;
-    Ok(true)
+    Ok(Some(job.kind))
 }
 
 /// How long past its deadline a job must be to be called lost: the function

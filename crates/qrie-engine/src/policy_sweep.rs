@@ -90,14 +90,25 @@ impl Engine {
         Ok((policies, problems))
     }
 
-    /// Plans a policy sweep — one unit per (account, service) partition of
-    /// the store that the swept policies read — and runs its plan.
+    /// Plans a policy sweep and runs its plan here.
     async fn sweep_policies(
         &self,
         req: &PolicySweepRequest,
         queued: Option<&QueuedRun>,
         progress: &dyn Progress,
     ) -> Result<JobReport, EngineError> {
+        let (job, context) = self.plan_policy_sweep(req, queued, progress).await?;
+        self.run_policy_plan(job, context, None).await
+    }
+
+    /// Starts a policy sweep's job and writes its plan: one unit per
+    /// (account, service) partition of the store that the swept policies read.
+    pub(crate) async fn plan_policy_sweep<'a>(
+        &'a self,
+        req: &PolicySweepRequest,
+        queued: Option<&QueuedRun>,
+        progress: &'a dyn Progress,
+    ) -> Result<(JobTracker<'a>, PlanContext), EngineError> {
         let now = Engine::now();
         let (policies, problems) = self.policies_to_sweep(req).await?;
         let target = sweep_target(&policies);
@@ -127,7 +138,7 @@ impl Engine {
             policy_id: req.policy_id.clone(),
         };
         plan::write(&*self.store, &context, &units).await?;
-        self.run_policy_plan(job, context, None).await
+        Ok((job, context))
     }
 
     /// Runs the units of a policy sweep's plan not yet finished, one at a
@@ -150,16 +161,7 @@ impl Engine {
         job.advance(so_far.finished, "units").await?;
         plan::recount_finished(&*self.store, &job_id, so_far.finished).await?;
 
-        // The policies as they are now: one suspended or deleted since the
-        // plan was made is no longer evaluated (its findings are closed by
-        // the suspension, and by the full sweep's end).
-        let (mut policies, _) = load_active_policies(&*self.store).await?;
-        if let Some(id) = &context.policy_id {
-            policies.retain(|p| p.id() == id);
-        }
-        let accounts: HashMap<String, Account> =
-            self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
-        let trigger = Trigger::job(context.scan_type.detected_by(), job_id.clone());
+        let run = self.policy_unit_run(&context).await?;
         let now = Engine::now();
         let owner = job.owner().to_string();
         let mut last = so_far.finished == context.units;
@@ -167,17 +169,12 @@ impl Engine {
             let Some((unit, version)) = plan::claim(&*self.store, &job_id, &unit, version, &owner, None).await? else {
                 continue;
             };
-            let mut result = UnitResult::default();
-            let of_service: Vec<&ActivePolicy> = policies.iter().filter(|p| p.def.service == unit.service).collect();
-            let partition = PolicyPartition { policies: &of_service, accounts: &accounts, trigger: &trigger };
-            // Related resources are the partition's account's own: a cache per unit.
-            let mut related = RelatedCache::default();
-            self.sweep_partition(&partition, &unit, &mut related, &mut result.tally).await?;
-            if !plan::end(&*self.store, &job_id, &unit, version, UnitState::Done, None, &result).await? {
+            let key = unit.key();
+            if !self.run_policy_unit(&run, &job_id, unit, version).await? {
                 continue;
             }
             last = plan::count_finished(&*self.store, &job_id).await? == context.units;
-            job.advance(1, &unit.key()).await?;
+            job.advance(1, &key).await?;
         }
         if !last {
             let held =
@@ -191,8 +188,40 @@ impl Engine {
         self.finalise_policy_sweep(job, &context).await
     }
 
+    /// What every unit of a policy sweep evaluates with: the policies as they
+    /// are now (one suspended or deleted since the plan was made is no longer
+    /// evaluated: its findings are closed by the suspension, and by the full
+    /// sweep's end) and the accounts.
+    pub(crate) async fn policy_unit_run(&self, context: &PlanContext) -> Result<PolicyUnitRun, EngineError> {
+        let (mut policies, _) = load_active_policies(&*self.store).await?;
+        if let Some(id) = &context.policy_id {
+            policies.retain(|p| p.id() == id);
+        }
+        let accounts = self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
+        let trigger = Trigger::job(context.scan_type.detected_by(), context.job_id.clone());
+        Ok(PolicyUnitRun { policies, accounts, trigger })
+    }
+
+    /// Sweeps one claimed unit (at `version`, as the claim left it) and ends
+    /// it: whether this run ended it (false: another worker took it over).
+    pub(crate) async fn run_policy_unit(
+        &self,
+        run: &PolicyUnitRun,
+        job_id: &str,
+        unit: PlanUnit,
+        version: u64,
+    ) -> Result<bool, EngineError> {
+        let mut result = UnitResult::default();
+        let of_service: Vec<&ActivePolicy> = run.policies.iter().filter(|p| p.def.service == unit.service).collect();
+        let partition = PolicyPartition { policies: &of_service, accounts: &run.accounts, trigger: &run.trigger };
+        // Related resources are the partition's account's own: a cache per unit.
+        let mut related = RelatedCache::default();
+        self.sweep_partition(&partition, &unit, &mut related, &mut result.tally).await?;
+        plan::end(&*self.store, job_id, &unit, version, UnitState::Done, None, &result).await
+    }
+
     /// The end of a policy sweep, once every unit has ended.
-    async fn finalise_policy_sweep(
+    pub(crate) async fn finalise_policy_sweep(
         &self,
         job: JobTracker<'_>,
         context: &PlanContext,
@@ -325,7 +354,13 @@ impl Engine {
         for policy in policies {
             let orphans: Vec<_> = index
                 .values()
-                .filter(|f| f.policy == policy.id() && f.is_active() && !seen.contains(&f.arn))
+                .filter(|f| f.policy == policy.id() && !seen.contains(&f.arn))
+                // (and those an earlier attempt at this unit closed: counted by this one)
+                .filter(|f| {
+                    f.is_active()
+                        || trigger.job_id.is_some()
+                            && f.history.last().is_some_and(|t| t.trigger.job_id == trigger.job_id)
+                })
                 .cloned()
                 .collect();
             let decisions = close_findings(&orphans, ResolvedReason::ResourceDeleted, policy.fence(), accounts);
@@ -359,6 +394,14 @@ impl Engine {
         }
         Ok(index)
     }
+}
+
+/// What the units of one policy sweep evaluate with, loaded once per run
+/// (or per unit message).
+pub(crate) struct PolicyUnitRun {
+    policies: Vec<ActivePolicy>,
+    accounts: HashMap<String, Account>,
+    trigger: Trigger,
 }
 
 /// What the units of one policy sweep run share.

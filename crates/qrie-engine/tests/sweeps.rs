@@ -772,18 +772,8 @@ impl qrie_engine::Progress for DiesAfter {
 /// findings are those of a launch that never stopped, counted once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_sweep_killed_midway_resumes_to_what_a_clean_sweep_makes() {
-    use qrie_engine::sim::{swept_estate, SimSpec};
     let policy = "s3-bucket-versioning-disabled";
-    let spec = SimSpec { seed: 5, accounts: 5, resources_per_account: 80, created_at: Utc::now() };
-    let mut setups = Vec::new();
-    for name in ["killed", "clean"] {
-        let dir = tempfile::tempdir().unwrap();
-        let store = qrie_store::open(&format!("sqlite:{}", dir.path().join(format!("{name}.db")).display())).unwrap();
-        let (engine, _) = swept_estate(store, spec.clone()).await.unwrap();
-        engine.delete_policy(policy).await.unwrap();
-        engine.record_launch(policy, LaunchOptions::default()).await.unwrap();
-        setups.push((dir, engine));
-    }
+    let setups = relaunched_estates(policy).await;
     let bootstrap = qrie_engine::policies::bootstrap_of(policy);
     let clean = setups[1].1.policy_sweep(&bootstrap, &NoProgress).await.unwrap();
     assert_eq!(clean.result["Units"], 5, "one unit per account (one service)");
@@ -810,4 +800,107 @@ async fn a_policy_sweep_killed_midway_resumes_to_what_a_clean_sweep_makes() {
     }
     let (k, c) = (store_state(&engine).await, store_state(&setups[1].1).await);
     assert_eq!(k.1, c.1, "the same findings in the same states");
+}
+
+/// Runs `run` until `stop` holds (checked between its polls), then drops it
+/// where it stands — as a process killed there would stop. `None` if it
+/// was stopped, else what it answered.
+async fn run_until<F, S, C>(run: F, mut stop: S) -> Option<F::Output>
+where
+    F: std::future::Future,
+    S: FnMut() -> C,
+    C: std::future::Future<Output = bool>,
+{
+    let mut run = std::pin::pin!(run);
+    loop {
+        let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(run.as_mut().poll(cx))).await;
+        if let std::task::Poll::Ready(out) = polled {
+            return Some(out);
+        }
+        if stop().await {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
+
+/// Two stores of the same swept estate, each with `policy` deleted and its
+/// launch recorded (its bootstrap sweep not run yet).
+async fn relaunched_estates(policy: &str) -> Vec<(tempfile::TempDir, Engine)> {
+    use qrie_engine::sim::{swept_estate, SimSpec};
+    let spec = SimSpec { seed: 5, accounts: 5, resources_per_account: 80, created_at: Utc::now() };
+    let mut setups = Vec::new();
+    for name in ["one", "other"] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = qrie_store::open(&format!("sqlite:{}", dir.path().join(format!("{name}.db")).display())).unwrap();
+        let (engine, _) = swept_estate(store, spec.clone()).await.unwrap();
+        engine.delete_policy(policy).await.unwrap();
+        engine.record_launch(policy, LaunchOptions::default()).await.unwrap();
+        setups.push((dir, engine));
+    }
+    setups
+}
+
+/// A launch's bootstrap fanned out over a queue, one message per account's
+/// partition, every message delivered twice and the first worker stopped
+/// mid-unit after some of its writes (its invocation timed out: its claim
+/// lapses with it, and the message comes back): finalised once, with the
+/// findings and counts of the bootstrap run in one process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_sweep_fanned_out_over_a_queue_ends_once_with_what_a_local_sweep_makes() {
+    use qrie_engine::fanout::{FanOut, UnitAnswer, UnitMessage};
+    let policy = "s3-bucket-versioning-disabled";
+    let setups = relaunched_estates(policy).await;
+    let bootstrap = qrie_engine::policies::bootstrap_of(policy);
+    let local = setups[1].1.policy_sweep(&bootstrap, &NoProgress).await.unwrap();
+    assert!(local.job.counts["findings.opened"] > 0);
+
+    let engine = &setups[0].1;
+    let FanOut::Queued { job, messages } = engine.fan_out_policy_sweep(&bootstrap, None).await.unwrap() else {
+        panic!("nothing to queue")
+    };
+    assert_eq!(messages.len(), 5, "one unit per account (one service)");
+    assert_eq!(engine.store.get_job(&job.id).await.unwrap().unwrap().lease.unwrap().owner, "queue");
+    let mut queue: std::collections::VecDeque<UnitMessage> =
+        messages.iter().flat_map(|m| [m.clone(), m.clone()]).collect();
+    let (mut finalised, mut stopped) = (Vec::new(), false);
+    while let Some(message) = queue.pop_front() {
+        let deadline = Utc::now() + Duration::milliseconds(300);
+        let worker = format!("worker-{}", queue.len());
+        let run = engine.run_unit_message(&message, &worker, deadline);
+        let answer = if stopped {
+            run.await
+        } else {
+            // The first invocation stops once it has written a finding.
+            stopped = true;
+            let opened = || async { !engine.active_findings_of(policy).await.unwrap().is_empty() };
+            match run_until(run, opened).await {
+                Some(answer) => panic!("the unit ended before it was stopped: {answer:?}"),
+                None => {
+                    // It had claimed its unit, which no other worker takes
+                    // before the claim lapses with the invocation.
+                    let early = engine.run_unit_message(&message, "early", Utc::now()).await.unwrap();
+                    assert!(matches!(&early, UnitAnswer::Skipped(why) if why.contains("held by worker-")), "{early:?}");
+                    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+                    queue.push_back(message);
+                    continue;
+                }
+            }
+        };
+        match answer.unwrap() {
+            UnitAnswer::Ended { finalised: Some(report) } => finalised.push(*report),
+            UnitAnswer::Ended { finalised: None } | UnitAnswer::Skipped(_) => {}
+            UnitAnswer::Retry(why) => panic!("a policy unit is not given back: {why}"),
+        }
+    }
+    assert_eq!(finalised.len(), 1, "finalised exactly once");
+    let report = finalised.pop().unwrap();
+    assert_eq!((report.job.id.as_str(), report.job.status), (job.id.as_str(), local.job.status));
+    for name in ["evaluations", "findings.opened", "findings.resolved"] {
+        assert_eq!(report.job.counts.get(name), local.job.counts.get(name), "{name}");
+    }
+    let (q, l) = (store_state(engine).await, store_state(&setups[1].1).await);
+    assert_eq!(q.1, l.1, "the same findings in the same states");
+    let late = engine.run_unit_message(&messages[0], "late", Utc::now()).await.unwrap();
+    assert!(matches!(late, UnitAnswer::Skipped(_)), "{late:?}");
 }
