@@ -244,7 +244,7 @@ fn qop_event_path_is_bus_to_queue_with_dlq_to_events_function() {
 }
 
 #[test]
-fn qop_inventory_sweeps_fan_out_over_a_fifo_unit_queue_the_inventory_function_works_off() {
+fn qop_sweeps_fan_out_over_a_fifo_unit_queue_the_inventory_function_works_off() {
     let t = load("qrie-qop.yaml");
     let (name, function) = resources(&t, "AWS::Lambda::Function")
         .into_iter()
@@ -281,6 +281,24 @@ fn qop_inventory_sweeps_fan_out_over_a_fifo_unit_queue_the_inventory_function_wo
         }
     }
     assert!(actions(statements).contains("sqs:SendMessage"));
+
+    // The scanner fans policy sweeps out over the same queue: it may send, not consume.
+    let (_, scanner) = resources(&t, "AWS::Lambda::Function")
+        .into_iter()
+        .find(|(_, f)| f["Properties"]["Environment"]["Variables"]["QRIE_LAMBDA"] == "scanner")
+        .unwrap();
+    let sent_to = target(&scanner["Properties"]["Environment"]["Variables"]["QRIE_UNITS_QUEUE_URL"]);
+    assert_eq!(sent_to, Some(queue), "policy sweeps fan out over the units queue");
+    let role = target(&scanner["Properties"]["Role"]).unwrap();
+    let statements = &t["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+    let sqs: Vec<_> = statements
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Action"].to_string().contains("sqs:"))
+        .map(|s| (s["Action"].clone(), target(&s["Resource"])))
+        .collect();
+    assert_eq!(sqs, [(json!("sqs:SendMessage"), Some(queue))]);
 }
 
 /// `{"AttributeName": a, "KeyType": k}` lists as `[(a, k)]`.

@@ -5,7 +5,8 @@
 //! one message per invocation, deleted unless the handler answers it failed
 //! ([`inventory::units_batch`]) — two at a time. One worker is killed in the
 //! middle of a unit (its invocation times out, the message comes back); one
-//! unit's listing fails every time.
+//! unit's listing fails every time. Then the daily policy sweep goes the
+//! same way ([`scanner::sweep_with`]).
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
@@ -19,6 +20,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use super::inventory::{self, InventoryAnswer, InventoryPayload, OneOrMany};
+use super::scanner::{self, ScannerPayload};
 use qrie_aws::units_queue::UnitsQueue;
 
 /// How long one worker invocation may run (its timeout), and the queue's
@@ -232,4 +234,25 @@ async fn a_50_account_sweep_fans_out_over_sqs_and_survives_a_killed_worker_and_a
     assert_eq!(drift.len(), 1, "drift recorded once");
     assert_eq!(drift[0].1["IncompleteUnits"], 1);
     assert_eq!(on_queue(&sqs, &dlq_url).await, 0, "nothing dead-lettered");
+
+    // The daily policy sweep, through the same queue and workers: one unit
+    // per (account, service) partition, finalised once, evaluating what a
+    // sweep run in one process evaluates.
+    let daily = ScannerPayload { scan_type: ScanType::AntiEntropy, policy_id: None, job_id: None };
+    let deadline = chrono::Utc::now() + chrono::TimeDelta::minutes(15);
+    let answer = scanner::sweep_with(&engine, Some(&queue), daily, deadline).await.unwrap();
+    let InventoryAnswer::FannedOut(fanned) = answer else { panic!("not fanned out: {answer:?}") };
+    assert_eq!(fanned.units_queued, 50 * 3, "50 accounts x the 3 services of the launched policies");
+    let (a, b) = tokio::join!(worker(&sqs, &url, &engine), worker(&sqs, &url, &engine));
+    assert_eq!(a + b, 0);
+    let fanned = store.get_job(&fanned.job_id).await.unwrap().unwrap();
+    assert_eq!(fanned.status, JobStatus::Succeeded, "{:?}", fanned.errors);
+    let local =
+        engine.policy_sweep(&qrie_engine::PolicySweepRequest::default(), &qrie_engine::NoProgress).await.unwrap();
+    assert!(fanned.counts["evaluations"] > 0);
+    for name in ["evaluations", "findings.opened", "findings.resolved"] {
+        assert_eq!(fanned.counts.get(name), local.job.counts.get(name), "{name}");
+    }
+    let recorded = store.list_history(qrie_engine::summary::DRIFT_POLICY_SERIES, 0, 100).await.unwrap();
+    assert_eq!(recorded.iter().filter(|(_, v)| v["JobId"] == fanned.id.as_str()).count(), 1, "drift recorded once");
 }

@@ -105,9 +105,9 @@ impl InventoryPayload {
     }
 }
 
-/// What the function answers: the batch response SQS reads (units), a
-/// sweep's summary (run here, or ended while planning), or the sweep handed
-/// to the units queue.
+/// What the function answers (the scanner's too, without `Units`): the
+/// batch response SQS reads (units), a sweep's summary (run here, or ended
+/// while planning), or the sweep handed to the units queue.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum InventoryAnswer {
@@ -163,25 +163,7 @@ pub async fn sweep_with(
     let req = payload.request()?;
     if let Some(queue) = units_queue {
         let fanned = engine.fan_out_inventory_sweep(&req, payload.job_id.as_deref()).await?;
-        let (job, messages) = match fanned {
-            FanOut::Ended(report) => return Ok(InventoryAnswer::Sweep(report.into())),
-            FanOut::Queued { job, messages } => (job, messages),
-        };
-        if let Err(e) = queue.send(&messages).await {
-            // The units not sent would never run: the job stops now, resumable.
-            engine.interrupt_job(&job.id).await?;
-            anyhow::bail!(
-                "{e}\nthe sweep {} is interrupted: `qrie jobs resume {}` runs its units from wherever it is started",
-                job.id,
-                job.id
-            );
-        }
-        return Ok(InventoryAnswer::FannedOut(FannedOut {
-            job_id: job.id,
-            status: job.status,
-            units_queued: messages.len(),
-            queue_url: queue.queue_url().to_string(),
-        }));
+        return send_units(engine, queue, fanned).await;
     }
     let job_id = match payload.job_id {
         Some(id) => id,
@@ -191,6 +173,31 @@ pub async fn sweep_with(
     // sweeps a queued job once and answers the record after that.
     let report = engine.run_queued_inventory_sweep(&job_id, &req, Some(deadline), &NoProgress).await?;
     Ok(InventoryAnswer::Sweep(report.into()))
+}
+
+/// Sends a planned sweep's unit messages (a policy sweep's too): the sweep
+/// is the queue's now. A sweep that ended while it was planned is answered
+/// as it ended.
+pub async fn send_units(engine: &Engine, queue: &UnitsQueue, fanned: FanOut) -> Result<InventoryAnswer> {
+    let (job, messages) = match fanned {
+        FanOut::Ended(report) => return Ok(InventoryAnswer::Sweep(report.into())),
+        FanOut::Queued { job, messages } => (job, messages),
+    };
+    if let Err(e) = queue.send(&messages).await {
+        // The units not sent would never run: the job stops now, resumable.
+        engine.interrupt_job(&job.id).await?;
+        anyhow::bail!(
+            "{e}\nthe sweep {} is interrupted: `qrie jobs resume {}` runs its units from wherever it is started",
+            job.id,
+            job.id
+        );
+    }
+    Ok(InventoryAnswer::FannedOut(FannedOut {
+        job_id: job.id,
+        status: job.status,
+        units_queued: messages.len(),
+        queue_url: queue.queue_url().to_string(),
+    }))
 }
 
 /// Runs the unit each message names, in turn, and answers the messages to be

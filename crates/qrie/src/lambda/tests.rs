@@ -196,14 +196,15 @@ async fn scheduled_inventory_and_scanner_payloads_run_their_sweeps() {
     assert!(serde_json::from_value::<inventory::InventoryPayload>(json!({"service": "all", "scantype": "x"})).is_err());
 
     let daily: scanner::ScannerPayload = serde_json::from_value(json!({"scan_type": "anti-entropy"})).unwrap();
-    let summary = serde_json::to_value(scanner::handle(w.container.clone(), daily, deadline()).await.unwrap()).unwrap();
+    let summary =
+        serde_json::to_value(swept(scanner::handle(w.container.clone(), daily, deadline()).await.unwrap())).unwrap();
     assert_eq!((&summary["Status"], &summary["Kind"]), (&json!("succeeded"), &json!("policy-sweep")), "{summary}");
     assert!(summary["Counts"]["evaluations"].as_u64().unwrap() > 0, "{summary}");
     assert_eq!(summary["DriftTotals"], json!({"MissedOpens": 0, "MissedResolves": 0}), "{summary}");
     let one: scanner::ScannerPayload =
         serde_json::from_value(json!({"scan_type": "bootstrap", "policy_id": "s3-bucket-versioning-disabled"}))
             .unwrap();
-    let summary = scanner::handle(w.container.clone(), one, deadline()).await.unwrap();
+    let summary = swept(scanner::handle(w.container.clone(), one, deadline()).await.unwrap());
     let job = w.container.ctx.store.get_job(&summary.job_id).await.unwrap().unwrap();
     assert_eq!(job.target["Policies"], json!(["s3-bucket-versioning-disabled"]));
 }
@@ -351,11 +352,11 @@ async fn a_launch_through_the_api_invokes_the_scanner_which_runs_the_queued_job(
 
     // The scanner, invoked with that payload, runs the job the API answered with.
     let payload: scanner::ScannerPayload = serde_json::from_value(calls[0].1.clone()).unwrap();
-    let summary = scanner::handle(w.container.clone(), payload.clone(), deadline()).await.unwrap();
+    let summary = swept(scanner::handle(w.container.clone(), payload.clone(), deadline()).await.unwrap());
     assert_eq!((summary.job_id.as_str(), summary.status), (job_id.as_str(), JobStatus::Succeeded));
     assert!(summary.counts["findings.opened"] > 0, "the re-launch re-opens its findings: {summary:?}");
     // Delivered again (asynchronous invokes can be): the record is answered, nothing re-runs.
-    let again = scanner::handle(w.container.clone(), payload, deadline()).await.unwrap();
+    let again = swept(scanner::handle(w.container.clone(), payload, deadline()).await.unwrap());
     assert_eq!(again.counts, summary.counts);
     assert_eq!(store.get_job(&job_id).await.unwrap().unwrap().status, JobStatus::Succeeded);
 
@@ -484,12 +485,12 @@ async fn a_job_whose_function_never_ran_or_never_ended_is_listed_failed_as_lost(
     // Delivered after all, the invoke finds the job failed and sweeps nothing.
     let late =
         scanner::ScannerPayload { scan_type: Default::default(), policy_id: None, job_id: Some(never_ran.clone()) };
-    let answer = scanner::handle(w.container.clone(), late, deadline()).await.unwrap();
+    let answer = swept(scanner::handle(w.container.clone(), late, deadline()).await.unwrap());
     assert_eq!((answer.status, answer.counts.get("evaluations")), (JobStatus::Failed, None));
 
     // A scheduled sweep whose invocation timed out: running, with its invocation's deadline.
     let daily: scanner::ScannerPayload = serde_json::from_value(json!({"scan_type": "anti-entropy"})).unwrap();
-    let ran = scanner::handle(w.container.clone(), daily, deadline()).await.unwrap();
+    let ran = swept(scanner::handle(w.container.clone(), daily, deadline()).await.unwrap());
     let mut timed_out = store.get_job(&ran.job_id).await.unwrap().unwrap();
     assert!(timed_out.deadline.is_some(), "a function's sweep carries its invocation's deadline");
     (timed_out.status, timed_out.finished_at) = (JobStatus::Running, None);
