@@ -102,17 +102,14 @@ impl Engine {
         context: PlanContext,
         kind: JobKind,
     ) -> Result<FanOut, EngineError> {
-        let units = plan::units(&*self.store, &context.job_id).await?;
-        let finished = units.iter().filter(|(u, _)| u.state.is_finished()).count() as u64;
+        let plan::Survey { merged, unfinished } = plan::survey(&*self.store, &context.job_id).await?;
+        let finished = merged.finished;
         plan::recount_finished(&*self.store, &context.job_id, finished).await?;
         if finished == context.units {
             return Ok(FanOut::Ended(self.finalise_kind(job, &context, kind).await?));
         }
-        let messages = units
-            .iter()
-            .filter(|(u, _)| !u.state.is_finished())
-            .map(|(u, _)| UnitMessage { job_id: context.job_id.clone(), unit: u.key() })
-            .collect();
+        let messages =
+            unfinished.iter().map(|(u, _)| UnitMessage { job_id: context.job_id.clone(), unit: u.key() }).collect();
         job.set_total(context.units, "units");
         job.update(|j| j.progress_done = finished);
         let job = job.hand_to_queue().await?;

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use crate::commit::{commit, Evaluator};
 use crate::evaluate::{evaluate_batch, load_active_policies, ActivePolicy, FindingIndex, RelatedCache, Tally};
 use crate::jobs::{queued_job, JobReport, JobTracker, Progress, QueuedRun};
-use crate::plan::{self, Merged, PlanContext, UnitResult, MAX_ATTEMPTS};
+use crate::plan::{self, PlanContext, UnitResult, MAX_ATTEMPTS};
 use crate::summary::{self, DRIFT_INVENTORY_KEY, DRIFT_INVENTORY_SERIES};
 use crate::{CloudError, Engine, EngineError, Listing, SweepUnit};
 
@@ -335,9 +335,8 @@ is interrupted within a minute, and resumable then",
         workers: usize,
     ) -> Result<JobReport, EngineError> {
         let job_id = context.job_id.clone();
-        let units = plan::units(&*self.store, &job_id).await?;
         // What finished units did stands (a resume starts from it).
-        let so_far = Merged::of(units.iter().map(|u| &u.0))?;
+        let plan::Survey { merged: so_far, unfinished } = plan::survey(&*self.store, &job_id).await?;
         job.update(|j| {
             j.counts = so_far.counts.clone();
             j.errors = context.errors.iter().chain(&so_far.errors).cloned().collect();
@@ -354,7 +353,7 @@ is interrupted within a minute, and resumable then",
         let accounts = run.accounts.clone();
         let now = Engine::now();
         let todo: Vec<(PlanUnit, u64)> =
-            units.into_iter().filter(|(u, _)| plan::takeable(u, now, stopped_owner)).collect();
+            unfinished.into_iter().filter(|(u, _)| plan::takeable(u, now, stopped_owner)).collect();
 
         // Owned values in the listing futures: a stream of futures borrowing
         // from the sweep is not provably Send to rustc (higher-ranked closure
@@ -391,8 +390,8 @@ is interrupted within a minute, and resumable then",
         }
         // Not the last to count: either a unit is still held elsewhere, or a
         // run before this one stopped between ending a unit and counting it.
-        let units = plan::units(&*self.store, &job_id).await?;
-        let held: Vec<String> = units.iter().filter(|u| !u.0.state.is_finished()).map(|u| u.0.key()).collect();
+        let held: Vec<String> =
+            plan::survey(&*self.store, &job_id).await?.unfinished.iter().map(|u| u.0.key()).collect();
         if held.is_empty() {
             return self.finalise(job, context).await;
         }
@@ -479,8 +478,7 @@ is interrupted within a minute, and resumable then",
     /// The end of a sweep, once every unit has ended: baselines, the drift
     /// record (once, however often this runs), the summary, the job's end.
     pub(crate) async fn finalise(&self, job: JobTracker<'_>, context: &PlanContext) -> Result<JobReport, EngineError> {
-        let units = plan::units(&*self.store, &context.job_id).await?;
-        let merged = Merged::of(units.iter().map(|u| &u.0))?;
+        let merged = plan::survey(&*self.store, &context.job_id).await?.merged;
 
         // An account is baselined by its first sweep that listed all of it.
         let mut baselined = Vec::new();

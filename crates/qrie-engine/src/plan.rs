@@ -105,47 +105,79 @@ pub(crate) struct Merged {
 }
 
 impl Merged {
-    pub fn of<'a>(units: impl IntoIterator<Item = &'a PlanUnit>) -> Result<Merged, EngineError> {
-        let mut m = Merged::default();
-        for unit in units {
-            if !unit.state.is_finished() {
-                continue;
-            }
-            m.finished += 1;
-            match unit.state {
-                UnitState::Failed => m.failed += 1,
-                UnitState::Incomplete => m.incomplete += 1,
-                _ => {}
-            }
-            if unit.state != UnitState::Done {
-                m.incomplete_accounts.insert(unit.account_id.clone());
-            }
-            if unit.result.is_null() {
-                continue;
-            }
-            let r: UnitResult = serde_json::from_value(unit.result.clone())
-                .map_err(|e| EngineError::Conflict(format!("unit {} has an unreadable result: {e}", unit.key())))?;
-            for (k, v) in r.counts {
-                *m.counts.entry(k).or_default() += v;
-            }
-            for row in r.drift {
-                let key = (row.account_id.clone(), row.service.clone(), row.region.clone());
-                let into = m.drift.entry(key).or_insert_with(|| InventoryDriftRow {
-                    account_id: row.account_id.clone(),
-                    service: row.service.clone(),
-                    region: row.region.clone(),
-                    ..Default::default()
-                });
-                into.missed_creates += row.missed_creates;
-                into.missed_deletes += row.missed_deletes;
-                into.missed_updates += row.missed_updates;
-                into.within_grace += row.within_grace;
-            }
-            m.tally.merge(r.tally);
-            m.errors.extend(r.errors);
+    /// Adds what a finished unit did (an unfinished one did nothing yet).
+    fn add(&mut self, unit: PlanUnit) -> Result<(), EngineError> {
+        if !unit.state.is_finished() {
+            return Ok(());
         }
-        Ok(m)
+        self.finished += 1;
+        match unit.state {
+            UnitState::Failed => self.failed += 1,
+            UnitState::Incomplete => self.incomplete += 1,
+            _ => {}
+        }
+        if unit.state != UnitState::Done {
+            self.incomplete_accounts.insert(unit.account_id.clone());
+        }
+        if unit.result.is_null() {
+            return Ok(());
+        }
+        let key = unit.key();
+        let r: UnitResult = serde_json::from_value(unit.result)
+            .map_err(|e| EngineError::Conflict(format!("unit {key} has an unreadable result: {e}")))?;
+        for (k, v) in r.counts {
+            *self.counts.entry(k).or_default() += v;
+        }
+        for row in r.drift {
+            let key = (row.account_id.clone(), row.service.clone(), row.region.clone());
+            let into = self.drift.entry(key).or_insert_with(|| InventoryDriftRow {
+                account_id: row.account_id.clone(),
+                service: row.service.clone(),
+                region: row.region.clone(),
+                ..Default::default()
+            });
+            into.missed_creates += row.missed_creates;
+            into.missed_deletes += row.missed_deletes;
+            into.missed_updates += row.missed_updates;
+            into.within_grace += row.within_grace;
+        }
+        self.tally.merge(r.tally);
+        self.errors.extend(r.errors);
+        Ok(())
     }
+}
+
+/// A plan read a page at a time: what its finished units did, merged, and
+/// its unfinished units with their versions. Never holds every unit's
+/// result at once, so finalising a sweep of thousands of units takes the
+/// memory of one page of them.
+pub(crate) struct Survey {
+    pub merged: Merged,
+    pub unfinished: Vec<(PlanUnit, u64)>,
+}
+
+/// Units read per page by [`survey`].
+const SURVEY_PAGE: usize = 200;
+
+pub(crate) async fn survey(store: &dyn Store, job_id: &str) -> Result<Survey, EngineError> {
+    let namespace = units_namespace(job_id);
+    let mut survey = Survey { merged: Merged::default(), unfinished: Vec::new() };
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.kv_page_versioned(&namespace, after.as_deref(), SURVEY_PAGE).await?;
+        let Some((last, _, _)) = page.last() else { break };
+        after = Some(last.clone());
+        for (key, doc, version) in page {
+            let unit: PlanUnit = serde_json::from_value(doc)
+                .map_err(|e| EngineError::Conflict(format!("unit {key} of job {job_id} is unreadable: {e}")))?;
+            if unit.state.is_finished() {
+                survey.merged.add(unit)?;
+            } else {
+                survey.unfinished.push((unit, version));
+            }
+        }
+    }
+    Ok(survey)
 }
 
 /// Writes a plan: its units, then its context (which makes it complete).
@@ -183,19 +215,6 @@ pub(crate) async fn drift_time(store: &dyn Store, job_id: &str, now_ms: i64) -> 
 }
 
 /// Every unit of the plan with its version.
-pub(crate) async fn units(store: &dyn Store, job_id: &str) -> Result<Vec<(PlanUnit, u64)>, EngineError> {
-    store
-        .kv_list_versioned(&units_namespace(job_id))
-        .await?
-        .into_iter()
-        .map(|(key, doc, version)| {
-            let unit = serde_json::from_value(doc)
-                .map_err(|e| EngineError::Conflict(format!("unit {key} of job {job_id} is unreadable: {e}")))?;
-            Ok((unit, version))
-        })
-        .collect()
-}
-
 /// Whether a worker may take the unit now: queued, or running under a claim
 /// that ran out or that names a run known to have stopped.
 pub(crate) fn takeable(unit: &PlanUnit, now: Timestamp, stopped_owner: Option<&str>) -> bool {

@@ -16,7 +16,7 @@ use crate::evaluate::{
 };
 use crate::inventory::drift_rows;
 use crate::jobs::{queued_job, JobReport, JobTracker, Progress, QueuedRun};
-use crate::plan::{self, Merged, PlanContext, UnitResult};
+use crate::plan::{self, PlanContext, UnitResult};
 use crate::summary::{self, DRIFT_POLICY_KEY, DRIFT_POLICY_SERIES};
 use crate::{Engine, EngineError};
 
@@ -150,8 +150,7 @@ impl Engine {
         stopped_owner: Option<String>,
     ) -> Result<JobReport, EngineError> {
         let job_id = context.job_id.clone();
-        let units = plan::units(&*self.store, &job_id).await?;
-        let so_far = Merged::of(units.iter().map(|u| &u.0))?;
+        let plan::Survey { merged: so_far, unfinished } = plan::survey(&*self.store, &job_id).await?;
         job.update(|j| {
             j.counts = so_far.counts.clone();
             j.errors = context.errors.iter().chain(&so_far.errors).cloned().collect();
@@ -165,7 +164,8 @@ impl Engine {
         let now = Engine::now();
         let owner = job.owner().to_string();
         let mut last = so_far.finished == context.units;
-        for (unit, version) in units.into_iter().filter(|(u, _)| plan::takeable(u, now, stopped_owner.as_deref())) {
+        for (unit, version) in unfinished.into_iter().filter(|(u, _)| plan::takeable(u, now, stopped_owner.as_deref()))
+        {
             let Some((unit, version)) = plan::claim(&*self.store, &job_id, &unit, version, &owner, None).await? else {
                 continue;
             };
@@ -177,8 +177,7 @@ impl Engine {
             job.advance(1, &key).await?;
         }
         if !last {
-            let held =
-                plan::units(&*self.store, &job_id).await?.into_iter().filter(|u| !u.0.state.is_finished()).count();
+            let held = plan::survey(&*self.store, &job_id).await?.unfinished.len();
             if held > 0 {
                 return Err(EngineError::Conflict(format!(
                     "{held} units of job {job_id} are held by another worker: the job ends when they do"
@@ -226,8 +225,7 @@ impl Engine {
         job: JobTracker<'_>,
         context: &PlanContext,
     ) -> Result<JobReport, EngineError> {
-        let units = plan::units(&*self.store, &context.job_id).await?;
-        let merged = Merged::of(units.iter().map(|u| &u.0))?;
+        let merged = plan::survey(&*self.store, &context.job_id).await?.merged;
         let tally = &merged.tally;
         // Anti-entropy for the policy fence: a finding written just before a
         // suspension or deletion that the purge's listing missed (on DynamoDB

@@ -126,6 +126,29 @@ impl KvStore for DynamoStore {
             .collect()
     }
 
+    async fn kv_page_versioned(
+        &self,
+        namespace: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Value, u64)>> {
+        let table = &self.tables().kv;
+        // The last key read is the exclusive start key of the next page.
+        let start = after.map(|k| key([("Namespace", s(namespace)), ("Key", s(k))]));
+        let query = self.namespace_query(namespace).limit(limit.clamp(1, 1000) as i32);
+        let mut pages = Pages::new(Source::Query(query), table, start);
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let Some(page) = pages.next().await? else { break };
+            for i in &page {
+                let (k, v) = value_of(namespace, i)?;
+                out.push((k, v, version_of(i)?));
+            }
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
     async fn kv_put_if(&self, namespace: &str, k: &str, value: Value, expected: Option<u64>) -> Result<bool> {
         let table = &self.tables().kv;
         let mut item = item_of(namespace, k, &value)?;

@@ -1652,6 +1652,25 @@ pub async fn versioned_entries(store: Arc<dyn Store>) {
     assert_eq!(store.counter_add(ns, "finished", 2).await.expect("add"), 3);
     assert_eq!(store.counters(ns).await.expect("counters"), vec![("finished".to_string(), 3)]);
     assert_eq!(store.kv_list_versioned(ns).await.expect("list").len(), 3, "counters are not entries");
+
+    // Read a page at a time: the same entries, in order, each once.
+    let many = "#plan/paged";
+    let entries: Vec<(String, Value)> = (0..25).map(|i| (format!("u{i:03}"), json!({"i": i}))).collect();
+    store.kv_put_many(many, entries.clone()).await.expect("many");
+    let mut paged = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.kv_page_versioned(many, after.as_deref(), 7).await.expect("page");
+        assert!(page.len() <= 7);
+        let Some(last) = page.last() else { break };
+        after = Some(last.0.clone());
+        paged.extend(page.into_iter().map(|(k, v, version)| (k, v, version)));
+    }
+    let expected: Vec<(String, Value, u64)> = entries.into_iter().map(|(k, v)| (k, v, 1)).collect();
+    assert_eq!(paged, expected);
+    let tail = store.kv_page_versioned(many, Some("u020"), 100).await.expect("tail");
+    assert_eq!(tail.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), ["u021", "u022", "u023", "u024"]);
+    assert!(store.kv_page_versioned("#plan/none", None, 10).await.expect("empty").is_empty());
 }
 
 /// Workers racing for one entry: exactly one conditional write from each

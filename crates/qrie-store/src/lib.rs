@@ -196,6 +196,15 @@ pub trait KvStore: Send + Sync {
     async fn kv_get_versioned(&self, namespace: &str, key: &str) -> Result<Option<(Value, u64)>>;
     /// Every entry of the namespace with its version, ordered by key.
     async fn kv_list_versioned(&self, namespace: &str) -> Result<Vec<(String, Value, u64)>>;
+    /// Up to `limit` entries of the namespace whose keys come after `after`
+    /// (from the first with `None`), with their versions, ordered by key: a
+    /// large namespace read a page at a time.
+    async fn kv_page_versioned(
+        &self,
+        namespace: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Value, u64)>>;
     /// Writes the entry if its stored version is `expected` (`None`: if no
     /// entry of that key is stored; it is then version 1). Whether it was written.
     async fn kv_put_if(&self, namespace: &str, key: &str, value: Value, expected: Option<u64>) -> Result<bool>;

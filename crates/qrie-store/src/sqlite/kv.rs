@@ -111,6 +111,32 @@ impl KvStore for SqliteStore {
         .await
     }
 
+    async fn kv_page_versioned(
+        &self,
+        namespace: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Value, u64)>> {
+        let (namespace, after) = (namespace.to_string(), after.map(str::to_string));
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT key, value, version FROM kv WHERE namespace = ?1 AND (?2 IS NULL OR key > ?2)
+                 ORDER BY key LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![namespace, after, limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (key, text, version) = row?;
+                let value = from_doc(format_args!("{namespace}/{key}"), &text)?;
+                out.push((key, value, version as u64));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn kv_put_if(&self, namespace: &str, key: &str, value: Value, expected: Option<u64>) -> Result<bool> {
         let (namespace, key) = (namespace.to_string(), key.to_string());
         self.run(move |conn| {
