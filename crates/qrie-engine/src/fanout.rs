@@ -8,7 +8,6 @@
 
 use qrie_model::{Job, JobKind, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 use crate::inventory::{take_unit, Settled};
 use crate::jobs::{self, JobReport, JobTracker, NoProgress};
@@ -159,12 +158,12 @@ impl Engine {
         let taken_over = || UnitAnswer::Skipped(format!("unit {} was taken over by another worker", message.unit));
         match kind {
             JobKind::Inventory => {
-                let accounts: HashMap<_, _> =
-                    self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
+                let account_id = unit.account_id.clone();
+                let accounts = self.accounts_by_id(Some(&account_id)).await?;
                 let taken =
                     take_unit(&*self.store, &*self.cloud, &accounts, job_id, owner, unit, version, Some(deadline));
                 let Some(claimed) = taken.await? else { return Ok(taken_first()) };
-                let mut run = self.unit_run(&context).await?;
+                let mut run = self.unit_run(&context, Some(&account_id)).await?;
                 match self.settle_unit(&mut run, job_id, claimed, true).await? {
                     Settled::Released(why) => return Ok(UnitAnswer::Retry(why)),
                     Settled::TakenOver => return Ok(taken_over()),
@@ -174,7 +173,7 @@ impl Engine {
             JobKind::PolicySweep => {
                 let claimed = plan::claim(&*self.store, job_id, &unit, version, owner, Some(deadline)).await?;
                 let Some((unit, version)) = claimed else { return Ok(taken_first()) };
-                let run = self.policy_unit_run(&context).await?;
+                let run = self.policy_unit_run(&context, Some(&unit.account_id)).await?;
                 if !self.run_policy_unit(&run, job_id, unit, version).await? {
                     return Ok(taken_over());
                 }

@@ -336,20 +336,13 @@ is interrupted within a minute, and resumable then",
     ) -> Result<JobReport, EngineError> {
         let job_id = context.job_id.clone();
         // What finished units did stands (a resume starts from it).
-        let plan::Survey { merged: so_far, unfinished } = plan::survey(&*self.store, &job_id).await?;
-        job.update(|j| {
-            j.counts = so_far.counts.clone();
-            j.errors = context.errors.iter().chain(&so_far.errors).cloned().collect();
-            j.progress_done = 0;
-        });
-        job.set_total(context.units, "units");
-        job.advance(so_far.finished, "units").await?;
-        plan::recount_finished(&*self.store, &job_id, so_far.finished).await?;
+        let plan::Survey { merged: so_far, unfinished } =
+            plan::start_run(&*self.store, &mut job, context, "units").await?;
         if so_far.finished == context.units {
             return self.finalise(job, context).await;
         }
 
-        let mut run = self.unit_run(context).await?;
+        let mut run = self.unit_run(context, None).await?;
         let accounts = run.accounts.clone();
         let now = Engine::now();
         let todo: Vec<(PlanUnit, u64)> =
@@ -402,11 +395,21 @@ is interrupted within a minute, and resumable then",
         )))
     }
 
-    /// What the units of one run share, loaded now.
-    pub(crate) async fn unit_run(&self, context: &PlanContext) -> Result<UnitRun, EngineError> {
+    /// The accounts by id: every account, or (`only`) the one a unit message
+    /// reads — a worker of a 1,000-account sweep reads one, not 1,000.
+    pub(crate) async fn accounts_by_id(&self, only: Option<&str>) -> Result<HashMap<String, Account>, EngineError> {
+        let accounts = match only {
+            Some(id) => self.store.get_account(id).await?.into_iter().collect(),
+            None => self.store.list_accounts().await?,
+        };
+        Ok(accounts.into_iter().map(|a| (a.account_id.clone(), a)).collect())
+    }
+
+    /// What the units of one run share, loaded now: with `only`, for units
+    /// of that account alone (a unit message's worker).
+    pub(crate) async fn unit_run(&self, context: &PlanContext, only: Option<&str>) -> Result<UnitRun, EngineError> {
         let (policies, _) = load_active_policies(&*self.store).await?;
-        let accounts: HashMap<String, Account> =
-            self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
+        let accounts = self.accounts_by_id(only).await?;
         Ok(UnitRun {
             policies,
             related: RelatedCache::default(),

@@ -156,6 +156,29 @@ pub(crate) struct Survey {
     pub unfinished: Vec<(PlanUnit, u64)>,
 }
 
+/// Where a run of a plan starts (the first or a resume): the job shows what
+/// the finished units did and counts them done of `context.units` (`what`
+/// they are), and the finished-units counter agrees with the plan (a run
+/// may have stopped between ending a unit and counting it).
+pub(crate) async fn start_run(
+    store: &dyn Store,
+    job: &mut crate::jobs::JobTracker<'_>,
+    context: &PlanContext,
+    what: &str,
+) -> Result<Survey, EngineError> {
+    let survey = survey(store, &context.job_id).await?;
+    let so_far = &survey.merged;
+    job.update(|j| {
+        j.counts = so_far.counts.clone();
+        j.errors = context.errors.iter().chain(&so_far.errors).cloned().collect();
+        j.progress_done = 0;
+    });
+    job.set_total(context.units, what);
+    job.advance(so_far.finished, "units").await?;
+    recount_finished(store, &context.job_id, so_far.finished).await?;
+    Ok(survey)
+}
+
 /// Units read per page by [`survey`].
 const SURVEY_PAGE: usize = 200;
 

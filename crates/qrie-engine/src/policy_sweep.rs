@@ -150,17 +150,10 @@ impl Engine {
         stopped_owner: Option<String>,
     ) -> Result<JobReport, EngineError> {
         let job_id = context.job_id.clone();
-        let plan::Survey { merged: so_far, unfinished } = plan::survey(&*self.store, &job_id).await?;
-        job.update(|j| {
-            j.counts = so_far.counts.clone();
-            j.errors = context.errors.iter().chain(&so_far.errors).cloned().collect();
-            j.progress_done = 0;
-        });
-        job.set_total(context.units, "account-service partitions");
-        job.advance(so_far.finished, "units").await?;
-        plan::recount_finished(&*self.store, &job_id, so_far.finished).await?;
+        let plan::Survey { merged: so_far, unfinished } =
+            plan::start_run(&*self.store, &mut job, &context, "account-service partitions").await?;
 
-        let run = self.policy_unit_run(&context).await?;
+        let run = self.policy_unit_run(&context, None).await?;
         let now = Engine::now();
         let owner = job.owner().to_string();
         let mut last = so_far.finished == context.units;
@@ -190,13 +183,17 @@ impl Engine {
     /// What every unit of a policy sweep evaluates with: the policies as they
     /// are now (one suspended or deleted since the plan was made is no longer
     /// evaluated: its findings are closed by the suspension, and by the full
-    /// sweep's end) and the accounts.
-    pub(crate) async fn policy_unit_run(&self, context: &PlanContext) -> Result<PolicyUnitRun, EngineError> {
+    /// sweep's end) and the accounts (`only`: the one a unit message reads).
+    pub(crate) async fn policy_unit_run(
+        &self,
+        context: &PlanContext,
+        only: Option<&str>,
+    ) -> Result<PolicyUnitRun, EngineError> {
         let (mut policies, _) = load_active_policies(&*self.store).await?;
         if let Some(id) = &context.policy_id {
             policies.retain(|p| p.id() == id);
         }
-        let accounts = self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
+        let accounts = self.accounts_by_id(only).await?;
         let trigger = Trigger::job(context.scan_type.detected_by(), context.job_id.clone());
         Ok(PolicyUnitRun { policies, accounts, trigger })
     }

@@ -141,6 +141,23 @@ mod gated {
         sweep
     }
 
+    /// A volume created in the estate, unencrypted (the simulation picks
+    /// encryption at random).
+    fn unencrypted_volume(f: &Fixture) -> qrie_engine::sim::AppliedChange {
+        (0..)
+            .find_map(|seed| {
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+                let mut estate = f.estate.write().unwrap();
+                let c = estate.apply_one(ChangeKind::CreateVolume, &mut rng).expect("a volume created");
+                if c.description.contains("unencrypted") {
+                    return Some(c);
+                }
+                estate.remove(&c.arn);
+                None
+            })
+            .unwrap()
+    }
+
     async fn policy_with_findings(engine: &Engine, service: &str) -> String {
         let views = engine.list_policies(qrie_engine::policies::PolicyListing::Active).await.unwrap();
         views
@@ -185,19 +202,7 @@ mod gated {
     async fn an_event_during_a_sweep_keeps_its_transition() {
         let f = fixture().await;
         let sweep = hold_sweep(&f, vec![Service::Ec2]).await;
-        // An unencrypted one (the simulation picks encryption at random).
-        let change = (0..)
-            .find_map(|seed| {
-                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-                let mut estate = f.estate.write().unwrap();
-                let c = estate.apply_one(ChangeKind::CreateVolume, &mut rng).expect("a volume created");
-                if c.description.contains("unencrypted") {
-                    return Some(c);
-                }
-                estate.remove(&c.arn);
-                None
-            })
-            .unwrap();
+        let change = unencrypted_volume(&f);
         let routed = vec![qrie_engine::events::route_record(0, change.record.clone())];
         f.engine.ingest_events(&routed).await.unwrap();
         let opened: Vec<_> = f.engine.store.findings_for_resource(&change.arn).await.unwrap();
@@ -245,18 +250,7 @@ mod gated {
         use qrie_engine::evaluate::{evaluate_batch, load_active_policies, FindingIndex, RelatedCache, Tally};
         let f = fixture().await;
         // A new unencrypted volume, as a sweep lists it from the store.
-        let change = (0..)
-            .find_map(|seed| {
-                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-                let mut estate = f.estate.write().unwrap();
-                let c = estate.apply_one(ChangeKind::CreateVolume, &mut rng).expect("a volume created");
-                if c.description.contains("unencrypted") {
-                    return Some(c);
-                }
-                estate.remove(&c.arn);
-                None
-            })
-            .unwrap();
+        let change = unencrypted_volume(&f);
         let volume = f.estate.read().unwrap().get(&change.arn).cloned().expect("the volume is in the estate");
         f.engine.store.put_resources(vec![volume.clone()]).await.unwrap();
         let (policies, _) = load_active_policies(&*f.engine.store).await.unwrap();

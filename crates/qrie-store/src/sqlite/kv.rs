@@ -93,22 +93,7 @@ impl KvStore for SqliteStore {
     }
 
     async fn kv_list_versioned(&self, namespace: &str) -> Result<Vec<(String, Value, u64)>> {
-        let namespace = namespace.to_string();
-        self.run(move |conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT key, value, version FROM kv WHERE namespace = ?1 ORDER BY key")?;
-            let rows = stmt.query_map([&namespace], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (key, text, version) = row?;
-                let value = from_doc(format_args!("{namespace}/{key}"), &text)?;
-                out.push((key, value, version as u64));
-            }
-            Ok(out)
-        })
-        .await
+        self.kv_page_versioned(namespace, None, usize::MAX).await
     }
 
     async fn kv_page_versioned(
@@ -123,7 +108,8 @@ impl KvStore for SqliteStore {
                 "SELECT key, value, version FROM kv WHERE namespace = ?1 AND (?2 IS NULL OR key > ?2)
                  ORDER BY key LIMIT ?3",
             )?;
-            let rows = stmt.query_map(params![namespace, after, limit as i64], |r| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![namespace, after, limit], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
             })?;
             let mut out = Vec::new();
