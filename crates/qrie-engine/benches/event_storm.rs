@@ -20,6 +20,7 @@ fn env(name: &str, default: usize) -> usize {
 }
 
 fn main() {
+    qrie_engine::memory::limit_malloc_arenas();
     let (events, pool) = (env("EVENTS", 50_000), env("POOL", 4));
     let (accounts, per_account) = (env("ACCOUNTS", 10), env("PER_ACCOUNT", 10_000));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");

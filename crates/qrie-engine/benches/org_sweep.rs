@@ -53,6 +53,7 @@ status {}, peak RSS {:.0} MB, store {:.0} MB",
 }
 
 fn main() {
+    qrie_engine::memory::limit_malloc_arenas();
     let (accounts, per_account) = (env("ACCOUNTS", 1000), env("PER_ACCOUNT", 1000));
     let workers = env("WORKERS", 0);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");

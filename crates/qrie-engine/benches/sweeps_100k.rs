@@ -16,6 +16,7 @@ fn env(name: &str, default: usize) -> usize {
 }
 
 fn main() {
+    qrie_engine::memory::limit_malloc_arenas();
     let (accounts, per_account) = (env("ACCOUNTS", 10), env("PER_ACCOUNT", 10_000));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async move {

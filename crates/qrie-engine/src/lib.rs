@@ -28,6 +28,7 @@ pub mod fanout;
 pub mod history;
 mod inventory;
 pub mod jobs;
+pub mod memory;
 mod plan;
 pub mod policies;
 mod policy_sweep;

@@ -1664,7 +1664,7 @@ pub async fn versioned_entries(store: Arc<dyn Store>) {
         assert!(page.len() <= 7);
         let Some(last) = page.last() else { break };
         after = Some(last.0.clone());
-        paged.extend(page.into_iter().map(|(k, v, version)| (k, v, version)));
+        paged.extend(page);
     }
     let expected: Vec<(String, Value, u64)> = entries.into_iter().map(|(k, v)| (k, v, 1)).collect();
     assert_eq!(paged, expected);

@@ -20,6 +20,7 @@ enum Run {
 }
 
 fn main() -> ExitCode {
+    qrie_engine::memory::limit_malloc_arenas();
     // In Lambda (QRIE_LAMBDA names the function) there is no command line.
     let lambda = match lambda::mode_from_env() {
         Ok(mode) => mode,
