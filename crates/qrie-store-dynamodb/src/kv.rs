@@ -184,7 +184,9 @@ impl KvStore for DynamoStore {
             .update_expression("ADD #c :d")
             .expression_attribute_names("#c", COUNT)
             .expression_attribute_values(":d", n(delta))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            // ALL_NEW, not UPDATED_NEW: adding 0 (a read of the counter)
+            // updates nothing, and UPDATED_NEW may then return no value.
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await
             .map_err(|e| sdk("UpdateItem", table, e))?;

@@ -1650,7 +1650,9 @@ pub async fn versioned_entries(store: Arc<dyn Store>) {
     assert!(store.kv_list_versioned("#plan/other").await.expect("list").is_empty());
     assert_eq!(store.counter_add(ns, "finished", 1).await.expect("add"), 1);
     assert_eq!(store.counter_add(ns, "finished", 2).await.expect("add"), 3);
+    assert_eq!(store.counter_add(ns, "finished", 0).await.expect("adding nothing reads it"), 3);
     assert_eq!(store.counters(ns).await.expect("counters"), vec![("finished".to_string(), 3)]);
+    assert_eq!(store.counter_add("#plan/j2", "unset", 0).await.expect("adding nothing to none"), 0);
     assert_eq!(store.kv_list_versioned(ns).await.expect("list").len(), 3, "counters are not entries");
 
     // Read a page at a time: the same entries, in order, each once.
