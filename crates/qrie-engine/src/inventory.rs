@@ -784,12 +784,19 @@ is interrupted within a minute, and resumable then",
                 deleted_arns.push(arn);
             }
         }
+        let mut index = self.unit_findings(unit, &run.policies).await?;
+        // A run stopped after marking resources deleted but before resolving
+        // their findings left those findings open, and the deletion is not
+        // seen again: an open finding on a resource stored deleted is settled
+        // here, so a resumed unit ends as an uninterrupted one.
+        let open: HashSet<&str> = index.values().filter(|f| f.is_active()).map(|f| f.arn.as_str()).collect();
+        let unsettled = stored.iter().filter(|d| d.deleted && open.contains(d.arn.as_str())).map(|d| d.arn.clone());
+        deleted_arns.extend(unsettled);
         if !deleted_arns.is_empty() {
             written.extend(self.store.get_resources(deleted_arns).await?);
         }
 
         let policies: Vec<&ActivePolicy> = run.policies.iter().collect();
-        let mut index = self.unit_findings(unit, &run.policies).await?;
         let tally = &mut result.tally;
         for chunk in written.chunks(1000) {
             run.related.prefetch(&*self.store, &policies, chunk).await?;

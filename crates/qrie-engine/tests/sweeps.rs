@@ -127,6 +127,27 @@ async fn a_deleted_resource_resolves_and_an_older_listing_does_not_resurrect_it(
     assert_eq!(finding_state(&f, &v.arn).await.unwrap().0, FindingState::Resolved);
 }
 
+/// A sweep stopped after it marked a resource deleted and before it resolved
+/// the resource's finding (here: the deletion written directly) leaves the
+/// finding open; the next sweep does not see the deletion again, and still
+/// settles it.
+#[tokio::test]
+async fn a_deletion_stored_without_its_finding_resolved_is_settled_by_the_next_sweep() {
+    let f = fixture().await;
+    let t0 = Utc::now() - Duration::minutes(10);
+    let v = vol(A, "vol-1", false, t0);
+    f.cloud.set(A, Service::Ec2, vec![v.clone()], true, t0);
+    sweep(&f, ScanType::Bootstrap).await;
+    assert_eq!(finding_state(&f, &v.arn).await, Some((FindingState::Active, None)));
+
+    let t1 = t0 + Duration::minutes(5);
+    f.engine.store.mark_deleted(A, vec![v.arn.clone()], t1).await.unwrap();
+    f.cloud.set(A, Service::Ec2, vec![], true, t1 + Duration::minutes(1));
+    let r = sweep(&f, ScanType::AntiEntropy).await;
+    assert_eq!(r.result["Resources"]["Deleted"], 0, "{}", r.result);
+    assert_eq!(finding_state(&f, &v.arn).await, Some((FindingState::Resolved, Some(ResolvedReason::ResourceDeleted))));
+}
+
 #[tokio::test]
 async fn an_incomplete_listing_deletes_nothing_and_a_failing_account_stops_nothing() {
     let f = fixture().await;
