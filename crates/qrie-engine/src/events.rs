@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::commit::{commit, Evaluator};
 use crate::evaluate::{evaluate_batch, load_active_policies, ActivePolicy, FindingIndex, RelatedCache, Tally};
+use crate::references;
 use crate::{summary, Described, Engine, EngineError};
 
 const STATS_NS: &str = "events";
@@ -324,6 +325,7 @@ impl Engine {
         let (resource, present): (Resource, bool) = match described {
             Described::Present(r) => {
                 let r = *r;
+                references::record(&*self.store, [&r]).await?;
                 if self.store.put_resources(vec![r.clone()]).await?[0] != WriteOutcome::Written {
                     return Ok(None);
                 }
@@ -396,6 +398,16 @@ impl Engine {
     ) -> Result<Vec<Resource>, EngineError> {
         let readers: Vec<&ActivePolicy> =
             policies.iter().filter(|p| p.def.depends_on(&changed.resource_type)).collect();
+        if readers.is_empty() {
+            return Ok(Vec::new());
+        }
+        if references::indexed(&*self.store, &account.account_id).await? {
+            let mut found = references::readers_of(&*self.store, &changed.arn).await?;
+            found.retain(|r| readers.iter().any(|p| p.def.resource_type == r.resource_type));
+            return Ok(found);
+        }
+        // Not indexed yet (a store from before the index, until its next
+        // complete sweep): every resource of the types that may read it.
         let mut types: Vec<&str> = readers.iter().map(|p| p.def.resource_type).collect();
         types.sort_unstable();
         types.dedup();

@@ -20,6 +20,7 @@ use crate::commit::{commit, Evaluator};
 use crate::evaluate::{evaluate_batch, load_active_policies, ActivePolicy, FindingIndex, RelatedCache, Tally};
 use crate::jobs::{queued_job, JobReport, JobTracker, Progress, QueuedRun};
 use crate::plan::{self, PlanContext, UnitResult, MAX_ATTEMPTS};
+use crate::references;
 use crate::summary::{self, DRIFT_INVENTORY_KEY, DRIFT_INVENTORY_SERIES};
 use crate::{CloudError, Engine, EngineError, Listing, SweepUnit};
 
@@ -62,6 +63,7 @@ pub(crate) struct UnitRun {
     trigger: Trigger,
     scan_type: ScanType,
     grace: chrono::Duration,
+    unindexed: HashSet<String>,
 }
 
 /// A unit a worker claimed: its claim's version, and its listing (none when
@@ -226,6 +228,7 @@ impl Engine {
             discovery: discovered,
             drift_at_ms: None,
             policy_id: None,
+            unindexed: references::unindexed(&*self.store, accounts.iter().map(|a| a.account_id.as_str())).await?,
         };
         plan::write(&*self.store, &context, &planned).await?;
         Ok((job, context))
@@ -416,6 +419,7 @@ is interrupted within a minute, and resumable then",
             trigger: Trigger::job(context.scan_type.detected_by(), context.job_id.clone()),
             scan_type: context.scan_type,
             grace: chrono::Duration::seconds(context.drift_grace_seconds),
+            unindexed: context.unindexed.iter().cloned().collect(),
             accounts,
         })
     }
@@ -506,6 +510,11 @@ is interrupted within a minute, and resumable then",
                 baselined.push(account_id.clone());
             }
         }
+
+        // An account is indexed once every resource of it was: all its units listed completely.
+        let indexed =
+            context.unindexed.iter().filter(|a| context.full_sweep && !merged.incomplete_accounts.contains(*a));
+        references::mark_indexed(&*self.store, indexed.cloned().collect()).await?;
 
         let tally = &merged.tally;
         let mut counts = merged.counts.clone();
@@ -738,6 +747,10 @@ is interrupted within a minute, and resumable then",
             Vec::new()
         };
 
+        // References first, so no stored state lacks its index entries.
+        let index_all = run.unindexed.contains(&unit.account_id);
+        let referencing = listing.resources.iter().zip(&kinds).filter(|(_, k)| index_all || !matches!(k, Change::Same));
+        references::record(&*self.store, referencing.map(|(r, _)| r)).await?;
         let outcomes = self.store.put_resources(listing.resources.clone()).await?;
         let mut written: Vec<Resource> = Vec::new();
         for ((resource, outcome), kind) in listing.resources.into_iter().zip(outcomes).zip(kinds) {

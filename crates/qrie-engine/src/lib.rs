@@ -32,6 +32,7 @@ pub mod memory;
 mod plan;
 pub mod policies;
 mod policy_sweep;
+mod references;
 pub mod sim;
 pub mod summary;
 

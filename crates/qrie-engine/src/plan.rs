@@ -53,6 +53,11 @@ pub(crate) struct PlanContext {
     /// active policy, or an inventory sweep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_id: Option<String>,
+    /// Swept accounts whose resources' references were not all indexed when
+    /// planned: their units index every resource they list, not only what
+    /// changed (see `references`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unindexed: Vec<String>,
 }
 
 /// What a worker did with one unit: recorded with the unit's end.

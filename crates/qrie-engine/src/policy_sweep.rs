@@ -136,6 +136,7 @@ impl Engine {
             discovery: serde_json::Value::Null,
             drift_at_ms: None,
             policy_id: req.policy_id.clone(),
+            unindexed: Vec::new(),
         };
         plan::write(&*self.store, &context, &units).await?;
         Ok((job, context))

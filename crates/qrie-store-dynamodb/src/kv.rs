@@ -86,6 +86,34 @@ impl KvStore for DynamoStore {
         write_all(self.client(), &self.tables().kv, writes).await
     }
 
+    async fn kv_put_entries(&self, entries: Vec<(String, String, Value)>) -> Result<()> {
+        // One write per key in a batch: the last of the same key wins.
+        let last: BTreeMap<(String, String), Value> = entries.into_iter().map(|(ns, k, v)| ((ns, k), v)).collect();
+        let writes = last.iter().map(|((ns, k), v)| item_of(ns, k, v).map(Write::Put)).collect::<Result<Vec<_>>>()?;
+        write_all(self.client(), &self.tables().kv, writes).await
+    }
+
+    async fn kv_delete_if(&self, namespace: &str, k: &str, expected: Value) -> Result<bool> {
+        let table = &self.tables().kv;
+        // Values are stored as their serialisation, so equal values are equal strings.
+        let text = to_doc(format_args!("{namespace}/{k}"), &expected)?;
+        let out = self
+            .client()
+            .delete_item()
+            .table_name(table)
+            .set_key(Some(key([("Namespace", s(namespace)), ("Key", s(k))])))
+            .condition_expression("#v = :v")
+            .expression_attribute_names("#v", VALUE)
+            .expression_attribute_values(":v", text)
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk("DeleteItem", table, e)),
+        }
+    }
+
     async fn kv_list(&self, namespace: &str) -> Result<Vec<(String, Value)>> {
         let table = &self.tables().kv;
         // A Query returns its partition in key order.

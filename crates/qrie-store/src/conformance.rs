@@ -1584,6 +1584,28 @@ pub async fn kv(store: Arc<dyn Store>) {
     assert!(store.kv_list("sim").await.expect("list").is_empty());
     assert_eq!(store.kv_get("sim", "alpha").await.expect("get"), None);
     assert_eq!(store.kv_list("other").await.expect("list").len(), 1, "clearing one namespace leaves the others");
+
+    // Entries across namespaces in one call; the last of a key wins.
+    let entries = vec![
+        ("refs/sg-1".to_string(), "i-1".to_string(), json!(1)),
+        ("refs/sg-1".to_string(), "i-2".to_string(), json!(1)),
+        ("refs/sg-2".to_string(), "i-1".to_string(), json!(1)),
+        ("refs/sg-2".to_string(), "i-1".to_string(), json!(2)),
+    ];
+    store.kv_put_entries(entries).await.expect("put entries");
+    store.kv_put_entries(Vec::new()).await.expect("put no entries");
+    assert_eq!(
+        store.kv_list("refs/sg-1").await.expect("list"),
+        vec![("i-1".into(), json!(1)), ("i-2".into(), json!(1))]
+    );
+    assert_eq!(store.kv_list("refs/sg-2").await.expect("list"), vec![("i-1".into(), json!(2))]);
+    // Deleted only at the value read: a writer's newer value stays.
+    assert!(!store.kv_delete_if("refs/sg-2", "i-1", json!(1)).await.expect("delete stale"), "value is 2 now");
+    assert!(store.kv_delete_if("refs/sg-2", "i-1", json!(2)).await.expect("delete"));
+    assert!(!store.kv_delete_if("refs/sg-2", "i-1", json!(2)).await.expect("delete twice"), "gone already");
+    assert!(!store.kv_delete_if("refs/none", "x", json!(1)).await.expect("delete missing"));
+    assert!(store.kv_list("refs/sg-2").await.expect("list").is_empty());
+    assert_eq!(store.kv_list("refs/sg-1").await.expect("list").len(), 2, "other namespaces untouched");
 }
 
 /// Counters: created at 0, added to atomically by concurrent writers, kept

@@ -187,6 +187,13 @@ pub trait KvStore: Send + Sync {
     async fn kv_get(&self, namespace: &str, key: &str) -> Result<Option<Value>>;
     async fn kv_put(&self, namespace: &str, key: &str, value: Value) -> Result<()>;
     async fn kv_put_many(&self, namespace: &str, entries: Vec<(String, Value)>) -> Result<()>;
+    /// Plain puts of entries across namespaces, (namespace, key, value) each:
+    /// one batch where [`kv_put_many`](Self::kv_put_many) would take one per namespace.
+    async fn kv_put_entries(&self, entries: Vec<(String, String, Value)>) -> Result<()>;
+    /// Deletes the entry if its stored value is `expected`; whether it was
+    /// deleted (false too when there is no such entry). A writer that put
+    /// another value since keeps its entry.
+    async fn kv_delete_if(&self, namespace: &str, key: &str, expected: Value) -> Result<bool>;
     /// Ordered by key.
     async fn kv_list(&self, namespace: &str) -> Result<Vec<(String, Value)>>;
     async fn kv_clear(&self, namespace: &str) -> Result<()>;

@@ -51,6 +51,31 @@ impl KvStore for SqliteStore {
         .await
     }
 
+    async fn kv_put_entries(&self, entries: Vec<(String, String, Value)>) -> Result<()> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for (namespace, key, value) in &entries {
+                put(&tx, namespace, key, value)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn kv_delete_if(&self, namespace: &str, key: &str, expected: Value) -> Result<bool> {
+        let (namespace, key) = (namespace.to_string(), key.to_string());
+        self.run(move |conn| {
+            // Values are stored as their serialisation, so equal values are equal text.
+            let text = to_doc(format_args!("{namespace}/{key}"), &expected)?;
+            let deleted = conn
+                .prepare_cached("DELETE FROM kv WHERE namespace = ?1 AND key = ?2 AND value = ?3")?
+                .execute(params![namespace, key, text])?;
+            Ok(deleted > 0)
+        })
+        .await
+    }
+
     async fn kv_list(&self, namespace: &str) -> Result<Vec<(String, Value)>> {
         let namespace = namespace.to_string();
         self.run(move |conn| {
