@@ -46,8 +46,7 @@ pub struct MessageOutcome {
     pub message_id: String,
     /// How many times SQS has delivered it, this delivery included.
     pub receive_count: u32,
-    /// Processed: its counts. Failed: why; the message stays on the queue.
-    pub stats: Option<EventStats>,
+    /// Failed: why; the message stays on the queue.
     pub error: Option<String>,
     /// Deleted from the queue (only processed messages are).
     pub deleted: bool,
@@ -58,6 +57,8 @@ pub struct MessageOutcome {
 #[serde(rename_all = "PascalCase")]
 pub struct BatchReport {
     pub messages: Vec<MessageOutcome>,
+    /// The counts of the batch's processed messages (processed together).
+    pub stats: EventStats,
 }
 
 impl BatchReport {
@@ -119,35 +120,31 @@ impl SqsPoller {
     pub async fn process(&self, engine: &Engine, messages: Vec<Message>) -> Result<BatchReport, SqsError> {
         let mut report = BatchReport::default();
         let mut to_delete = Vec::new();
-        for m in messages {
+        let bodies: Vec<&[u8]> = messages.iter().map(|m| m.body().unwrap_or_default().as_bytes()).collect();
+        let batch = engine.ingest_batch(&bodies).await;
+        report.stats = batch.stats;
+        for (m, failure) in messages.iter().zip(batch.failures) {
             let message_id = m.message_id().unwrap_or("?").to_string();
             let receive_count = m
                 .attributes()
                 .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(0);
-            let body = m.body().unwrap_or_default();
-            let outcome = match engine.ingest_message(body.as_bytes()).await {
-                Ok(r) => {
+            let outcome = match failure {
+                None => {
                     if let Some(handle) = m.receipt_handle() {
                         to_delete.push((report.messages.len(), handle.to_string()));
                     }
-                    MessageOutcome { message_id, receive_count, stats: Some(r.stats), error: None, deleted: false }
+                    MessageOutcome { message_id, receive_count, error: None, deleted: false }
                 }
-                Err(e) => {
+                Some(e) => {
                     tracing::warn!(
                         queue = %self.queue_url,
                         message_id,
                         receive_count,
                         "message left on the queue (retried, then dead-lettered by the redrive policy): {e}"
                     );
-                    MessageOutcome {
-                        message_id,
-                        receive_count,
-                        stats: None,
-                        error: Some(e.to_string()),
-                        deleted: false,
-                    }
+                    MessageOutcome { message_id, receive_count, error: Some(e.to_string()), deleted: false }
                 }
             };
             report.messages.push(outcome);

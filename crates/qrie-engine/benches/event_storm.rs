@@ -1,7 +1,7 @@
 //! An event storm at organization scale: a burst of EVENTS (default 50,000)
 //! CloudTrail events over a simulated estate of ACCOUNTS × PER_ACCOUNT
 //! resources (default 10 × 10,000), sent as EventBridge messages through the
-//! path the events function and `qrie serve` use (`Engine::ingest_message`:
+//! path the events function and `qrie serve` use (`Engine::ingest_batch`:
 //! decode → route → describe → conditional store write → evaluation → finding
 //! writes), ten messages to a batch as SQS hands them to the function, POOL
 //! batches at once (default 4: the function's maximum concurrency). The
@@ -61,14 +61,11 @@ fn main() {
         let batches = futures::stream::iter(messages.chunks(10))
             .map(|batch| async move {
                 let received = Instant::now();
-                let mut latencies = Vec::with_capacity(batch.len());
-                let mut moved = 0;
-                for body in batch {
-                    let report = engine.ingest_message(body).await.expect("ingest");
-                    moved += report.stats.findings_opened + report.stats.findings_resolved;
-                    latencies.push(received.elapsed());
-                }
-                (latencies, moved)
+                let bodies: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+                let ingested = engine.ingest_batch(&bodies).await;
+                assert!(ingested.failures.iter().all(Option::is_none), "{:?}", ingested.failures);
+                let moved = ingested.stats.findings_opened + ingested.stats.findings_resolved;
+                (vec![received.elapsed(); batch.len()], moved)
             })
             .buffer_unordered(pool.max(1));
         let (mut latencies, moved): (Vec<Vec<Duration>>, Vec<u64>) = batches.unzip().await;

@@ -53,6 +53,9 @@ pub struct Decision {
     /// Whether an open or resolve would come from the passage of time alone
     /// (counted as time-based, not as missed).
     pub time_driven: bool,
+    /// What made this decision due, when not the commit's own trigger (a
+    /// batch of events commits together, each under its own event).
+    pub trigger: Option<std::sync::Arc<Trigger>>,
 }
 
 /// What re-deciding an evaluation needs: the policies and accounts it was
@@ -92,6 +95,7 @@ pub async fn commit(
             let key = (d.rref.arn.clone(), d.policy_id.clone());
             let current = index.get(&key);
             let subject = Subject { resource: &d.rref, policy_id: &d.policy_id, severity: d.severity };
+            let trigger = d.trigger.as_deref().unwrap_or(trigger);
             let (effect, write) = lifecycle::apply(current, subject, &d.outcome, trigger, now);
             let counted_as = made_by_this_job(current, effect, trigger).unwrap_or(effect);
             match write {
@@ -265,7 +269,7 @@ async fn stale_transitions(
         let current = index.get(&(d.rref.arn.clone(), d.policy_id.clone()));
         let rref = resource.reference();
         let subject = Subject { resource: &rref, policy_id: &d.policy_id, severity: d.severity };
-        let (effect, _) = lifecycle::apply(current, subject, &outcome, trigger, now);
+        let (effect, _) = lifecycle::apply(current, subject, &outcome, d.trigger.as_deref().unwrap_or(trigger), now);
         if !matches!(effect, Effect::Refreshed | Effect::Unchanged) {
             again.insert(n, Decision { rref, outcome, baselined: account.is_baselined(), ..(*d).clone() });
         }

@@ -245,6 +245,7 @@ pub fn evaluate_batch(
                 outcome,
                 baselined: account.is_baselined(),
                 time_driven,
+                trigger: None,
             });
         }
     }
@@ -324,6 +325,7 @@ pub fn close_findings(
             outcome: Outcome::Close(reason),
             baselined: accounts.get(&current.account_id).is_some_and(Account::is_baselined),
             time_driven: false,
+            trigger: None,
         })
         .collect()
 }

@@ -10,6 +10,7 @@ use qrie_store::{ResourceFilter, WriteOutcome};
 use serde::{Deserialize, Serialize};
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::commit::{commit, Evaluator};
@@ -242,128 +243,259 @@ impl Engine {
     /// A message that fails is counted as errors only: its events are counted
     /// once, when it is processed, however often the queue retries it.
     pub async fn ingest_message(&self, body: &[u8]) -> Result<EventReport, MessageError> {
-        let incoming = qrie_events::decode(body)?;
-        let routed: Vec<Routed> = incoming.iter().map(qrie_events::route).collect();
-        let mut report = EventReport::default();
+        let mut batch = self.ingest_batch(&[body]).await;
+        match batch.failures.pop().flatten() {
+            Some(e) => Err(e),
+            None => Ok(EventReport { stats: batch.stats, errors: Vec::new() }),
+        }
+    }
+
+    /// Processes the messages of one queue receive as one batch, each with
+    /// [`ingest_message`](Self::ingest_message)'s contract: a resource several
+    /// of them name is re-read once, and the batch's resources and findings
+    /// are written together (one store write each, not one per message). A
+    /// message fails alone when it does not decode or a resource it names
+    /// could not be re-read; all of them fail when the store does.
+    pub async fn ingest_batch(&self, bodies: &[&[u8]]) -> BatchIngest {
+        let mut failures: Vec<Option<MessageError>> = Vec::with_capacity(bodies.len());
+        let mut reports: Vec<EventReport> = Vec::with_capacity(bodies.len());
+        // Which messages named each resource (the first one owns its re-read).
+        let mut named_by: HashMap<String, Vec<usize>> = HashMap::new();
         let mut debouncer = Debouncer::new(Duration::ZERO);
-        self.accept_events(&routed, &mut debouncer, &mut report);
-        let processed = self.process_pending(debouncer.take_all(), &mut report).await;
-        if let Err(e) = processed {
-            self.record_event_stats(&EventStats { errors: 1, ..Default::default() }).await?;
-            return Err(e.into());
+        for (i, body) in bodies.iter().enumerate() {
+            let mut report = EventReport::default();
+            match qrie_events::decode(body) {
+                Ok(incoming) => {
+                    let routed: Vec<Routed> = incoming.iter().map(qrie_events::route).collect();
+                    self.accept_events(&routed, &mut debouncer, &mut report);
+                    let targets = routed.iter().flat_map(|r| match &r.decision {
+                        Decision::Mapped { targets } => targets.as_slice(),
+                        _ => &[],
+                    });
+                    for t in targets {
+                        named_by.entry(t.arn.clone()).or_default().push(i);
+                    }
+                    failures.push(None);
+                }
+                Err(e) => failures.push(Some(MessageError::Decode(e))),
+            }
+            reports.push(report);
         }
-        if !report.errors.is_empty() {
-            self.record_event_stats(&EventStats { errors: report.stats.errors, ..Default::default() }).await?;
-            return Err(MessageError::Targets(report.errors));
+
+        let mut batch = BatchIngest::default();
+        let applied = match self.apply_pending(debouncer.take_all()).await {
+            Ok(applied) => applied,
+            Err(e) => {
+                let why = e.to_string();
+                for f in failures.iter_mut().filter(|f| f.is_none()) {
+                    *f = Some(MessageError::Engine(EngineError::Conflict(why.clone())));
+                }
+                batch.stats.errors = bodies.len() as u64;
+                batch.failures = failures;
+                // Best effort: the batch is retried whole, its counts then.
+                let _ = self.record_event_stats(&batch.stats).await;
+                return batch;
+            }
+        };
+        // Each resource's outcome goes to the first message that named it;
+        // a resource that failed fails every message that named it.
+        for (arn, outcome) in &applied.targets {
+            let owners = named_by.get(arn).map_or(&[][..], Vec::as_slice);
+            if let Some(&first) = owners.first() {
+                outcome.count(&mut reports[first]);
+            }
+            if let Applied::Failed(why) = outcome {
+                for &i in owners {
+                    reports[i].errors.push(format!("{arn}: {why}"));
+                }
+            }
         }
-        self.record_event_stats(&report.stats).await?;
-        Ok(report)
+        for (i, report) in reports.into_iter().enumerate() {
+            match &failures[i] {
+                Some(_) => batch.stats.errors += 1,
+                None if !report.errors.is_empty() => {
+                    batch.stats.errors += report.errors.len() as u64;
+                    failures[i] = Some(MessageError::Targets(report.errors));
+                }
+                None => batch.stats.add(&report.stats),
+            }
+        }
+        batch.stats.findings_opened += applied.tally.total(|t| t.opened + t.reopened);
+        batch.stats.findings_resolved += applied.tally.total(|t| t.resolved);
+        batch.failures = failures;
+        let recorded = async {
+            if applied.stored_any() {
+                summary::invalidate(&*self.store).await?;
+            }
+            self.record_event_stats(&batch.stats).await
+        };
+        if let Err(e) = recorded.await {
+            // The work is done and re-doing it is harmless: the queue retries.
+            let why = e.to_string();
+            for f in batch.failures.iter_mut().filter(|f| f.is_none()) {
+                *f = Some(MessageError::Engine(EngineError::Conflict(why.clone())));
+            }
+        }
+        batch
     }
 
     /// Re-reads, stores and evaluates each pending target.
     pub async fn process_pending(&self, pending: Vec<Pending>, report: &mut EventReport) -> Result<(), EngineError> {
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let accounts: HashMap<String, Account> =
-            self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
-        let (policies, _) = load_active_policies(&*self.store).await?;
-        let mut related = RelatedCache::default();
-        let mut tally = Tally::default();
-        for p in pending {
-            let Some(account) = accounts.get(&p.target.account_id).filter(|a| a.is_active()) else {
-                report.stats.unmonitored += 1;
-                continue;
-            };
-            let trigger = Trigger {
-                detected_by: DetectedBy::Event,
-                job_id: None,
-                event_id: p.event_id.clone(),
-                event_time: p.event_time,
-            };
-            match self.apply_target(&p.target, account, &accounts, &policies, &mut related, &trigger, &mut tally).await
-            {
-                Ok(Some(true)) => report.stats.refreshed += 1,
-                Ok(Some(false)) => report.stats.deleted += 1,
-                Ok(None) => {}
-                Err(e) => {
-                    report.stats.errors += 1;
-                    report.errors.push(format!("{}: {e}", p.target.arn));
-                }
+        let applied = self.apply_pending(pending).await?;
+        for (arn, outcome) in &applied.targets {
+            outcome.count(report);
+            if let Applied::Failed(why) = outcome {
+                report.errors.push(format!("{arn}: {why}"));
             }
         }
-        report.stats.findings_opened += tally.total(|t| t.opened + t.reopened);
-        report.stats.findings_resolved += tally.total(|t| t.resolved);
-        if report.stats.refreshed + report.stats.deleted > 0 {
+        report.stats.findings_opened += applied.tally.total(|t| t.opened + t.reopened);
+        report.stats.findings_resolved += applied.tally.total(|t| t.resolved);
+        if applied.stored_any() {
             summary::invalidate(&*self.store).await?;
         }
         Ok(())
     }
 
-    /// Observe → store → evaluate for one target. `Some(true)` when the
-    /// resource was stored present, `Some(false)` when recorded gone, `None`
-    /// when nothing was written (an unknown resource reported gone, or a newer
-    /// observation already stored).
-    #[allow(clippy::too_many_arguments)]
-    async fn apply_target(
+    /// Observe → store → evaluate for pending targets, [`TARGETS_PER_WRITE`]
+    /// at a time: the resources of a chunk are written in one batch (their
+    /// references first), then their findings and their dependents' in one
+    /// commit, each decision under the trigger of the event that changed it.
+    async fn apply_pending(&self, pending: Vec<Pending>) -> Result<AppliedTargets, EngineError> {
+        let mut applied = AppliedTargets::default();
+        if pending.is_empty() {
+            return Ok(applied);
+        }
+        let accounts: HashMap<String, Account> =
+            self.store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
+        let (policies, _) = load_active_policies(&*self.store).await?;
+        for chunk in pending.chunks(TARGETS_PER_WRITE) {
+            self.apply_chunk(chunk, &accounts, &policies, &mut applied).await?;
+        }
+        Ok(applied)
+    }
+
+    async fn apply_chunk(
         &self,
-        target: &Target,
-        account: &Account,
+        chunk: &[Pending],
         accounts: &HashMap<String, Account>,
         policies: &[ActivePolicy],
-        related: &mut RelatedCache,
-        trigger: &Trigger,
-        tally: &mut Tally,
-    ) -> Result<Option<bool>, EngineError> {
+        applied: &mut AppliedTargets,
+    ) -> Result<(), EngineError> {
+        let mut monitored = Vec::new();
+        for p in chunk {
+            match accounts.get(&p.target.account_id).filter(|a| a.is_active()) {
+                Some(account) => monitored.push((p, account)),
+                None => applied.set(&p.target, Applied::Unmonitored),
+            }
+        }
+        // Observe, a few at once (each is an AWS call on a real cloud).
+        let mut observed = Vec::with_capacity(monitored.len());
+        for group in monitored.chunks(DESCRIBES_AT_ONCE) {
+            let mut calls = Vec::with_capacity(group.len());
+            for &(p, account) in group {
+                calls.push(self.observe(&p.target, account));
+            }
+            let results = futures::future::join_all(calls).await;
+            observed.extend(group.iter().zip(results).map(|(&(p, account), r)| (p, account, r)));
+        }
+
+        // Store: references ahead of the resources, then the resources, then the deletions.
+        let mut present: Vec<(&Pending, Resource)> = Vec::new();
+        let mut gone: Vec<(&Pending, &Account, String, Timestamp)> = Vec::new();
+        for (p, account, result) in observed {
+            match result {
+                Ok((_, Described::Present(r))) => present.push((p, *r)),
+                Ok((arn, Described::Gone { observed_at })) => gone.push((p, account, arn, observed_at)),
+                Err(e) => applied.set(&p.target, Applied::Failed(e.to_string())),
+            }
+        }
+        references::record(&*self.store, present.iter().map(|(_, r)| r)).await?;
+        let outcomes = self.store.put_resources(present.iter().map(|(_, r)| r.clone()).collect()).await?;
+        let mut changed: Vec<(Resource, Arc<Trigger>)> = Vec::new();
+        for ((p, r), outcome) in present.into_iter().zip(outcomes) {
+            if outcome == WriteOutcome::Written {
+                applied.set(&p.target, Applied::Refreshed);
+                changed.push((r, Arc::new(event_trigger(p))));
+            } else {
+                applied.set(&p.target, Applied::Unchanged);
+            }
+        }
+        let mut deleted: HashMap<String, (&Pending, Timestamp)> = HashMap::new();
+        for (p, account, arn, observed_at) in gone {
+            let outcome = self.store.mark_deleted(&account.account_id, vec![arn.clone()], observed_at).await?;
+            if outcome.first() == Some(&WriteOutcome::Written) {
+                deleted.insert(arn, (p, observed_at));
+            } else {
+                applied.set(&p.target, Applied::Unchanged);
+            }
+        }
+        if !deleted.is_empty() {
+            for r in self.store.get_resources(deleted.keys().cloned().collect()).await? {
+                let Some((p, observed_at)) = deleted.remove(&r.arn) else { continue };
+                applied.set(&p.target, Applied::Deleted);
+                // Deleted as just written, even where the read lags the
+                // write (an index on DynamoDB): never evaluate it as present.
+                let r = Resource { deleted_at: r.deleted_at.or(Some(observed_at)), ..r };
+                changed.push((r, Arc::new(event_trigger(p))));
+            }
+            // Not readable after it was written: nothing to evaluate.
+            for (p, _) in deleted.into_values() {
+                applied.set(&p.target, Applied::Unchanged);
+            }
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+
+        // Evaluate each changed resource and what reads it (the instances
+        // using a security group, the principals a managed policy is attached
+        // to, every bucket under the account's Block Public Access), once,
+        // under the trigger of the change that made it due.
+        let mut related = RelatedCache::default();
+        let mut triggers: HashMap<String, Arc<Trigger>> = HashMap::new();
+        let mut batch: Vec<Resource> = Vec::new();
+        for (r, trigger) in &changed {
+            related.invalidate(&r.arn);
+            if triggers.insert(r.arn.clone(), trigger.clone()).is_none() {
+                batch.push(r.clone());
+            }
+        }
+        for (r, trigger) in &changed {
+            let account = &accounts[&r.account_id];
+            for d in self.dependents_of(r, account, policies).await? {
+                if !triggers.contains_key(&d.arn) {
+                    triggers.insert(d.arn.clone(), trigger.clone());
+                    batch.push(d);
+                }
+            }
+        }
+        let refs: Vec<&ActivePolicy> = policies.iter().collect();
+        let mut index = FindingIndex::new();
+        for f in self.store.findings_for_resources(batch.iter().map(|r| r.arn.clone()).collect()).await? {
+            index.insert((f.arn.clone(), f.policy.clone()), f);
+        }
+        related.prefetch(&*self.store, &refs, &batch).await?;
+        let mut decisions =
+            evaluate_batch(&batch, &refs, accounts, &related, &index, Engine::now(), &mut applied.tally);
+        for d in &mut decisions {
+            d.trigger = triggers.get(&d.rref.arn).cloned();
+        }
+        let evaluator = Evaluator { policies: &refs, accounts };
+        let fallback = Trigger { detected_by: DetectedBy::Event, job_id: None, event_id: None, event_time: None };
+        commit(&*self.store, decisions, &mut index, &fallback, Some(&evaluator), &mut applied.tally).await
+    }
+
+    /// Describes one target: its stored ARN (IAM events name no path) and
+    /// what the cloud shows now (an instance that terminated is gone, though
+    /// AWS shows it a while).
+    async fn observe(&self, target: &Target, account: &Account) -> Result<(String, Described), EngineError> {
         let arn = self.resolve_arn(target).await?;
         let described = match self.cloud.describe(account, &arn).await {
-            // An instance that terminated is gone now, though AWS shows it a while.
             Ok(Described::Present(r)) if qrie_model::has_ended(&r) => Described::Gone { observed_at: r.last_seen_at },
             Ok(d) => d,
             Err(e) => return Err(EngineError::Conflict(e.to_string())),
         };
-        let (resource, present): (Resource, bool) = match described {
-            Described::Present(r) => {
-                let r = *r;
-                references::record(&*self.store, [&r]).await?;
-                if self.store.put_resources(vec![r.clone()]).await?[0] != WriteOutcome::Written {
-                    return Ok(None);
-                }
-                (r, true)
-            }
-            Described::Gone { observed_at } => {
-                if self.store.mark_deleted(&account.account_id, vec![arn.clone()], observed_at).await?[0]
-                    != WriteOutcome::Written
-                {
-                    return Ok(None);
-                }
-                match self.store.get_resource(&arn).await? {
-                    // Deleted as just written, even where the read lags the
-                    // write (an index on DynamoDB): never evaluate it as present.
-                    Some(r) => (Resource { deleted_at: r.deleted_at.or(Some(observed_at)), ..r }, false),
-                    None => return Ok(None),
-                }
-            }
-        };
-        related.invalidate(&resource.arn);
-        // What reads this resource is re-evaluated with it (the instances
-        // using a security group, the principals a managed policy is attached
-        // to, every bucket under the account's Block Public Access).
-        let dependents = self.dependents_of(&resource, account, policies).await?;
-        let mut batch = vec![resource];
-        batch.extend(dependents);
-        let refs: Vec<&ActivePolicy> = policies.iter().collect();
-        let mut index = FindingIndex::new();
-        for r in &batch {
-            for f in self.store.findings_for_resource(&r.arn).await? {
-                index.insert((f.arn.clone(), f.policy.clone()), f);
-            }
-        }
-        related.prefetch(&*self.store, &refs, &batch).await?;
-        let decisions = evaluate_batch(&batch, &refs, accounts, related, &index, Engine::now(), tally);
-        let evaluator = Evaluator { policies: &refs, accounts };
-        commit(&*self.store, decisions, &mut index, trigger, Some(&evaluator), tally).await?;
-        Ok(Some(present))
+        Ok((arn, described))
     }
 
     /// IAM events name users, roles and groups without their path; the stored
@@ -464,6 +596,69 @@ pub enum MessageError {
     Engine(#[from] EngineError),
     #[error("{} resource(s) could not be re-read or evaluated: {}", .0.len(), .0.join("; "))]
     Targets(Vec<String>),
+}
+
+/// Targets observed, stored and evaluated in one store write: a queue
+/// receive (10 messages) fits, a file is cut into chunks of this many.
+const TARGETS_PER_WRITE: usize = 100;
+/// Describe calls of one chunk in flight at once.
+const DESCRIBES_AT_ONCE: usize = 8;
+
+/// What one batch of queued messages came to.
+#[derive(Debug, Default)]
+pub struct BatchIngest {
+    /// The counts of the processed messages (and the failures, as errors),
+    /// with the findings the batch moved.
+    pub stats: EventStats,
+    /// Per message, in order: `None` when processed (the caller deletes it),
+    /// why not otherwise (it stays on its queue).
+    pub failures: Vec<Option<MessageError>>,
+}
+
+/// What became of one target.
+#[derive(Debug, Clone, PartialEq)]
+enum Applied {
+    Refreshed,
+    Deleted,
+    /// In an account qrie does not monitor (or no longer).
+    Unmonitored,
+    /// Nothing written: a newer observation is stored, or it was never known.
+    Unchanged,
+    Failed(String),
+}
+
+impl Applied {
+    fn count(&self, report: &mut EventReport) {
+        let stats = &mut report.stats;
+        match self {
+            Applied::Refreshed => stats.refreshed += 1,
+            Applied::Deleted => stats.deleted += 1,
+            Applied::Unmonitored => stats.unmonitored += 1,
+            Applied::Failed(_) => stats.errors += 1,
+            Applied::Unchanged => {}
+        }
+    }
+}
+
+#[derive(Default)]
+struct AppliedTargets {
+    /// By the ARN the event named.
+    targets: BTreeMap<String, Applied>,
+    tally: Tally,
+}
+
+impl AppliedTargets {
+    fn set(&mut self, target: &Target, outcome: Applied) {
+        self.targets.insert(target.arn.clone(), outcome);
+    }
+
+    fn stored_any(&self) -> bool {
+        self.targets.values().any(|o| matches!(o, Applied::Refreshed | Applied::Deleted))
+    }
+}
+
+fn event_trigger(p: &Pending) -> Trigger {
+    Trigger { detected_by: DetectedBy::Event, job_id: None, event_id: p.event_id.clone(), event_time: p.event_time }
 }
 
 /// A CloudTrail record as the router sees it when it did not come from a file

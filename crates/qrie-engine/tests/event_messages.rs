@@ -13,9 +13,13 @@ use std::sync::Arc;
 
 const ACCOUNT: &str = "111111111111";
 
-/// Describes every resource as gone, or fails every describe.
+/// Describes every resource as gone, or fails every describe (`fail`) or
+/// those of ARNs containing `fail_on`; counts the calls.
+#[derive(Default)]
 struct Describes {
     fail: bool,
+    fail_on: Option<&'static str>,
+    calls: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait]
@@ -28,8 +32,9 @@ impl Cloud for Describes {
         Ok(Listing { complete: true, observed_at: Utc::now(), ..Default::default() })
     }
 
-    async fn describe(&self, _: &Account, _: &str) -> Result<Described, CloudError> {
-        if self.fail {
+    async fn describe(&self, _: &Account, arn: &str) -> Result<Described, CloudError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.fail || self.fail_on.is_some_and(|f| arn.contains(f)) {
             return Err(CloudError::AccessDenied("not authorized to perform ec2:DescribeVolumes".into()));
         }
         Ok(Described::Gone { observed_at: Utc::now() })
@@ -37,8 +42,12 @@ impl Cloud for Describes {
 }
 
 async fn engine(dir: &tempfile::TempDir, fail: bool) -> Engine {
+    engine_with(dir, Arc::new(Describes { fail, ..Default::default() })).await
+}
+
+async fn engine_with(dir: &tempfile::TempDir, cloud: Arc<Describes>) -> Engine {
     let store = qrie_store::open(&format!("sqlite:{}", dir.path().join("t.db").display())).unwrap();
-    let engine = Engine::new(store, Arc::new(Describes { fail }));
+    let engine = Engine::new(store, cloud);
     engine
         .add_account(NewAccount {
             account_id: ACCOUNT.into(),
@@ -56,6 +65,10 @@ async fn engine(dir: &tempfile::TempDir, fail: bool) -> Engine {
 
 /// An EventBridge event for a volume deletion in the monitored account.
 fn delete_volume_event() -> Vec<u8> {
+    delete_event("vol-0123456789abcdef0")
+}
+
+fn delete_event(volume: &str) -> Vec<u8> {
     json!({
         "version": "0", "id": "e1", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2",
         "account": ACCOUNT, "time": "2026-03-01T10:00:00Z", "region": "us-east-1", "resources": [],
@@ -64,7 +77,7 @@ fn delete_volume_event() -> Vec<u8> {
             "eventSource": "ec2.amazonaws.com", "eventName": "DeleteVolume", "awsRegion": "us-east-1",
             "eventType": "AwsApiCall", "readOnly": false, "recipientAccountId": ACCOUNT,
             "userIdentity": {"type": "AssumedRole", "accountId": ACCOUNT},
-            "requestParameters": {"volumeId": "vol-0123456789abcdef0"}, "responseElements": {"_return": true}
+            "requestParameters": {"volumeId": volume}, "responseElements": {"_return": true}
         }
     })
     .to_string()
@@ -118,7 +131,7 @@ async fn retried_and_concurrent_messages_are_counted_exactly() {
     let stats = failing.event_stats().await.unwrap();
     assert_eq!((stats.received, stats.mapped, stats.errors), (0, 0, 3), "{stats:?}");
 
-    let working = Engine::new(failing.store.clone(), Arc::new(Describes { fail: false }));
+    let working = Engine::new(failing.store.clone(), Arc::new(Describes::default()));
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let e = working.clone();
@@ -130,4 +143,28 @@ async fn retried_and_concurrent_messages_are_counted_exactly() {
     }
     let stats = working.event_stats().await.unwrap();
     assert_eq!((stats.received, stats.mapped, stats.errors), (8, 8, 3), "{stats:?}");
+}
+
+/// A queue receive processed as one batch: each message keeps its own
+/// outcome (a resource that could not be re-read fails only the messages
+/// naming it; an undecodable one fails alone), a resource two messages name
+/// is re-read once, and only processed messages are counted.
+#[tokio::test]
+async fn a_batch_of_messages_fails_only_the_messages_whose_resources_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = Arc::new(Describes { fail_on: Some("vol-0bad"), ..Default::default() });
+    let engine = engine_with(&dir, cloud.clone()).await;
+    let (good, bad) = (delete_event("vol-0aaa"), delete_event("vol-0bad"));
+    let bodies: Vec<&[u8]> = vec![&good, &bad, &good, b"not an event"];
+    let batch = engine.ingest_batch(&bodies).await;
+
+    assert_eq!(batch.failures.len(), 4);
+    assert!(batch.failures[0].is_none() && batch.failures[2].is_none(), "{:?}", batch.failures);
+    let Some(MessageError::Targets(why)) = &batch.failures[1] else { panic!("{:?}", batch.failures[1]) };
+    assert!(why.len() == 1 && why[0].contains("vol-0bad") && why[0].contains("ec2:DescribeVolumes"), "{why:?}");
+    assert!(matches!(batch.failures[3], Some(MessageError::Decode(_))), "{:?}", batch.failures[3]);
+    assert_eq!(cloud.calls.load(std::sync::atomic::Ordering::SeqCst), 2, "vol-0aaa re-read once for two messages");
+    let s = &batch.stats;
+    assert_eq!((s.received, s.mapped, s.debounced, s.errors), (2, 2, 1, 2), "{s:?}");
+    assert_eq!(engine.event_stats().await.unwrap(), batch.stats, "recorded as reported");
 }

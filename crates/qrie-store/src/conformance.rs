@@ -989,6 +989,25 @@ pub async fn finding_round_trip(store: Arc<dyn Store>) {
     for_bucket.sort_by(|a, b| a.policy.cmp(&b.policy));
     assert_eq!(for_bucket, vec![resolved.clone(), other_policy.clone()]);
     assert!(store.findings_for_resource("arn:aws:s3:::nope").await.expect("for resource").is_empty());
+    let arns = vec![bucket.arn.clone(), "arn:aws:s3:::nope".to_string(), user.arn.clone()];
+    let mut for_both = store.findings_for_resources(arns).await.expect("for resources");
+    for_both.sort_by(|a, b| (&a.arn, &a.policy).cmp(&(&b.arn, &b.policy)));
+    let mut expected = vec![resolved.clone(), other_policy.clone(), other_resource.clone(), user_finding.clone()];
+    expected.sort_by(|a, b| (&a.arn, &a.policy).cmp(&(&b.arn, &b.policy)));
+    assert_eq!(for_both, expected);
+    assert!(store.findings_for_resources(Vec::new()).await.expect("for none").is_empty());
+
+    // A refresh (evaluated again, evidence and time only) lands on the version
+    // read, like any write; a second writer from that version conflicts.
+    let mut refreshed = next(&other_policy);
+    refreshed.last_evaluated = at(40);
+    refreshed.evidence = json!({"Refreshed": true});
+    let outcome = store.write_findings(vec![write(refreshed.clone(), PolicyFence::Unchecked)]).await.expect("refresh");
+    assert_eq!(outcome, vec![FindingWriteOutcome::Written]);
+    let late =
+        store.write_findings(vec![write(refreshed.clone(), PolicyFence::Unchecked)]).await.expect("late refresh");
+    assert_eq!(late, vec![FindingWriteOutcome::Conflict], "the version moved on");
+    assert_eq!(store.get_finding(&bucket.arn, "s3-bucket-unencrypted").await.expect("get"), Some(refreshed.clone()));
 
     let sorted = |mut v: Vec<Finding>| {
         v.sort_by(|a, b| (&a.arn, &a.policy).cmp(&(&b.arn, &b.policy)));

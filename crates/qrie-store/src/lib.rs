@@ -89,6 +89,15 @@ pub trait FindingStore: Send + Sync {
     async fn write_findings(&self, writes: Vec<FindingWrite>) -> Result<Vec<FindingWriteOutcome>>;
     async fn get_finding(&self, arn: &str, policy: &str) -> Result<Option<Finding>>;
     async fn findings_for_resource(&self, arn: &str) -> Result<Vec<Finding>>;
+    /// The findings of each of these resources: one call where the backend
+    /// can answer it in one (an event batch reads a few dozen resources').
+    async fn findings_for_resources(&self, arns: Vec<String>) -> Result<Vec<Finding>> {
+        let mut out = Vec::new();
+        for arn in &arns {
+            out.extend(self.findings_for_resource(arn).await?);
+        }
+        Ok(out)
+    }
     async fn findings_for_policy(&self, policy: &str, state: Option<qrie_model::FindingState>) -> Result<Vec<Finding>>;
     async fn list_findings(
         &self,

@@ -301,11 +301,28 @@ impl SimEstate {
         rtype: &str,
         eligible: impl Fn(&Resource) -> bool,
     ) -> Option<(Resource, SimAccount)> {
-        let candidates: Vec<&Resource> = self.iter().filter(|r| r.resource_type == rtype && eligible(r)).collect();
-        if candidates.is_empty() {
+        // A few random draws find an eligible resource of a large estate in
+        // constant time; the list of all eligible ones is the fallback (and
+        // picks as uniformly).
+        let arns = self.arns_of_type(rtype);
+        if arns.is_empty() {
             return None;
         }
-        let r = candidates[rng.random_range(0..candidates.len())].clone();
+        let drawn = (0..32).map(|_| &arns[rng.random_range(0..arns.len())]).find_map(|arn| {
+            let r = self.get(arn)?;
+            eligible(r).then_some(r)
+        });
+        let r = match drawn {
+            Some(r) => r.clone(),
+            None => {
+                let candidates: Vec<&Resource> =
+                    arns.iter().filter_map(|a| self.get(a)).filter(|r| eligible(r)).collect();
+                if candidates.is_empty() {
+                    return None;
+                }
+                candidates[rng.random_range(0..candidates.len())].clone()
+            }
+        };
         let a = self.account(&r.account_id)?.clone();
         Some((r, a))
     }

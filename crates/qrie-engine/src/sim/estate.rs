@@ -68,6 +68,10 @@ pub struct SimEstate {
     accounts: Vec<SimAccount>,
     resources: BTreeMap<Key, Resource>,
     key_of: HashMap<String, Key>,
+    /// The ARNs of each resource type, and each ARN's place in its list: a
+    /// change picks its resource in constant time, however large the estate.
+    by_type: HashMap<String, Vec<String>>,
+    slot: HashMap<String, usize>,
     /// Overrides not yet saved: a resource, or `None` for a deletion.
     dirty: BTreeMap<String, Option<Resource>>,
     /// Feeds ids of resources that changes create, and the default seed of the
@@ -81,6 +85,8 @@ impl SimEstate {
             accounts: Vec::new(),
             resources: BTreeMap::new(),
             key_of: HashMap::new(),
+            by_type: HashMap::new(),
+            slot: HashMap::new(),
             dirty: BTreeMap::new(),
             serial: 0,
             spec: spec.clone(),
@@ -130,10 +136,31 @@ impl SimEstate {
             .map(|(_, r)| r)
     }
 
+    /// The ARNs of a resource type, in no meaningful order (for random picks).
+    pub(crate) fn arns_of_type(&self, resource_type: &str) -> &[String] {
+        self.by_type.get(resource_type).map_or(&[], Vec::as_slice)
+    }
+
     fn insert(&mut self, r: Resource) {
         let key = (r.account_id.clone(), r.service, r.arn.clone());
-        self.key_of.insert(r.arn.clone(), key.clone());
+        if self.key_of.insert(r.arn.clone(), key.clone()).is_none() {
+            let arns = self.by_type.entry(r.resource_type.clone()).or_default();
+            self.slot.insert(r.arn.clone(), arns.len());
+            arns.push(r.arn.clone());
+        }
         self.resources.insert(key, r);
+    }
+
+    fn unlink(&mut self, arn: &str) -> Option<Resource> {
+        let key = self.key_of.remove(arn)?;
+        let r = self.resources.remove(&key)?;
+        if let (Some(at), Some(arns)) = (self.slot.remove(arn), self.by_type.get_mut(&r.resource_type)) {
+            arns.swap_remove(at);
+            if let Some(moved) = arns.get(at) {
+                self.slot.insert(moved.clone(), at);
+            }
+        }
+        Some(r)
     }
 
     /// Creates or replaces a resource (a simulated change).
@@ -145,9 +172,9 @@ impl SimEstate {
 
     /// Deletes a resource (a simulated change). Returns what was there.
     pub fn remove(&mut self, arn: &str) -> Option<Resource> {
-        let key = self.key_of.remove(arn)?;
+        let r = self.unlink(arn)?;
         self.dirty.insert(arn.to_string(), None);
-        self.resources.remove(&key)
+        Some(r)
     }
 
     /// Loads the estate saved in this store, if any.
@@ -164,9 +191,7 @@ impl SimEstate {
             match value.get("Resource") {
                 Some(r) => estate.insert(decode(&arn, r.clone())?),
                 None => {
-                    if let Some(key) = estate.key_of.remove(&arn) {
-                        estate.resources.remove(&key);
-                    }
+                    estate.unlink(&arn);
                 }
             }
         }

@@ -29,6 +29,16 @@ UPDATE findings SET
     state = ?9, first_seen = ?10, last_evaluated = ?11, doc = ?12, version = ?13
 WHERE arn = ?1 AND policy = ?2 AND version = ?14";
 
+/// A refresh (the finding evaluated again, still failing): only the columns
+/// a refresh changes, so that only the indexes on `last_evaluated` are
+/// rewritten, not all twelve. Matches nothing when any other column differs
+/// (a transition), and [`UPDATE`] then writes the finding.
+const REFRESH: &str = "
+UPDATE findings SET last_evaluated = ?11, doc = ?12, version = ?13
+WHERE arn = ?1 AND policy = ?2 AND version = ?14
+  AND account_service = ?3 AND account_id = ?4 AND service = ?5 AND region = ?6 AND resource_type = ?7
+  AND severity = ?8 AND state = ?9 AND first_seen = ?10";
+
 /// The stored generation of a launched policy (documents from before
 /// generations read as 1, as the model does).
 const POLICY_GENERATION: &str =
@@ -124,6 +134,7 @@ impl FindingStore for SqliteStore {
                 let mut fences = HashMap::new();
                 let mut insert = tx.prepare_cached(INSERT)?;
                 let mut update = tx.prepare_cached(UPDATE)?;
+                let mut refresh = tx.prepare_cached(REFRESH)?;
                 for w in &writes {
                     let f = &w.finding;
                     if f.version == 0 {
@@ -159,7 +170,10 @@ impl FindingStore for SqliteStore {
                             let expected = i64::try_from(expected).unwrap_or(i64::MAX);
                             let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
                             all.push(&expected);
-                            update.execute(all.as_slice())?
+                            match refresh.execute(all.as_slice())? {
+                                0 => update.execute(all.as_slice())?,
+                                n => n,
+                            }
                         }
                     };
                     outcomes.push(if changed == 1 {
@@ -179,6 +193,20 @@ impl FindingStore for SqliteStore {
         let filter =
             FindingFilter { arn: Some(arn.to_string()), policy: Some(policy.to_string()), ..Default::default() };
         Ok(self.select_findings(filter, BY_KEY).await?.into_iter().next())
+    }
+
+    async fn findings_for_resources(&self, arns: Vec<String>) -> Result<Vec<Finding>> {
+        self.run(move |conn| {
+            let mut out = Vec::new();
+            for chunk in arns.chunks(super::resources::IN_CHUNK) {
+                let mut filter = query::Where::default();
+                let marks = vec!["?"; chunk.len()].join(", ");
+                filter.push(format!("arn IN ({marks})"), chunk.iter().map(|a| rusqlite::types::Value::Text(a.clone())));
+                out.extend(query::select_docs::<Finding>(conn, "findings", "arn || ' ' || policy", &filter, BY_KEY)?);
+            }
+            Ok(out)
+        })
+        .await
     }
 
     async fn findings_for_resource(&self, arn: &str) -> Result<Vec<Finding>> {

@@ -68,6 +68,11 @@ impl SqliteStore {
         schema::prepare(&mut conn, &store.inner.location, store.inner.pool.is_file())
             .map_err(|e| e.at_open(&store.inner.location))?;
         drop(conn);
+        if store.inner.pool.is_file() {
+            spawn_checkpointer(&store.inner).map_err(|e| {
+                StoreError::Backend(format!("{}: cannot start the WAL checkpoint thread: {e}", store.inner.location))
+            })?;
+        }
         Ok(store)
     }
 
@@ -84,6 +89,31 @@ impl SqliteStore {
         });
         task.await.map_err(|e| StoreError::Backend(format!("store task did not finish: {e}")))?
     }
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Checkpoints the WAL from a thread of its own. Connections do not
+/// checkpoint on commit (`wal_autocheckpoint = 0`, see `pool::connect`):
+/// there the writer whose commit crossed the threshold stalled for the whole
+/// copy and its fsync (25 ms at a time under an event storm). A passive
+/// checkpoint waits for no one and blocks no one. The thread ends with the
+/// store's last handle.
+fn spawn_checkpointer(inner: &Arc<Inner>) -> std::io::Result<()> {
+    let store = Arc::downgrade(inner);
+    std::thread::Builder::new().name("qrie-sqlite-checkpoint".into()).spawn(move || loop {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        let Some(inner) = store.upgrade() else { return };
+        let checkpointed = inner
+            .pool
+            .get()
+            .and_then(|conn| Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?));
+        if let Err(e) = checkpointed {
+            tracing::warn!(store = %inner.location, "WAL checkpoint failed (tried again shortly): {}", e.at_use(&inner.location));
+        }
+    })?;
+    Ok(())
 }
 
 impl Located for SqliteStore {

@@ -10,8 +10,10 @@ use std::time::Duration;
 
 use super::Res;
 
-/// Writers queue on SQLite's lock for up to this long before giving up.
+/// Writers queue on SQLite's lock for about this long before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a writer sleeps between two tries for the lock.
+const BUSY_POLL: Duration = Duration::from_millis(1);
 /// Connections kept open beyond this are closed when returned.
 const MAX_IDLE: usize = 8;
 /// Filter shapes vary, so keep more statements than rusqlite's default 16.
@@ -114,9 +116,11 @@ fn flags() -> OpenFlags {
 
 /// Per-connection settings (journal mode is per database and set by the schema step).
 fn connect(conn: Connection) -> Res<Connection> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.busy_handler(Some(wait_for_lock))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // The store's own thread checkpoints (see `spawn_checkpointer`).
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
@@ -124,4 +128,20 @@ fn connect(conn: Connection) -> Res<Connection> {
 /// The pool's state stays valid if a holder panicked, so poisoning is ignored.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// SQLite's own busy timeout sleeps up to 100 ms between tries, so a writer
+/// behind a 2 ms transaction can wait 100 ms: under concurrent writers (an
+/// event storm) the store idles while everyone sleeps. This one retries after
+/// a few tens of microseconds, backing off to [`BUSY_POLL`], for about
+/// [`BUSY_TIMEOUT`] in all. `tries` is how often it was called for this lock.
+fn wait_for_lock(tries: i32) -> bool {
+    let tries = tries.max(0) as u32;
+    // Each try sleeps at most BUSY_POLL, and the first ones less: this many
+    // tries have slept a little under BUSY_TIMEOUT.
+    if BUSY_POLL * tries >= BUSY_TIMEOUT {
+        return false;
+    }
+    std::thread::sleep((Duration::from_micros(50) * (tries + 1)).min(BUSY_POLL));
+    true
 }

@@ -14,7 +14,7 @@ const ORDER: Order =
     Order { tag: "r", keys: &[("account_service", Kind::Text), ("arn", Kind::Text)], descending: false };
 
 /// SQLite's default limit on bound parameters is 32766; stay far below it.
-const IN_CHUNK: usize = 500;
+pub(super) const IN_CHUNK: usize = 500;
 
 /// Insert, or overwrite a row observed no later than this write. `changes() == 0`
 /// afterwards means the stored row was newer.

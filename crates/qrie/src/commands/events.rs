@@ -140,12 +140,7 @@ findings opened {}, resolved {}\n",
 
 /// Adds a batch to the run's totals and prints its progress line (stderr).
 fn tally_batch(summary: &mut PollSummary, batch: qrie_aws::sqs::BatchReport) {
-    let mut stats = qrie_engine::events::EventStats::default();
-    for m in &batch.messages {
-        if let Some(s) = &m.stats {
-            stats.add(s);
-        }
-    }
+    let stats = batch.stats.clone();
     let deleted = batch.messages.iter().filter(|m| m.deleted).count() as u64;
     let failed = batch.failed() as u64;
     summary.messages += batch.messages.len() as u64;

@@ -38,7 +38,9 @@ pub async fn handle(container: Arc<Container>, payload: Value) -> Result<EventsA
     bail!("neither an SQS event (Records) nor an EventBridge event (detail-type): nothing processed")
 }
 
-/// Processes each message on its own and answers those that failed, by id.
+/// Processes the batch's messages together ([`Engine::ingest_batch`]: one
+/// store write for their resources, one for their findings) and answers
+/// those that failed, by id.
 ///
 /// A message that fails — its body does not decode, the store failed, or a
 /// resource it names could not be re-read — is reported in
@@ -50,11 +52,12 @@ pub async fn handle(container: Arc<Container>, payload: Value) -> Result<EventsA
 /// operator can read what qrie could not, instead of it being deleted unseen.
 pub async fn sqs_batch(engine: &Engine, messages: &[SqsMessage]) -> SqsBatchResponse {
     let mut answer = SqsBatchResponse::default();
-    for m in messages {
-        let id = m.message_id.clone().unwrap_or_default();
-        let body = m.body.as_deref().unwrap_or_default();
-        // The same processing as `qrie events poll`: decode, route, re-read, evaluate.
-        if let Err(e) = engine.ingest_message(body.as_bytes()).await {
+    // The same processing as `qrie events poll`: decode, route, re-read, evaluate.
+    let bodies: Vec<&[u8]> = messages.iter().map(|m| m.body.as_deref().unwrap_or_default().as_bytes()).collect();
+    let batch = engine.ingest_batch(&bodies).await;
+    for (m, failure) in messages.iter().zip(batch.failures) {
+        if let Some(e) = failure {
+            let id = m.message_id.clone().unwrap_or_default();
             tracing::warn!(message_id = %id, error = %e, "event message failed; SQS delivers it again");
             answer.add_failure(id);
         }
