@@ -4,7 +4,8 @@
 //! path the events function and `qrie serve` use (`Engine::ingest_batch`:
 //! decode → route → describe → conditional store write → evaluation → finding
 //! writes), ten messages to a batch as SQS hands them to the function, POOL
-//! batches at once (default 4: the function's maximum concurrency). The
+//! batches at once (default 2: this machine's cores; the events function runs
+//! as many as its reserved concurrency, `qrie events poll` one). The
 //! changes are made first, then the whole burst arrives at once.
 //! Prints events/s and receipt → finding p50/p99/max, receipt being when the
 //! batch holding the event was handed to its worker.
@@ -21,7 +22,7 @@ fn env(name: &str, default: usize) -> usize {
 
 fn main() {
     qrie_engine::memory::limit_malloc_arenas();
-    let (events, pool) = (env("EVENTS", 50_000), env("POOL", 4));
+    let (events, pool) = (env("EVENTS", 50_000), env("POOL", 2));
     let (accounts, per_account) = (env("ACCOUNTS", 10), env("PER_ACCOUNT", 10_000));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async move {

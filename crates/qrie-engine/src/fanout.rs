@@ -10,7 +10,7 @@ use qrie_model::{Job, JobKind, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::inventory::{take_unit, Settled};
-use crate::jobs::{self, JobReport, JobTracker, NoProgress};
+use crate::jobs::{self, JobReport, JobTracker, NoProgress, QueuedRun};
 use crate::plan::{self, PlanContext};
 use crate::{Engine, EngineError, InventoryRequest, PolicySweepRequest};
 
@@ -63,12 +63,9 @@ impl Engine {
         req: &InventoryRequest,
         job_id: Option<&str>,
     ) -> Result<FanOut, EngineError> {
-        let queued = match job_id {
-            Some(id) => match self.take_queued(id, JobKind::Inventory, None).await? {
-                Ok(run) => Some(run),
-                Err(as_it_stands) => return Ok(FanOut::Ended(as_it_stands)),
-            },
-            None => None,
+        let queued = match self.queued_run(job_id, JobKind::Inventory).await? {
+            Ok(queued) => queued,
+            Err(ended) => return Ok(ended),
         };
         let (job, context) = self.plan_sweep(req, queued.as_ref(), &NoProgress).await?;
         self.hand_out(job, context, JobKind::Inventory).await
@@ -82,15 +79,26 @@ impl Engine {
         req: &PolicySweepRequest,
         job_id: Option<&str>,
     ) -> Result<FanOut, EngineError> {
-        let queued = match job_id {
-            Some(id) => match self.take_queued(id, JobKind::PolicySweep, None).await? {
-                Ok(run) => Some(run),
-                Err(as_it_stands) => return Ok(FanOut::Ended(as_it_stands)),
-            },
-            None => None,
+        let queued = match self.queued_run(job_id, JobKind::PolicySweep).await? {
+            Ok(queued) => queued,
+            Err(ended) => return Ok(ended),
         };
         let (job, context) = self.plan_policy_sweep(req, queued.as_ref(), &NoProgress).await?;
         self.hand_out(job, context, JobKind::PolicySweep).await
+    }
+
+    /// The queued job a fanned-out sweep runs as (none without a job id), or
+    /// the job as it stands when it is not to run (ended, or taken already).
+    async fn queued_run(
+        &self,
+        job_id: Option<&str>,
+        kind: JobKind,
+    ) -> Result<Result<Option<QueuedRun>, FanOut>, EngineError> {
+        let Some(id) = job_id else { return Ok(Ok(None)) };
+        Ok(match self.take_queued(id, kind, None).await? {
+            Ok(run) => Ok(Some(run)),
+            Err(as_it_stands) => Err(FanOut::Ended(as_it_stands)),
+        })
     }
 
     /// A planned sweep handed to the queue: the messages of its unfinished

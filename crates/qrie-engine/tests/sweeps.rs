@@ -100,14 +100,20 @@ async fn finding_state(f: &Fixture, arn: &str) -> Option<(FindingState, Option<R
     found.map(|x| (x.state, x.resolved_reason))
 }
 
-#[tokio::test]
-async fn a_deleted_resource_resolves_and_an_older_listing_does_not_resurrect_it() {
+/// An unencrypted volume listed (ten minutes ago) by a bootstrap sweep, its finding open.
+async fn with_open_finding() -> (Fixture, Resource, Timestamp) {
     let f = fixture().await;
     let t0 = Utc::now() - Duration::minutes(10);
     let v = vol(A, "vol-1", false, t0);
     f.cloud.set(A, Service::Ec2, vec![v.clone()], true, t0);
     sweep(&f, ScanType::Bootstrap).await;
     assert_eq!(finding_state(&f, &v.arn).await, Some((FindingState::Active, None)));
+    (f, v, t0)
+}
+
+#[tokio::test]
+async fn a_deleted_resource_resolves_and_an_older_listing_does_not_resurrect_it() {
+    let (f, v, t0) = with_open_finding().await;
 
     // Seen gone at t2 (as an event would).
     let t2 = t0 + Duration::minutes(5);
@@ -133,12 +139,7 @@ async fn a_deleted_resource_resolves_and_an_older_listing_does_not_resurrect_it(
 /// settles it.
 #[tokio::test]
 async fn a_deletion_stored_without_its_finding_resolved_is_settled_by_the_next_sweep() {
-    let f = fixture().await;
-    let t0 = Utc::now() - Duration::minutes(10);
-    let v = vol(A, "vol-1", false, t0);
-    f.cloud.set(A, Service::Ec2, vec![v.clone()], true, t0);
-    sweep(&f, ScanType::Bootstrap).await;
-    assert_eq!(finding_state(&f, &v.arn).await, Some((FindingState::Active, None)));
+    let (f, v, t0) = with_open_finding().await;
 
     let t1 = t0 + Duration::minutes(5);
     f.engine.store.mark_deleted(A, vec![v.arn.clone()], t1).await.unwrap();

@@ -3,7 +3,8 @@
 //! Every request attempt is counted by an SDK interceptor, per operation.
 //! The figures are printed (`--nocapture`) and recorded in docs/performance.md;
 //! the assertions pin the shape: a sweep's requests grow with N no faster than
-//! linearly, and an event costs a bounded handful whatever the estate's size.
+//! linearly, and an event costs a bounded handful whatever the estate's size
+//! (plus a few per resource that reads the changed one).
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
@@ -53,7 +54,12 @@ fn total(counts: &BTreeMap<String, u64>) -> u64 {
 struct Measured {
     resources: usize,
     sweep: BTreeMap<String, u64>,
+    /// A bucket's versioning suspended: nothing else reads a bucket.
     event: BTreeMap<String, u64>,
+    /// A security group opened: its instances are evaluated with it.
+    group_event: BTreeMap<String, u64>,
+    /// How many instances use that group.
+    group_readers: u64,
 }
 
 async fn measure(moto: &Moto, prefix: &str, resources_per_account: usize) -> Measured {
@@ -72,18 +78,36 @@ async fn measure(moto: &Moto, prefix: &str, resources_per_account: usize) -> Mea
     let sweep = counter.take();
 
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-    let change = estate.write().unwrap().apply_one(ChangeKind::OpenSecurityGroupPort, &mut rng).expect("a change");
-    counter.take();
-    let routed = qrie_engine::events::route_record(0, change.record);
-    let report = engine.ingest_events(&[routed]).await.expect("ingest");
-    assert_eq!(
-        (report.stats.refreshed, report.stats.errors),
-        (1, 0),
-        "the event re-read its resource: {:?}",
-        report.stats
-    );
-    let event = counter.take();
-    Measured { resources, sweep, event }
+    let mut event_cost = |kind: ChangeKind| {
+        let change = estate.write().unwrap().apply_one(kind, &mut rng).expect("a change");
+        let (engine, counter) = (&engine, &counter);
+        async move {
+            counter.take();
+            let routed = qrie_engine::events::route_record(0, change.record);
+            let report = engine.ingest_events(&[routed]).await.expect("ingest");
+            assert_eq!(
+                (report.stats.refreshed, report.stats.errors),
+                (1, 0),
+                "the event re-read its resource: {:?}",
+                report.stats
+            );
+            (counter.take(), change.arn)
+        }
+    };
+    let (event, _) = event_cost(ChangeKind::SuspendVersioning).await;
+    let (group_event, group) = event_cost(ChangeKind::OpenSecurityGroupPort).await;
+    let group_id = group.rsplit('/').next().unwrap_or_default().to_string();
+    let group_readers = estate
+        .read()
+        .unwrap()
+        .iter()
+        .filter(|r| r.resource_type == "AWS::EC2::Instance")
+        .filter(|r| {
+            let groups = r.configuration.pointer("/Instance/SecurityGroups").and_then(|g| g.as_array());
+            groups.is_some_and(|g| g.iter().any(|g| g["GroupId"] == group_id.as_str()))
+        })
+        .count() as u64;
+    Measured { resources, sweep, event, group_event, group_readers }
 }
 
 #[test]
@@ -94,13 +118,17 @@ fn requests_per_policy_sweep_and_per_event() {
         rt.block_on(async { (measure(&moto, "small_", 100).await, measure(&moto, "large_", 400).await) });
     for m in [&small, &large] {
         eprintln!(
-            "{} policies, {} resources: policy sweep {} requests {:?}; one event {} requests {:?}",
+            "{} policies, {} resources: policy sweep {} requests {:?}; one event {} requests {:?}; \
+a security group's event with {} instances using it {} requests {:?}",
             qrie_policies::default_policy_ids().len(),
             m.resources,
             total(&m.sweep),
             m.sweep,
             total(&m.event),
-            m.event
+            m.event,
+            m.group_readers,
+            total(&m.group_event),
+            m.group_event
         );
     }
     assert!(large.resources >= 3 * small.resources, "{} vs {}", large.resources, small.resources);
@@ -119,4 +147,17 @@ fn requests_per_policy_sweep_and_per_event() {
         total(&large.event),
         total(&small.event)
     );
+    // What reads a changed resource is found through the reference index:
+    // the cost grows with its readers (a read of each and of its findings),
+    // not with the estate (no listing of the account's instances).
+    for m in [&small, &large] {
+        let beyond = total(&m.group_event).saturating_sub(total(&m.event));
+        assert!(
+            beyond <= 4 + 3 * m.group_readers,
+            "{} requests beyond a plain event for {} readers: {:?}",
+            beyond,
+            m.group_readers,
+            m.group_event
+        );
+    }
 }
