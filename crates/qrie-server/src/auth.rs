@@ -364,9 +364,14 @@ impl FromRequestParts<AppState> for Principal {
             let Some(token) = value.strip_prefix("Bearer ").map(str::trim) else {
                 return Err(ApiError::unauthorized("expected `Authorization: Bearer qrie_...`"));
             };
+            let client = crate::throttle::client_addr(state, parts);
+            state.failed_logins.check(client)?;
             return match verify_token(store, token).await.map_err(fail)? {
                 Some(r) => Ok(Principal { token_id: r.id, role: r.role, via: Via::Bearer }),
-                None => Err(ApiError::unauthorized("invalid or revoked token")),
+                None => {
+                    state.failed_logins.failed(client, "bearer token");
+                    Err(ApiError::unauthorized("invalid or revoked token"))
+                }
             };
         }
         if let Some(sid) = cookie(parts, SESSION_COOKIE) {

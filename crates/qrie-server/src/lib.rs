@@ -15,22 +15,25 @@ pub mod findings;
 pub mod jobs;
 pub mod json;
 pub mod launcher;
+pub mod listen;
 pub mod metrics;
 pub mod openapi;
 pub mod policies;
 pub mod resources;
 pub mod session;
 pub mod summary;
+pub mod throttle;
 pub mod ui;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::routing::MethodRouter;
 use axum::Router;
 use qrie_engine::{Engine, EngineError, Progress};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiResult};
@@ -44,11 +47,22 @@ pub struct ServerConfig {
     pub events_body_limit: usize,
     /// Mark the session cookie `Secure` (serving over https).
     pub secure_cookies: bool,
+    /// Believe `X-Forwarded-Proto` and `X-Forwarded-For` (every request comes
+    /// through a proxy that sets them).
+    pub trust_proxy: bool,
+    /// Timeouts and caps on connections and requests.
+    pub limits: listen::Limits,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { body_limit: 1024 * 1024, events_body_limit: qrie_events::MAX_INPUT_BYTES, secure_cookies: false }
+        ServerConfig {
+            body_limit: 1024 * 1024,
+            events_body_limit: qrie_events::MAX_INPUT_BYTES,
+            secure_cookies: false,
+            trust_proxy: false,
+            limits: listen::Limits::default(),
+        }
     }
 }
 
@@ -65,6 +79,27 @@ pub struct AppState {
     pub dashboard_gate: Arc<tokio::sync::Mutex<()>>,
     /// Where the sweeps requests start run: here by default.
     pub launcher: Arc<dyn launcher::JobLauncher>,
+    /// Connections open and accepted (by [`listen::serve`]).
+    pub connections: Arc<listen::ConnectionStats>,
+    /// Slots for requests in flight, by class.
+    pub request_slots: Arc<RequestSlots>,
+    /// Failed sign-ins by client address.
+    pub failed_logins: Arc<throttle::FailedLogins>,
+}
+
+/// Caps on requests in flight: event ingestion (large bodies) apart from the rest.
+pub struct RequestSlots {
+    general: tokio::sync::Semaphore,
+    events: tokio::sync::Semaphore,
+}
+
+impl RequestSlots {
+    fn new(limits: &listen::Limits) -> Self {
+        RequestSlots {
+            general: tokio::sync::Semaphore::new(limits.max_requests.max(1)),
+            events: tokio::sync::Semaphore::new(limits.max_event_requests.max(1)),
+        }
+    }
 }
 
 impl AppState {
@@ -72,10 +107,13 @@ impl AppState {
         AppState {
             engine,
             started: Instant::now(),
-            config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::default()),
             dashboard_gate: Arc::new(tokio::sync::Mutex::new(())),
             launcher: Arc::new(launcher::LocalJobs),
+            connections: Arc::new(listen::ConnectionStats::default()),
+            request_slots: Arc::new(RequestSlots::new(&config.limits)),
+            failed_logins: Arc::new(throttle::FailedLogins::default()),
+            config: Arc::new(config),
         }
     }
 
@@ -152,11 +190,13 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", api)
         .merge(ui::routes())
         .fallback(ui::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limit_requests))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count_requests))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.limits.request_timeout))
         .layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("cross-origin-opener-policy"),
@@ -164,6 +204,25 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Holds a slot of the request's class while it is handled; a request that
+/// finds none within the queue timeout is answered 503 with `Retry-After`.
+async fn limit_requests(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let slots = &state.request_slots;
+    let class = if req.method() == Method::POST && req.uri().path() == "/api/events" { &slots.events } else { &slots.general };
+    match tokio::time::timeout(state.config.limits.queue_timeout, class.acquire()).await {
+        Ok(Ok(_slot)) => next.run(req).await,
+        _ => {
+            let busy = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the server is at its request limit; retry shortly");
+            ([(header::RETRY_AFTER, "1")], busy).into_response()
+        }
+    }
 }
 
 async fn api_not_found() -> ApiError {
@@ -223,12 +282,4 @@ where
     }
 }
 
-/// Serves the application on `listener` until `shutdown` resolves, then lets
-/// requests in flight finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
-}
+pub use listen::serve;

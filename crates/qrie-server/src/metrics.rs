@@ -92,6 +92,14 @@ async fn metrics(State(state): State<AppState>, who: Principal) -> ApiResult<Res
         let name = serde_json::to_value(status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         let _ = writeln!(out, "qrie_jobs{{status=\"{}\"}} {n}", label(&name));
     }
+    let conns = &state.connections;
+    let _ = writeln!(
+        out,
+        "# HELP qrie_http_connections_open Client connections open now.\n# TYPE qrie_http_connections_open gauge\nqrie_http_connections_open {}\n\
+# HELP qrie_http_connections_accepted_total Client connections accepted.\n# TYPE qrie_http_connections_accepted_total counter\nqrie_http_connections_accepted_total {}",
+        conns.open.load(std::sync::atomic::Ordering::Relaxed),
+        conns.accepted.load(std::sync::atomic::Ordering::Relaxed)
+    );
     let _ = writeln!(
         out,
         "# HELP qrie_uptime_seconds Seconds since the server started.\n# TYPE qrie_uptime_seconds gauge\nqrie_uptime_seconds {}",

@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashSet};
 
 mod common;
 use common::*;
+mod hardening;
 
 impl World {
     async fn get(&self, uri: &str, token: &str) -> Reply {
@@ -332,7 +333,7 @@ async fn security_headers_on_every_response() {
         assert!(h("content-security-policy").contains("frame-ancestors 'none'"), "{:?}", r.headers);
         assert!(h("content-security-policy").contains("script-src 'self'"));
         assert_eq!(h("x-content-type-options"), "nosniff");
-        assert_eq!(h("referrer-policy"), "no-referrer");
+        assert_eq!(h("referrer-policy"), "same-origin");
         assert_eq!(h("x-frame-options"), "DENY");
     }
 }

@@ -92,6 +92,44 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// How much of the server clients may hold, and how it sits behind a proxy.
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Seconds a connection has to send a request's head, counted from when
+    /// the server starts waiting for it: on a new connection, and between
+    /// requests on a kept-alive one (so it is also the idle keep-alive timeout).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600), help_heading = "Server limits")]
+    pub header_timeout: u64,
+    /// Seconds a request has from its head to its response (reading its body
+    /// included); past it the answer is 408.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400), help_heading = "Server limits")]
+    pub request_timeout: u64,
+    /// Client connections open at once; more wait in the kernel's backlog.
+    /// Lowered to what the process's descriptor limit allows, with a warning.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000), help_heading = "Server limits")]
+    pub max_connections: u64,
+    /// Requests handled at once (other than event ingestion); more wait up to
+    /// 10 s for a slot, then get 503 with Retry-After.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000), help_heading = "Server limits")]
+    pub max_requests: u64,
+    /// `POST /api/events` requests handled at once (each may carry a whole
+    /// CloudTrail file).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=1_000), help_heading = "Server limits")]
+    pub max_event_requests: u64,
+    /// Mark the session cookie `Secure`: set it when browsers reach qrie over
+    /// https (a TLS proxy in front of it).
+    #[arg(long, help_heading = "Behind a proxy")]
+    pub secure_cookies: bool,
+    /// Trust the proxy in front of qrie for `X-Forwarded-Proto` (a `Secure`
+    /// cookie when it says https) and `X-Forwarded-For` (its last address is
+    /// the client's, for the failed-login limit). Only set it when every
+    /// request comes through that proxy: clients can send these headers too.
+    #[arg(long, help_heading = "Behind a proxy")]
+    pub trust_proxy: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -182,6 +220,8 @@ pub struct DemoArgs {
     /// Where to serve when not --no-serve.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub server: ServerArgs,
     /// Seconds between the gentle changes the estate makes while served (0: none).
     #[arg(long, default_value_t = 20)]
     pub change_every: u64,

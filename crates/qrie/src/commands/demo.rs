@@ -103,7 +103,7 @@ pass --reset to replace it, or use another --store",
         return Ok(());
     }
     let changes = (args.change_every > 0).then(|| (estate.clone(), std::time::Duration::from_secs(args.change_every)));
-    super::serve::serve(ctx, args.listen, engine, changes, true).await
+    super::serve::serve(ctx, args.listen, &args.server, engine, changes, true).await
 }
 
 async fn change(ctx: &Ctx, format: Format, args: DemoChangeArgs) -> Result<()> {

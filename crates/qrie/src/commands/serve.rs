@@ -5,17 +5,62 @@
 use anyhow::{Context, Result};
 use qrie_engine::sim::SimEstate;
 use qrie_engine::Engine;
+use qrie_server::listen::Limits;
 use qrie_server::{auth, AppState, ServerConfig};
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, ServerArgs};
 use crate::context::Ctx;
 
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
     let (engine, _estate) = ctx.engine_with_cloud().await?;
-    serve(ctx, args.listen, engine, None, false).await
+    serve(ctx, args.listen, &args.server, engine, None, false).await
+}
+
+/// The server's configuration from the command line, its connection cap
+/// fitted to the descriptors this process may open.
+fn config(args: &ServerArgs) -> ServerConfig {
+    let limits = Limits {
+        header_timeout: Duration::from_secs(args.header_timeout),
+        request_timeout: Duration::from_secs(args.request_timeout),
+        max_connections: fit_to_descriptors(args.max_connections),
+        max_requests: args.max_requests as usize,
+        max_event_requests: args.max_event_requests as usize,
+        ..Limits::default()
+    };
+    ServerConfig { secure_cookies: args.secure_cookies, trust_proxy: args.trust_proxy, limits, ..ServerConfig::default() }
+}
+
+/// Descriptors kept for the store, logs and outgoing AWS calls.
+const RESERVED_DESCRIPTORS: u64 = 256;
+
+/// Raises the soft descriptor limit as far as `wanted` connections need (and
+/// the hard limit allows); past it, lowers the cap with a warning: the process
+/// must never run out of descriptors because of clients.
+fn fit_to_descriptors(wanted: u64) -> usize {
+    let needed = wanted + RESERVED_DESCRIPTORS;
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return wanted as usize;
+    }
+    if lim.rlim_cur < needed {
+        let raised = libc::rlimit { rlim_cur: needed.min(lim.rlim_max), rlim_max: lim.rlim_max };
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            lim.rlim_cur = raised.rlim_cur;
+        }
+    }
+    let fits = lim.rlim_cur.saturating_sub(RESERVED_DESCRIPTORS).max(1);
+    if fits < wanted {
+        eprintln!(
+            "warning: --max-connections {wanted} needs {needed} open files, this process may open {}: serving at most {fits} connections (raise `ulimit -n` for more)",
+            lim.rlim_cur
+        );
+    }
+    fits.min(wanted) as usize
 }
 
 /// Serves until Ctrl-C. With `changes`, the simulated estate makes one change
@@ -25,6 +70,7 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<()> {
 pub async fn serve(
     ctx: &Ctx,
     listen: SocketAddr,
+    server: &ServerArgs,
     engine: Engine,
     changes: Option<(Arc<RwLock<SimEstate>>, Duration)>,
     login_link: bool,
@@ -53,7 +99,7 @@ use it as `Authorization: Bearer <token>`; `qrie tokens create --role viewer` ma
         tokio::spawn(keep_changing(engine.clone(), estate, every))
     });
     let resumer = tokio::spawn(resume_interrupted(engine.clone()));
-    let state = AppState::new(engine, ServerConfig::default());
+    let state = AppState::new(engine, config(server));
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
         eprintln!("stopping: finishing requests in flight");

@@ -18,7 +18,7 @@ pub async fn router(
 ) -> Result<axum::Router> {
     let engine = container.engine().await?;
     // Function URLs are https only.
-    let config = ServerConfig { secure_cookies: true, ..ServerConfig::default() };
+    let config = ServerConfig { secure_cookies: true, trust_proxy: true, ..ServerConfig::default() };
     let launcher = LambdaLauncher { invoker, functions };
     Ok(qrie_server::router(AppState::new(engine, config).with_launcher(Arc::new(launcher))))
 }
