@@ -187,13 +187,12 @@ pub async fn commit(
         pending = next;
     }
     for d in &pending {
-        let t = tally.by_policy.entry(d.policy_id.clone()).or_default();
-        t.errors += 1;
-        tally.eval_errors.push((
-            d.rref.arn.clone(),
-            d.policy_id.clone(),
+        tally.by_policy.entry(d.policy_id.clone()).or_default().errors += 1;
+        tally.keep_error(
+            &d.rref.arn,
+            &d.policy_id,
             format!("the finding kept changing under {ATTEMPTS} attempts to write it; the next sweep decides it"),
-        ));
+        );
     }
     Ok(())
 }

@@ -89,6 +89,8 @@ pub struct Tally {
 }
 
 const MAX_RECORDED_EVAL_ERRORS: usize = 200;
+/// Examples kept per policy, so one broken policy cannot crowd out the rest.
+const MAX_RECORDED_EVAL_ERRORS_PER_POLICY: usize = 5;
 
 impl Tally {
     pub(crate) fn record(&mut self, policy: &str, effect: Effect, baselined: bool, time_driven: bool) {
@@ -123,8 +125,39 @@ impl Tally {
             t.conflicts += v.conflicts;
             t.fenced += v.fenced;
         }
-        let room = MAX_RECORDED_EVAL_ERRORS.saturating_sub(self.eval_errors.len());
-        self.eval_errors.extend(other.eval_errors.into_iter().take(room));
+        for (arn, policy, reason) in other.eval_errors {
+            self.keep_error(&arn, &policy, reason);
+        }
+    }
+
+    /// Keeps an evaluation error's example, within the caps.
+    pub(crate) fn keep_error(&mut self, arn: &str, policy: &str, reason: String) {
+        let of_policy = self.eval_errors.iter().filter(|(_, p, _)| p == policy).count();
+        if self.eval_errors.len() < MAX_RECORDED_EVAL_ERRORS && of_policy < MAX_RECORDED_EVAL_ERRORS_PER_POLICY {
+            self.eval_errors.push((arn.to_string(), policy.to_string(), reason));
+        }
+    }
+
+    /// A job's errors for its evaluations that ended in an error: one per
+    /// policy, with how many and the first example (resource and reason).
+    pub fn job_errors(&self) -> Vec<qrie_model::JobError> {
+        self.by_policy
+            .iter()
+            .filter(|(_, t)| t.errors > 0)
+            .map(|(policy, t)| {
+                let example = self.eval_errors.iter().find(|(_, p, _)| p == policy);
+                qrie_model::JobError {
+                    policy_id: Some(policy.clone()),
+                    arn: example.map(|(arn, _, _)| arn.clone()),
+                    count: Some(t.errors),
+                    message: example.map_or_else(
+                        || format!("{} evaluations ended in an error", t.errors),
+                        |(_, _, why)| why.clone(),
+                    ),
+                    ..Default::default()
+                }
+            })
+            .collect()
     }
 
     pub fn total(&self, f: impl Fn(&PolicyTally) -> u64) -> u64 {
@@ -294,9 +327,7 @@ impl Tally {
         t.evaluated += 1;
         if let qrie_model::Verdict::Error(reason) = v {
             t.errors += 1;
-            if self.eval_errors.len() < MAX_RECORDED_EVAL_ERRORS {
-                self.eval_errors.push((arn.to_string(), policy.to_string(), reason.clone()));
-            }
+            self.keep_error(arn, policy, reason.clone());
         }
     }
 }

@@ -185,8 +185,7 @@ impl Engine {
         let (accounts, services, target) = self.inventory_scope(req).await?;
         let job =
             JobTracker::start(&self.store, progress, queued, JobKind::Inventory, req.scan_type, target, now).await?;
-        let planning_error =
-            |message: String| JobError { account_id: None, service: None, region: None, policy_id: None, message };
+        let planning_error = |message: String| JobError { message, ..JobError::default() };
         let mut errors = Vec::new();
         let discovered = match discovery {
             Some(Ok(Some(d))) => json!({
@@ -442,8 +441,8 @@ is interrupted within a minute, and resumable then",
             account_id: Some(unit.account_id.clone()),
             service: Some(unit.service.to_string()),
             region: unit.region.clone(),
-            policy_id: None,
             message,
+            ..JobError::default()
         };
         let (state, reason) = match listed {
             None => {
@@ -589,7 +588,7 @@ is interrupted within a minute, and resumable then",
         });
         job.update(|j| {
             j.counts = counts.clone();
-            j.errors = context.errors.iter().chain(&merged.errors).cloned().collect();
+            j.errors = context.errors.iter().chain(&merged.errors).cloned().chain(tally.job_errors()).collect();
             j.progress_done = context.units;
         });
         let failed_all = context.units > 0 && merged.failed == context.units;

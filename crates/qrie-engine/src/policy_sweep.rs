@@ -129,10 +129,7 @@ impl Engine {
                 .map(|a| (a.account_id.clone(), a.added_at))
                 .collect(),
             units: units.len() as u64,
-            errors: problems
-                .into_iter()
-                .map(|message| JobError { account_id: None, service: None, region: None, policy_id: None, message })
-                .collect(),
+            errors: problems.into_iter().map(|message| JobError { message, ..JobError::default() }).collect(),
             discovery: serde_json::Value::Null,
             drift_at_ms: None,
             policy_id: req.policy_id.clone(),
@@ -279,7 +276,7 @@ impl Engine {
         });
         job.update(|j| {
             j.counts = counts;
-            j.errors = context.errors.iter().chain(&merged.errors).cloned().collect();
+            j.errors = context.errors.iter().chain(&merged.errors).cloned().chain(tally.job_errors()).collect();
             j.progress_done = context.units;
         });
         let report = job.finish(false, result).await?;

@@ -8,8 +8,10 @@
 
 use chrono::Duration;
 use futures::TryFutureExt;
-use qrie_model::{FindingState, InventoryDrift, PolicyDrift, SeverityLabel, Timestamp};
-use qrie_store::{FindingFilter, FindingGroup, ResourceFilter, ResourceGroup, Store, StoreError, SummaryEntry};
+use qrie_model::{FindingState, InventoryDrift, JobKind, PolicyDrift, SeverityLabel, Timestamp};
+use qrie_store::{
+    FindingFilter, FindingGroup, JobFilter, PageRequest, ResourceFilter, ResourceGroup, Store, StoreError, SummaryEntry,
+};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -122,6 +124,50 @@ pub struct Dashboard {
     pub findings: FindingsSummary,
     pub last_inventory_scan: Option<InventoryDrift>,
     pub last_policy_scan: Option<PolicyDrift>,
+    /// Policies whose evaluations ended in errors in the newest finished
+    /// sweep of each kind: they are not deciding their findings.
+    #[serde(default)]
+    pub erroring_policies: Vec<ErroringPolicy>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct ErroringPolicy {
+    pub policy_id: String,
+    pub errors: u64,
+    pub job_id: String,
+    #[serde(rename = "ARN")]
+    pub arn: Option<String>,
+    pub reason: String,
+}
+
+/// Sweeps looked at for a finished one of each kind.
+const JOBS_LOOKED_AT: usize = 10;
+
+/// [`Dashboard::erroring_policies`]: the policy errors of the newest finished
+/// inventory sweep and policy sweep (the newer job's entry wins for a policy).
+async fn erroring_policies(store: &dyn Store) -> Result<Vec<ErroringPolicy>, EngineError> {
+    let mut by_policy: BTreeMap<String, ErroringPolicy> = BTreeMap::new();
+    let mut newest_first = Vec::new();
+    for kind in [JobKind::Inventory, JobKind::PolicySweep] {
+        let filter = JobFilter { kind: Some(kind), status: None };
+        let jobs = store.list_jobs(&filter, &PageRequest::first(JOBS_LOOKED_AT)).await?.items;
+        newest_first.extend(jobs.into_iter().find(|j| j.status.is_finished()));
+    }
+    newest_first.sort_by_key(|j| std::cmp::Reverse(j.finished_at));
+    for job in newest_first {
+        for e in &job.errors {
+            let Some(policy) = &e.policy_id else { continue };
+            by_policy.entry(policy.clone()).or_insert_with(|| ErroringPolicy {
+                policy_id: policy.clone(),
+                errors: e.times(),
+                job_id: job.id.clone(),
+                arn: e.arn.clone(),
+                reason: e.message.clone(),
+            });
+        }
+    }
+    Ok(by_policy.into_values().collect())
 }
 
 /// The counts of one dashboard recompute, kept as history for the trend chart.
@@ -208,13 +254,14 @@ impl Engine {
         };
         const GROUPS: [FindingGroup; 4] =
             [FindingGroup::Severity, FindingGroup::Policy, FindingGroup::Service, FindingGroup::Account];
-        let (each, resolved, resources, resources_by_service, last_inventory_scan, last_policy_scan) = tokio::try_join!(
+        let (each, resolved, resources, resources_by_service, last_inventory_scan, last_policy_scan, erroring) = tokio::try_join!(
             store.count_findings_each(&active, &GROUPS).err_into::<EngineError>(),
             store.count_findings(&resolved, None).err_into(),
             store.count_resources(&rfilter, None).err_into(),
             store.count_resources(&rfilter, Some(ResourceGroup::Service)).err_into(),
             latest::<InventoryDrift>(store, DRIFT_INVENTORY_KEY),
             latest::<PolicyDrift>(store, DRIFT_POLICY_KEY),
+            erroring_policies(store),
         )?;
         let answered = each.len();
         let [by_score, mut top, by_service, by_account]: [Vec<(String, u64)>; 4] = each.try_into().map_err(|_| {
@@ -250,6 +297,7 @@ impl Engine {
             },
             last_inventory_scan,
             last_policy_scan,
+            erroring_policies: erroring,
         })
     }
 

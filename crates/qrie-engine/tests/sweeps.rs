@@ -189,6 +189,48 @@ async fn unreadable_data_never_passes() {
     assert_eq!(finding_state(&f, &v.arn).await.unwrap().0, FindingState::Active, "Error changes nothing");
     assert_eq!(r.result["Findings"]["ec2-ebs-volume-unencrypted"]["Errors"], 1);
     assert!(r.result["EvaluationErrors"][0]["Reason"].as_str().unwrap().contains("AccessDenied"));
+
+    // The job says so: partial, with the policy's errors counted and an example.
+    let stored = f.engine.store.get_job(&r.job.id).await.unwrap().unwrap();
+    for job in [&r.job, &stored] {
+        assert_eq!(job.status, JobStatus::Partial, "a sweep whose evaluations errored did not succeed");
+        let e = job.errors.iter().find(|e| e.policy_id.as_deref() == Some("ec2-ebs-volume-unencrypted")).unwrap();
+        assert_eq!((e.arn.as_deref(), e.count), (Some(v.arn.as_str()), Some(1)));
+        assert!(e.message.contains("AccessDenied"), "{}", e.message);
+    }
+    // A policy sweep over the stored state reports it the same way.
+    let swept = f.engine.policy_sweep(&qrie_engine::PolicySweepRequest::default(), &NoProgress).await.unwrap();
+    assert_eq!(swept.job.status, JobStatus::Partial);
+    assert!(swept.job.errors.iter().any(|e| e.arn.as_deref() == Some(v.arn.as_str()) && e.count == Some(1)));
+}
+
+#[tokio::test]
+async fn a_launched_policy_with_parameters_its_rule_refuses_is_a_job_error_not_silence() {
+    let f = fixture().await;
+    let t0 = Utc::now();
+    f.cloud.set(A, Service::Ec2, vec![vol(A, "vol-1", false, t0)], true, t0);
+    // Launching refuses the value...
+    let bad = BTreeMap::from([("max_age_days".to_string(), serde_json::json!(-5))]);
+    let refused = f
+        .engine
+        .launch_policy(
+            "iam-user-access-key-too-old",
+            LaunchOptions { params: bad.clone(), ..Default::default() },
+            &NoProgress,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("max_age_days") && refused.contains("1 to 3650"), "{refused}");
+    // ...and one stored before the rule existed (or written around it) is reported by every sweep.
+    let mut launched = f.engine.store.get_policy("ec2-ebs-volume-unencrypted").await.unwrap().unwrap();
+    let read_at = launched.generation;
+    launched.params = BTreeMap::from([("nonsense".to_string(), serde_json::json!(1))]);
+    launched.generation += 1;
+    assert!(f.engine.store.put_policy(launched, Some(read_at)).await.unwrap());
+    let r = sweep(&f, ScanType::Bootstrap).await;
+    assert_eq!(r.job.status, JobStatus::Partial);
+    assert!(r.job.errors.iter().any(|e| e.message.contains("nonsense")), "{:?}", r.job.errors);
 }
 
 #[tokio::test]

@@ -105,7 +105,7 @@ impl JobStatus {
 }
 
 /// A part of a sweep that failed; the rest of the sweep went on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct JobError {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,6 +116,12 @@ pub struct JobError {
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_id: Option<String>,
+    /// The resource, for an evaluation error (an example when `count` > 1).
+    #[serde(default, rename = "ARN", skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// How many times this error happened (evaluation errors are one entry per policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
     pub message: String,
 }
 
@@ -173,13 +179,25 @@ impl Lease {
     }
 }
 
+impl JobError {
+    /// How many times it happened (an entry without a count is one).
+    pub fn times(&self) -> u64 {
+        self.count.unwrap_or(1)
+    }
+}
+
 impl Job {
+    /// Errors counted with their repetitions (evaluation errors are one entry per policy).
+    pub fn error_count(&self) -> u64 {
+        self.errors.iter().map(JobError::times).sum()
+    }
+
     /// Ends the job as failed as a whole at `at`, saying why (a job nothing
     /// will run: its function could not be invoked, or it was lost).
     pub fn fail(&mut self, message: String, at: Timestamp) {
         self.status = JobStatus::Failed;
         self.finished_at = Some(at);
-        self.errors.push(JobError { account_id: None, service: None, region: None, policy_id: None, message });
+        self.errors.push(JobError { message, ..JobError::default() });
     }
 }
 

@@ -40,8 +40,8 @@ pub use job::{
 pub use lifecycle::{Effect, Outcome, Subject};
 pub use plan::{PlanUnit, UnitState};
 pub use policy::{
-    ComplianceRef, Dependency, EvalContext, LaunchedPolicy, NoRelated, ParamDef, ParamValue, Params, PolicyDef,
-    PolicyStatus, RelatedLookup, Remediation,
+    ComplianceRef, Dependency, EvalContext, LaunchedPolicy, NoRelated, ParamDef, ParamRule, ParamValue, Params,
+    PolicyDef, PolicyStatus, RelatedLookup, Remediation,
 };
 pub use resource::{
     changed_at, comparable_hashes, has_ended, MissingData, Resource, ResourceRef, CHANGE_TIMES, LOCATION_KEY, TAGS_KEY,

@@ -62,12 +62,77 @@ impl ParamValue {
     }
 }
 
+/// What values of a parameter are allowed beyond its type: checked when a
+/// policy is launched or updated (CLI, API and UI all go through
+/// [`PolicyDef::resolve_params`]), so a value that would make every
+/// evaluation error is refused up front instead of switching the policy off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamRule {
+    /// Any value of the type (text up to [`MAX_TEXT_PARAM`] characters).
+    Any,
+    /// An integer from the first to the second, inclusive.
+    Range(i64, i64),
+    /// Comma-separated port numbers (1 to 65535); empty for none.
+    Ports,
+    /// Comma-separated 12-digit AWS account ids; empty for none.
+    AccountIds,
+}
+
+/// The longest text parameter.
+pub const MAX_TEXT_PARAM: usize = 2_000;
+
+impl ParamRule {
+    /// Why `v` (already of the right type) is not allowed.
+    fn check(self, v: &Value) -> Result<(), String> {
+        if let Some(t) = v.as_str() {
+            if t.chars().count() > MAX_TEXT_PARAM {
+                return Err(format!("at most {MAX_TEXT_PARAM} characters"));
+            }
+        }
+        let items = || v.as_str().unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty());
+        match self {
+            ParamRule::Any => Ok(()),
+            ParamRule::Range(lo, hi) => match v.as_i64() {
+                Some(i) if (lo..=hi).contains(&i) => Ok(()),
+                _ => Err(format!("expected {lo} to {hi}, got {v}")),
+            },
+            ParamRule::Ports => match items().find(|p| !p.parse::<u16>().is_ok_and(|p| p > 0)) {
+                Some(bad) => Err(format!("{bad:?} is not a port (1 to 65535); expected comma-separated ports")),
+                None => Ok(()),
+            },
+            ParamRule::AccountIds => match items().find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit())) {
+                Some(bad) => Err(format!("{bad:?} is not a 12-digit account id; expected comma-separated ids")),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// The rule as people read it, for `policies show` and the pages.
+    pub fn describe(self) -> Option<String> {
+        match self {
+            ParamRule::Any => None,
+            ParamRule::Range(lo, hi) => Some(format!("{lo} to {hi}")),
+            ParamRule::Ports => Some("comma-separated ports, 1 to 65535".into()),
+            ParamRule::AccountIds => Some("comma-separated 12-digit account ids".into()),
+        }
+    }
+}
+
+impl Serialize for ParamRule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.describe().serialize(s)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ParamDef {
     pub name: &'static str,
     pub description: &'static str,
     pub default: ParamValue,
+    /// Shown as `Allowed` (null when any value of the type is).
+    #[serde(rename = "Allowed")]
+    pub rule: ParamRule,
 }
 
 impl ParamDef {
@@ -81,10 +146,24 @@ impl ParamDef {
             ParamValue::Bool(_) => raw.parse::<bool>().ok().map(Value::from),
             ParamValue::Text(_) => Some(Value::from(raw)),
         };
-        parsed.ok_or_else(|| ValidationError::Parameter {
+        let value = parsed.ok_or_else(|| ValidationError::Parameter {
             name: self.name.to_string(),
             reason: format!("expected {}, got {raw:?}", self.default.type_name()),
-        })
+        })?;
+        self.check(&value)?;
+        Ok(value)
+    }
+
+    /// Whether `value` is of this parameter's type and within its rule.
+    pub fn check(&self, value: &Value) -> Result<(), ValidationError> {
+        let reason = if !self.default.accepts(value) {
+            format!("expected {}, got {value}", self.default.type_name())
+        } else if let Err(why) = self.rule.check(value) {
+            why
+        } else {
+            return Ok(());
+        };
+        Err(ValidationError::Parameter { name: self.name.to_string(), reason })
     }
 
     /// The default, as [`parse`](Self::parse) reads it back.
@@ -160,12 +239,7 @@ impl PolicyDef {
                     format!("policy {} has parameters {}", self.id, known.join(", "))
                 },
             })?;
-            if !def.default.accepts(value) {
-                return Err(ValidationError::Parameter {
-                    name: name.clone(),
-                    reason: format!("expected {}, got {value}", def.default.type_name()),
-                });
-            }
+            def.check(value)?;
             values.insert(name.clone(), value.clone());
         }
         Ok(Params(values))
@@ -325,7 +399,12 @@ mod tests {
         severity: Severity::of(50),
         remediation: Remediation { steps: &[], cli: "", console: "", iac: "" },
         compliance: &[],
-        params: &[ParamDef { name: "max_age_days", description: "", default: ParamValue::Int(90) }],
+        params: &[ParamDef {
+            name: "max_age_days",
+            description: "",
+            default: ParamValue::Int(90),
+            rule: ParamRule::Range(1, 3650),
+        }],
         related: None,
         evaluate: never,
     };
@@ -339,9 +418,10 @@ mod tests {
 
     #[test]
     fn a_param_typed_in_a_form_is_read_as_its_type() {
-        let int = ParamDef { name: "max_age_days", description: "", default: ParamValue::Int(90) };
-        let text = ParamDef { name: "suffix", description: "", default: ParamValue::Text("x") };
-        let flag = ParamDef { name: "strict", description: "", default: ParamValue::Bool(false) };
+        let int =
+            ParamDef { name: "max_age_days", description: "", default: ParamValue::Int(90), rule: ParamRule::Any };
+        let text = ParamDef { name: "suffix", description: "", default: ParamValue::Text("x"), rule: ParamRule::Any };
+        let flag = ParamDef { name: "strict", description: "", default: ParamValue::Bool(false), rule: ParamRule::Any };
         assert_eq!(int.parse(" 30 "), Ok(Value::from(30)));
         assert_eq!(text.parse("30"), Ok(Value::from("30")));
         assert_eq!(flag.parse("true"), Ok(Value::from(true)));
@@ -358,5 +438,32 @@ mod tests {
         assert!(e.contains("max_age_days"), "{e}");
         let o = BTreeMap::from([("max_age_days".to_string(), json!("30"))]);
         assert!(DEF.resolve_params(&o).unwrap_err().to_string().contains("integer"));
+    }
+
+    #[test]
+    fn params_outside_their_rule_are_refused_naming_the_parameter() {
+        for bad in [json!(-5), json!(0), json!(3651)] {
+            let o = BTreeMap::from([("max_age_days".to_string(), bad.clone())]);
+            let e = DEF.resolve_params(&o).unwrap_err().to_string();
+            assert!(e.contains("max_age_days") && e.contains("1 to 3650"), "{bad}: {e}");
+        }
+        let o = BTreeMap::from([("max_age_days".to_string(), json!(3650))]);
+        assert!(DEF.resolve_params(&o).is_ok());
+        let ports =
+            ParamDef { name: "allowed_ports", description: "", default: ParamValue::Text(""), rule: ParamRule::Ports };
+        assert!(ports.check(&json!("22, 3389")).is_ok() && ports.check(&json!("")).is_ok());
+        for bad in ["<script>alert(1)</script>", "0", "65536", "22;23", "-1"] {
+            let e = ports.check(&json!(bad)).unwrap_err().to_string();
+            assert!(e.contains("allowed_ports") && e.contains("not a port"), "{bad}: {e}");
+        }
+        assert!(ports.parse("70000").is_err(), "form input is checked the same way");
+        let ids =
+            ParamDef { name: "trusted", description: "", default: ParamValue::Text(""), rule: ParamRule::AccountIds };
+        assert!(ids.check(&json!("123456789012,210987654321")).is_ok());
+        for bad in ["12345678901", "1234567890123", "12345678901x", "*"] {
+            assert!(ids.check(&json!(bad)).unwrap_err().to_string().contains("12-digit"), "{bad}");
+        }
+        let long = "1,".repeat(MAX_TEXT_PARAM);
+        assert!(ports.check(&json!(long)).unwrap_err().to_string().contains("characters"));
     }
 }

@@ -70,14 +70,15 @@ fn policy(md: &mut String, p: &PolicyDef) {
     if p.params.is_empty() {
         md.push_str("**Parameters:** none.\n\n");
     } else {
-        md.push_str("**Parameters**\n\n| Name | Default | Description |\n|---|---|---|\n");
+        md.push_str("**Parameters**\n\n| Name | Default | Allowed | Description |\n|---|---|---|---|\n");
         for d in p.params {
             let default = match d.default {
                 ParamValue::Int(v) => v.to_string(),
                 ParamValue::Bool(v) => v.to_string(),
                 ParamValue::Text(v) => format!("{v:?}"),
             };
-            let _ = writeln!(md, "| `{}` | `{}` | {} |", d.name, default, d.description);
+            let allowed = d.rule.describe().unwrap_or_else(|| "any".into());
+            let _ = writeln!(md, "| `{}` | `{}` | {allowed} | {} |", d.name, default, d.description);
         }
         md.push('\n');
     }

@@ -217,6 +217,11 @@ mod tests {
                 assert!(names.insert(d.name), "{}: parameter {} twice", p.id, d.name);
                 assert!(d.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{}: {}", p.id, d.name);
                 assert!(!d.description.trim().is_empty(), "{}: {} undocumented", p.id, d.name);
+                // Each default is allowed by its own rule (form input reads it back).
+                d.parse(&d.default_text()).unwrap_or_else(|e| panic!("{}: default {e}", p.id));
+                if matches!(d.default, ParamValue::Int(_)) {
+                    assert!(matches!(d.rule, qrie_model::ParamRule::Range(..)), "{}: {} unbounded", p.id, d.name);
+                }
                 match d.default {
                     ParamValue::Int(v) => assert_eq!(params.int(d.name), Ok(v)),
                     ParamValue::Bool(v) => assert_eq!(params.bool(d.name), Ok(v)),

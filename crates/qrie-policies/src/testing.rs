@@ -189,11 +189,15 @@ pub fn run(def: &PolicyDef, r: &Resource) -> Verdict {
 }
 
 /// Runs a policy as the engine does: parameters resolved against the
-/// definition, and only those `available` resources the policy asked for (by
+/// definition (a value its rule refuses, which launching would refuse too,
+/// is an error verdict here), and only those `available` resources the policy asked for (by
 /// `related`) visible to it.
 pub fn run_with(def: &PolicyDef, r: &Resource, available: &[Resource], overrides: Value, at: Timestamp) -> Verdict {
     let overrides: BTreeMap<String, Value> = serde_json::from_value(overrides).expect("overrides are an object");
-    let params = def.resolve_params(&overrides).expect("valid parameters");
+    let params = match def.resolve_params(&overrides) {
+        Ok(params) => params,
+        Err(refused) => return Verdict::Error(refused.to_string()),
+    };
     let wanted = def.related_arns(r);
     let related: HashMap<String, Resource> =
         available.iter().filter(|a| wanted.contains(&a.arn)).map(|a| (a.arn.clone(), a.clone())).collect();

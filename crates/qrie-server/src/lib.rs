@@ -215,11 +215,16 @@ async fn limit_requests(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let slots = &state.request_slots;
-    let class = if req.method() == Method::POST && req.uri().path() == "/api/events" { &slots.events } else { &slots.general };
+    let class =
+        if req.method() == Method::POST && req.uri().path() == "/api/events" { &slots.events } else { &slots.general };
     match tokio::time::timeout(state.config.limits.queue_timeout, class.acquire()).await {
         Ok(Ok(_slot)) => next.run(req).await,
         _ => {
-            let busy = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the server is at its request limit; retry shortly");
+            let busy = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the server is at its request limit; retry shortly",
+            );
             ([(header::RETRY_AFTER, "1")], busy).into_response()
         }
     }

@@ -35,7 +35,12 @@ fn over_https(state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 /// The session cookie's `Set-Cookie` value (an empty value with max age 0 ends it).
-pub(crate) fn cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
+pub(crate) fn cookie(
+    state: &AppState,
+    headers: &HeaderMap,
+    value: &str,
+    max_age: i64,
+) -> Result<HeaderValue, ApiError> {
     let secure = if over_https(state, headers) { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"

@@ -362,8 +362,8 @@ fn job(id: &str, kind: JobKind, status: JobStatus, created_secs: i64) -> Job {
             account_id: Some(A2.to_string()),
             service: Some("s3".to_string()),
             region: Some("eu-west-1".to_string()),
-            policy_id: None,
             message: "AccessDenied: not authorized to perform s3:ListBuckets".to_string(),
+            ..JobError::default()
         }],
         created_at: at(created_secs),
         started_at: Some(at(created_secs + 1)),

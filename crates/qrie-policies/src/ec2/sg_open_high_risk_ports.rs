@@ -4,8 +4,8 @@
 //! One policy over the table: the evidence names every exposed port and service.
 
 use qrie_model::{
-    ComplianceRef, EvalContext, MissingData, ParamDef, ParamValue, PolicyDef, Remediation, Resource, Service, Severity,
-    Verdict,
+    ComplianceRef, EvalContext, MissingData, ParamDef, ParamRule, ParamValue, PolicyDef, Remediation, Resource,
+    Service, Severity, Verdict,
 };
 use serde_json::json;
 
@@ -61,6 +61,7 @@ resource "aws_vpc_security_group_ingress_rule" "mysql_from_app" {
         description: "Comma-separated ports of the table that may be open to the internet in this scope (e.g. \
             \"25\" for a mail relay); empty reports them all.",
         default: ParamValue::Text(""),
+        rule: ParamRule::Ports,
     }],
     related: None,
     evaluate,
@@ -160,7 +161,9 @@ mod tests {
         assert_eq!(allow("25"), Verdict::Pass);
         assert_eq!(allow(" 3306, 25 "), Verdict::Pass);
         assert_eq!(allow("3306").name(), "fail");
-        assert_eq!(error_reason(allow("smtp")), "parameter allowed_ports: \"smtp\" is not a port");
+        assert!(error_reason(allow("smtp")).starts_with("invalid parameter \"allowed_ports\": \"smtp\" is not a port"));
+        // The evaluation itself still refuses what launching would have.
+        assert!(ports_to_check("25,smtp").is_err());
     }
 
     #[test]

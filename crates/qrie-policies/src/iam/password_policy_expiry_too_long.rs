@@ -2,8 +2,8 @@
 //! after more than `max_age_days`.
 
 use qrie_model::{
-    ComplianceRef, EvalContext, MissingData, ParamDef, ParamValue, Params, PolicyDef, Remediation, Resource, Service,
-    Severity, Verdict,
+    ComplianceRef, EvalContext, MissingData, ParamDef, ParamRule, ParamValue, Params, PolicyDef, Remediation, Resource,
+    Service, Severity, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -54,6 +54,7 @@ pub static POLICY: PolicyDef = PolicyDef {
         name: MAX_AGE_DAYS,
         description: "The longest a password may stay valid, in days.",
         default: ParamValue::Int(90),
+        rule: ParamRule::Range(1, 1095),
     }],
     related: None,
     evaluate,

@@ -2,8 +2,8 @@
 //! than `min_remembered` previous passwords.
 
 use qrie_model::{
-    ComplianceRef, EvalContext, MissingData, ParamDef, ParamValue, Params, PolicyDef, Remediation, Resource, Service,
-    Severity, Verdict,
+    ComplianceRef, EvalContext, MissingData, ParamDef, ParamRule, ParamValue, Params, PolicyDef, Remediation, Resource,
+    Service, Severity, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -52,6 +52,7 @@ pub static POLICY: PolicyDef = PolicyDef {
         name: MIN_REMEMBERED,
         description: "How many previous passwords the policy must forbid reusing (IAM allows 1 to 24).",
         default: ParamValue::Int(24),
+        rule: ParamRule::Range(1, 24),
     }],
     related: None,
     evaluate,
@@ -94,8 +95,9 @@ mod tests {
                 json!({"min_remembered": 5}),
                 "pass",
             ),
-            // Tricky: a limit of 0 accepts a policy without reuse prevention.
-            ("unset, limit 0", strong(json!({"PasswordReusePrevention": null})), json!({"min_remembered": 0}), "pass"),
+            // A limit of 0 (no reuse prevention required) is outside what IAM
+            // allows (1 to 24) and refused: suspend the policy instead.
+            ("unset, limit 0", strong(json!({"PasswordReusePrevention": null})), json!({"min_remembered": 0}), "error"),
             ("a string", strong(json!({"PasswordReusePrevention": "24"})), json!({}), "error"),
         ];
         for (name, policy, params, expected) in cases {

@@ -2,8 +2,8 @@
 //! shorter than `min_length`.
 
 use qrie_model::{
-    ComplianceRef, EvalContext, MissingData, ParamDef, ParamValue, Params, PolicyDef, Remediation, Resource, Service,
-    Severity, Verdict,
+    ComplianceRef, EvalContext, MissingData, ParamDef, ParamRule, ParamValue, Params, PolicyDef, Remediation, Resource,
+    Service, Severity, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -54,6 +54,7 @@ pub static POLICY: PolicyDef = PolicyDef {
         name: MIN_LENGTH,
         description: "The shortest password the policy may allow, in characters.",
         default: ParamValue::Int(14),
+        rule: ParamRule::Range(6, 128),
     }],
     related: None,
     evaluate,

@@ -2,8 +2,8 @@
 //! every character class that the parameters ask for.
 
 use qrie_model::{
-    ComplianceRef, EvalContext, MissingData, ParamDef, ParamValue, Params, PolicyDef, Remediation, Resource, Service,
-    Severity, Verdict,
+    ComplianceRef, EvalContext, MissingData, ParamDef, ParamRule, ParamValue, Params, PolicyDef, Remediation, Resource,
+    Service, Severity, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -61,21 +61,25 @@ pub static POLICY: PolicyDef = PolicyDef {
             name: "require_uppercase",
             description: "Whether the policy must require an uppercase letter.",
             default: ParamValue::Bool(true),
+            rule: ParamRule::Any,
         },
         ParamDef {
             name: "require_lowercase",
             description: "Whether the policy must require a lowercase letter.",
             default: ParamValue::Bool(true),
+            rule: ParamRule::Any,
         },
         ParamDef {
             name: "require_numbers",
             description: "Whether the policy must require a number.",
             default: ParamValue::Bool(true),
+            rule: ParamRule::Any,
         },
         ParamDef {
             name: "require_symbols",
             description: "Whether the policy must require a symbol.",
             default: ParamValue::Bool(true),
+            rule: ParamRule::Any,
         },
     ],
     related: None,

@@ -2,8 +2,8 @@
 //! the role without an external id or MFA.
 
 use qrie_model::{
-    ComplianceRef, EvalContext, MissingData, ParamDef, ParamValue, PolicyDef, Remediation, Resource, Service, Severity,
-    Verdict,
+    ComplianceRef, EvalContext, MissingData, ParamDef, ParamRule, ParamValue, PolicyDef, Remediation, Resource,
+    Service, Severity, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -53,6 +53,7 @@ pub static POLICY: PolicyDef = PolicyDef {
         name: TRUSTED_ACCOUNTS,
         description: "Comma-separated 12-digit account ids whose principals may assume roles without conditions.",
         default: ParamValue::Text(""),
+        rule: ParamRule::AccountIds,
     }],
     related: None,
     evaluate,

@@ -2,8 +2,8 @@
 //! used within the last `window_days`.
 
 use qrie_model::{
-    ComplianceRef, EvalContext, MissingData, ParamDef, ParamValue, PolicyDef, Remediation, Resource, Service, Severity,
-    Verdict,
+    ComplianceRef, EvalContext, MissingData, ParamDef, ParamRule, ParamValue, PolicyDef, Remediation, Resource,
+    Service, Severity, Verdict,
 };
 use serde_json::json;
 
@@ -52,6 +52,7 @@ resource "aws_cloudwatch_event_rule" "root_activity" {
         name: WINDOW_DAYS,
         description: "How recent a use of the root user's password or access keys is reported, in whole days.",
         default: ParamValue::Int(30),
+        rule: ParamRule::Range(1, 3650),
     }],
     related: None,
     evaluate,

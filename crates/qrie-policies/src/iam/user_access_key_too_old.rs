@@ -2,8 +2,8 @@
 //! within `max_age_days`.
 
 use qrie_model::{
-    ComplianceRef, EvalContext, MissingData, ParamDef, ParamValue, PolicyDef, Remediation, Resource, Service, Severity,
-    Timestamp, Verdict,
+    ComplianceRef, EvalContext, MissingData, ParamDef, ParamRule, ParamValue, PolicyDef, Remediation, Resource,
+    Service, Severity, Timestamp, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -55,6 +55,7 @@ resource "aws_config_config_rule" "access_keys_rotated" {
         name: MAX_AGE_DAYS,
         description: "The oldest an active access key may be, in whole days since it was last rotated.",
         default: ParamValue::Int(90),
+        rule: ParamRule::Range(1, 3650),
     }],
     related: None,
     evaluate,
@@ -173,11 +174,12 @@ mod tests {
             ("override loosens", user(row(("true", &d91), none)), json!({"max_age_days": 365}), "pass"),
             ("override tightens", user(row(("true", &d10), none)), json!({"max_age_days": 7}), "fail"),
             (
-                "limit 0 fails any key a day old",
-                user(row(("true", &days_ago(1)), none)),
-                json!({"max_age_days": 0}),
+                "limit 1 fails any key two days old",
+                user(row(("true", &days_ago(2)), none)),
+                json!({"max_age_days": 1}),
                 "fail",
             ),
+            ("limit 0 is refused", user(row(("true", &days_ago(1)), none)), json!({"max_age_days": 0}), "error"),
             ("negative limit", user(row(none, none)), json!({"max_age_days": -1}), "error"),
             ("N/A rotation on an inactive slot", user(row(none, ("false", "N/A"))), json!({}), "pass"),
             ("N/A rotation on an active key", user(row(("true", "N/A"), none)), json!({}), "error"),

@@ -2,8 +2,8 @@
 //! has not been used for more than `max_unused_days`.
 
 use qrie_model::{
-    ComplianceRef, EvalContext, MissingData, ParamDef, ParamValue, PolicyDef, Remediation, Resource, Service, Severity,
-    Timestamp, Verdict,
+    ComplianceRef, EvalContext, MissingData, ParamDef, ParamRule, ParamValue, PolicyDef, Remediation, Resource,
+    Service, Severity, Timestamp, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -53,6 +53,7 @@ resource "aws_config_config_rule" "unused_credentials" {
         name: MAX_UNUSED_DAYS,
         description: "The longest a password or active access key may go unused, in whole days.",
         default: ParamValue::Int(45),
+        rule: ParamRule::Range(1, 3650),
     }],
     related: None,
     evaluate,

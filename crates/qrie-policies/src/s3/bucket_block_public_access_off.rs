@@ -2,8 +2,8 @@
 //! settings are not all on.
 
 use qrie_model::{
-    ComplianceRef, EvalContext, MissingData, ParamDef, ParamValue, PolicyDef, Remediation, Resource, Service, Severity,
-    Verdict,
+    ComplianceRef, EvalContext, MissingData, ParamDef, ParamRule, ParamValue, PolicyDef, Remediation, Resource,
+    Service, Severity, Verdict,
 };
 use serde_json::json;
 
@@ -48,6 +48,7 @@ pub static POLICY: PolicyDef = PolicyDef {
         name: "account_level_suffices",
         description: "Pass a bucket whose account has all four account-level settings on.",
         default: ParamValue::Bool(true),
+        rule: ParamRule::Any,
     }],
     related: Some(bpa::DEPENDENCY),
     evaluate,

@@ -2,8 +2,8 @@
 //! not SSE-KMS (optionally: not with a customer-managed key).
 
 use qrie_model::{
-    ComplianceRef, EvalContext, MissingData, ParamDef, ParamValue, PolicyDef, Remediation, Resource, Service, Severity,
-    Verdict,
+    ComplianceRef, EvalContext, MissingData, ParamDef, ParamRule, ParamValue, PolicyDef, Remediation, Resource,
+    Service, Severity, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -53,6 +53,7 @@ pub static POLICY: PolicyDef = PolicyDef {
         name: "require_customer_managed_key",
         description: "Also fail SSE-KMS with the AWS-managed key aws/s3 (or with no key id, which means aws/s3).",
         default: ParamValue::Bool(false),
+        rule: ParamRule::Any,
     }],
     related: None,
     evaluate,

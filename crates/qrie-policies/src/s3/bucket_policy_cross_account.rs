@@ -2,8 +2,8 @@
 //! principals of other AWS accounts.
 
 use qrie_model::{
-    ComplianceRef, EvalContext, MissingData, ParamDef, ParamValue, PolicyDef, Remediation, Resource, Service, Severity,
-    Verdict,
+    ComplianceRef, EvalContext, MissingData, ParamDef, ParamRule, ParamValue, PolicyDef, Remediation, Resource,
+    Service, Severity, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -63,6 +63,7 @@ resource "aws_s3_bucket_policy" "this" {
         name: "trusted_accounts",
         description: "Comma-separated account ids that may be granted access (e.g. your log archive account).",
         default: ParamValue::Text(""),
+        rule: ParamRule::AccountIds,
     }],
     related: Some(bpa::DEPENDENCY),
     evaluate,

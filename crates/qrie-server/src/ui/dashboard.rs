@@ -66,6 +66,10 @@ async fn show(State(state): State<AppState>, viewer: Viewer) -> UiResult<Html<St
                 h2 #h-drift { "Drift" }
                 (drift(d))
             }
+            section.panel aria-labelledby="h-err" {
+                h2 #h-err { "Policies erroring" }
+                (erroring(d))
+            }
             section.panel aria-labelledby="h-base" {
                 h2 #h-base { "Accounts not yet baselined" }
                 @if d.unbaselined_accounts.is_empty() {
@@ -115,6 +119,29 @@ fn count_bars(counts: &std::collections::BTreeMap<String, u64>, param: &str) -> 
             class: String::new(),
         })
         .collect()
+}
+
+/// Policies whose evaluations errored in the latest sweeps: their findings
+/// are frozen until the cause (data, parameters) is fixed.
+fn erroring(d: &Dashboard) -> Markup {
+    html! {
+        @if d.erroring_policies.is_empty() {
+            p { "No evaluation errors in the latest sweeps." }
+        } @else {
+            p.muted { "Their verdicts on these resources are not being decided; the job lists every cause." }
+            (super::widgets::table("Policies erroring", &["Policy", "Errors", "Example", "Job"], d.erroring_policies.iter().map(|e| html! {
+                tr {
+                    td { a href=(super::widgets::policy_href(&e.policy_id)) { (e.policy_id) } }
+                    td.num { (e.errors) }
+                    td {
+                        @if let Some(arn) = &e.arn { a href=(super::widgets::resource_href(arn)) { (arn) } ": " }
+                        (e.reason)
+                    }
+                    td { a href={ "/jobs/" (super::widgets::path_segment(&e.job_id)) } { (e.job_id) } }
+                }
+            }).collect()))
+        }
+    }
 }
 
 fn top_policies(d: &Dashboard) -> Markup {

@@ -34,7 +34,7 @@ fn row(j: &Job) -> Markup {
             td { a href=(format!("/jobs/{}", path_segment(&j.id))) { (j.kind.as_str()) } }
             td { (j.scan_type.as_str()) }
             td { (progress(j)) }
-            td.num { (j.errors.len()) }
+            td.num { (j.error_count()) }
             td { (time(&j.created_at)) }
             td { (opt_time(j.finished_at.as_ref())) }
         }
@@ -97,12 +97,18 @@ async fn show(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Stri
         h2 { "Counts" }
         (table("Counts", &["Counter", "Value"], j.counts.iter().map(|(k, v)| html! { tr { td { (k) } td.num { (v) } } }).collect()))
         h2 { "Errors" }
-        (table("Errors", &["Account", "Service", "Region", "Policy", "Message"], j.errors.iter().map(|e| html! {
+        (table("Errors", &["Account", "Service", "Region", "Policy", "Times", "Resource (first)", "Message"], j.errors.iter().map(|e| html! {
             tr {
                 td { (e.account_id.as_deref().unwrap_or("")) }
                 td { (e.service.as_deref().unwrap_or("")) }
                 td { (e.region.as_deref().unwrap_or("")) }
                 td { (e.policy_id.as_deref().unwrap_or("")) }
+                td.num { (e.times()) }
+                td {
+                    @if let Some(arn) = &e.arn {
+                        a href=(super::widgets::resource_href(arn)) { (arn) }
+                    }
+                }
                 td { (e.message) }
             }
         }).collect()))

@@ -34,7 +34,9 @@ pub struct LoginQuery {
 /// spaces is kept, which is also all a `Location` header may carry.
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') => {
+        Some(n)
+            if n.starts_with('/') && !n.starts_with("//") && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
             n
         }
         _ => "/",
@@ -134,8 +136,8 @@ async fn submit(
         None => {
             state.failed_logins.failed(client, "login form");
             Ok((
-            StatusCode::UNAUTHORIZED,
-            public_page("Sign in", form(&next, Some("That token is not valid (or was revoked)."))),
+                StatusCode::UNAUTHORIZED,
+                public_page("Sign in", form(&next, Some("That token is not valid (or was revoked)."))),
             )
                 .into_response())
         }

@@ -243,7 +243,7 @@ fn scope_form(
                     @for d in params {
                         @let name = format!("{PARAM_FIELD}{}", d.name);
                         @let value = current.and_then(|l| l.params.get(d.name)).map(param_text).unwrap_or_default();
-                        (super::widgets::text_input(&name, d.name, &value, Some(&format!("{} Empty keeps the default, {}.", d.description, d.default_text()))))
+                        (super::widgets::text_input(&name, d.name, &value, Some(&format!("{}{} Empty keeps the default, {}.", d.description, d.rule.describe().map(|a| format!(" Allowed: {a}.")).unwrap_or_default(), d.default_text()))))
                     }
                 }
             }

@@ -234,3 +234,54 @@ async fn behind_a_trusted_proxy_cookies_are_secure_over_https_and_the_client_is_
     assert_eq!(login(&trusted, None, "6.6.6.6, 198.51.100.77").await.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(login(&trusted, None, "198.51.100.78").await.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_policy_parameter_is_refused_and_evaluation_errors_surface() {
+    let w = world().await;
+    let send = |method: Method, uri: &str, body: serde_json::Value| {
+        let r = req(method, uri, Some(&w.admin), Some(body));
+        call(&w.app, r)
+    };
+    for (policy, params, named) in [
+        ("iam-user-access-key-too-old", serde_json::json!({"max_age_days": -5}), "max_age_days"),
+        ("ec2-sg-open-high-risk-ports", serde_json::json!({"allowed_ports": "<script>x</script>"}), "allowed_ports"),
+        ("s3-bucket-policy-cross-account", serde_json::json!({"trusted_accounts": "123"}), "trusted_accounts"),
+    ] {
+        let r = send(Method::PUT, &format!("/api/policies/{policy}"), serde_json::json!({"params": params})).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{policy}: {}", r.text);
+        assert_eq!(r.json["error"]["code"], "validation");
+        assert!(r.json["error"]["message"].as_str().unwrap().contains(named), "{}", r.text);
+    }
+
+    // A resource whose stored data cannot be evaluated: the policy sweep
+    // over it ends partial, naming it, and the dashboard lists the policy.
+    let store = &w.state.engine.store;
+    let page = store
+        .list_resources(
+            &qrie_store::ResourceFilter { resource_type: Some("AWS::EC2::Volume".into()), ..Default::default() },
+            &qrie_store::PageRequest::first(1),
+        )
+        .await
+        .unwrap();
+    let mut broken = page.items.into_iter().next().expect("the estate has volumes");
+    broken.configuration = serde_json::json!({"Volume": {}});
+    broken.last_seen_at = chrono::Utc::now();
+    broken.rehash();
+    store.put_resources(vec![broken.clone()]).await.unwrap();
+    let started = send(Method::POST, "/api/jobs", serde_json::json!({"kind": "policy-sweep"})).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let id = started.json["JobId"].as_str().unwrap().to_string();
+    let job = loop {
+        let r = call(&w.app, req(Method::GET, &format!("/api/jobs/{id}"), Some(&w.viewer), None)).await;
+        if !matches!(r.json["Status"].as_str(), Some("running" | "queued")) {
+            break r.json;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(job["Status"], "partial", "{job}");
+    let errors = job["Errors"].as_array().unwrap();
+    assert!(errors.iter().any(|e| e["ARN"] == broken.arn.as_str() && e["Count"].as_u64() >= Some(1)), "{job}");
+    let dash = call(&w.app, req(Method::GET, "/api/summary/dashboard", Some(&w.viewer), None)).await;
+    let erroring = dash.json["ErroringPolicies"].as_array().unwrap();
+    assert!(erroring.iter().any(|e| e["JobId"] == id.as_str()), "{}", dash.text);
+}

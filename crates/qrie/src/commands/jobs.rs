@@ -27,7 +27,7 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: JobsCmd) -> Result<()> {
                         j.scan_type.to_string(),
                         j.status.as_str().into(),
                         format!("{}/{}", j.progress_done, j.progress_total),
-                        j.errors.len().to_string(),
+                        j.error_count().to_string(),
                         output::opt_time(&j.started_at),
                         output::opt_time(&j.finished_at),
                     ]
@@ -87,14 +87,21 @@ fn job_text(job: &Job) -> String {
         let _ = writeln!(s, "  {k}: {v}");
     }
     if !job.errors.is_empty() {
-        let _ = writeln!(s, "errors ({}):", job.errors.len());
+        let _ = writeln!(s, "errors ({}):", job.error_count());
         for e in &job.errors {
             let place = [&e.account_id, &e.service, &e.region, &e.policy_id]
                 .iter()
                 .filter_map(|x| x.as_deref())
                 .collect::<Vec<_>>()
                 .join("/");
-            let _ = writeln!(s, "  {place}: {}", e.message);
+            match (&e.arn, e.count) {
+                (Some(arn), Some(n)) => {
+                    let _ = writeln!(s, "  {place}: {n} evaluation(s) ended in an error, first {arn}: {}", e.message);
+                }
+                _ => {
+                    let _ = writeln!(s, "  {place}: {}", e.message);
+                }
+            }
         }
     }
     s

@@ -30,7 +30,12 @@ fn config(args: &ServerArgs) -> ServerConfig {
         max_event_requests: args.max_event_requests as usize,
         ..Limits::default()
     };
-    ServerConfig { secure_cookies: args.secure_cookies, trust_proxy: args.trust_proxy, limits, ..ServerConfig::default() }
+    ServerConfig {
+        secure_cookies: args.secure_cookies,
+        trust_proxy: args.trust_proxy,
+        limits,
+        ..ServerConfig::default()
+    }
 }
 
 /// Descriptors kept for the store, logs and outgoing AWS calls.

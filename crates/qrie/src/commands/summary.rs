@@ -114,5 +114,11 @@ pub fn dashboard_text(d: &Dashboard) -> String {
             let _ = writeln!(s, "  {n:>6}  {p}");
         }
     }
+    if !d.erroring_policies.is_empty() {
+        let _ = writeln!(s, "policies erroring in the latest sweeps (their findings are not being decided):");
+        for e in &d.erroring_policies {
+            let _ = writeln!(s, "  {:>6}  {}  (job {}: {})", e.errors, e.policy_id, e.job_id, e.reason);
+        }
+    }
     s
 }
