@@ -1,6 +1,7 @@
 //! Account management: add, remove (soft), purge (hard), list with the
 //! baseline flag.
 
+use qrie_model::text::{check_len, limits};
 use qrie_model::{
     validate_account_id, validate_region, Account, AccountSource, AccountStatus, FindingState, ValidationError,
 };
@@ -148,7 +149,14 @@ impl Engine {
             validate_region(r)?;
         }
         if let Some(arn) = &new.role_arn {
+            check_len("the role ARN", arn, limits::ROLE_ARN)?;
             validate_role_arn(arn)?;
+        }
+        if let Some(name) = &new.name {
+            check_len("the account name", name, limits::ACCOUNT_NAME)?;
+        }
+        if let Some(id) = &new.external_id {
+            check_len("the external id", id, limits::EXTERNAL_ID)?;
         }
         let now = Engine::now();
         let existing = self.store.get_account(&new.account_id).await?;

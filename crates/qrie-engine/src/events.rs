@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 use crate::commit::{commit, Evaluator};
 use crate::evaluate::{evaluate_batch, load_active_policies, ActivePolicy, FindingIndex, RelatedCache, Tally};
 use crate::references;
+use crate::unmapped;
 use crate::{summary, Described, Engine, EngineError};
 
-const STATS_NS: &str = "events";
+pub(crate) const STATS_NS: &str = "events";
 /// Where versions before the counters kept the totals, as one document.
 const LEGACY_STATS_KEY: &str = "stats";
 
@@ -117,7 +118,7 @@ impl EventStats {
             *self.skipped.entry(k.clone()).or_default() += v;
         }
         for (k, v) in &o.unmapped {
-            *self.unmapped.entry(k.clone()).or_default() += v;
+            unmapped::count(&mut self.unmapped, k, *v, unmapped::KEPT_IN_A_BATCH);
         }
         self.debounced += o.debounced;
         self.refreshed += o.refreshed;
@@ -128,8 +129,8 @@ impl EventStats {
         self.errors += o.errors;
     }
 
-    /// The counts as named counters (`skipped/REASON`, `unmapped/NAME`), as
-    /// the store keeps them.
+    /// The counts as named counters (`skipped/REASON`), as the store keeps
+    /// them. Unmapped names go to their bounded table ([`unmapped`]) instead.
     fn to_counters(&self) -> Vec<(String, i64)> {
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         let mut out: Vec<(String, i64)> = [
@@ -148,7 +149,6 @@ impl EventStats {
         .map(|(k, v)| (k.to_string(), n(v)))
         .collect();
         out.extend(self.skipped.iter().map(|(k, v)| (format!("skipped/{k}"), n(*v))));
-        out.extend(self.unmapped.iter().map(|(k, v)| (format!("unmapped/{k}"), n(*v))));
         out
     }
 
@@ -170,7 +170,9 @@ impl EventStats {
                     if let Some(reason) = other.strip_prefix("skipped/") {
                         s.skipped.insert(reason.to_string(), v);
                     } else if let Some(event) = other.strip_prefix("unmapped/") {
-                        s.unmapped.insert(event.to_string(), v);
+                        // Earlier versions kept a counter per name; the
+                        // table's own fallback adds to `unmapped/(other)`.
+                        *s.unmapped.entry(event.to_string()).or_default() += v;
                     }
                     continue;
                 }
@@ -188,6 +190,35 @@ pub struct EventReport {
     pub stats: EventStats,
     pub errors: Vec<String>,
 }
+
+/// Errors a report lists by name (a million bad records would otherwise make
+/// a report of a million lines); the rest are counted in the last line.
+const REPORTED_ERRORS: usize = 1_000;
+
+impl EventReport {
+    /// Adds another chunk's report.
+    pub fn add(&mut self, other: EventReport) {
+        self.stats.add(&other.stats);
+        let room = REPORTED_ERRORS.saturating_sub(self.errors.len());
+        let more = other.errors.len().saturating_sub(room);
+        self.errors.extend(other.errors.into_iter().take(room));
+        if more > 0 {
+            self.errors.push(format!("... and {more} more error(s) not listed"));
+        }
+    }
+}
+
+/// Why a whole input (a file, a request body) was not ingested.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error(transparent)]
+    Decode(#[from] qrie_events::DecodeError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// Decoded chunks waiting for the ingester: the decoder runs at most this far ahead.
+const CHUNKS_AHEAD: usize = 2;
 
 impl Engine {
     /// Counts routed events and queues their targets in the debouncer.
@@ -214,10 +245,38 @@ impl Engine {
                         r.event_source.as_deref().unwrap_or("?"),
                         r.event_name.as_deref().unwrap_or("?")
                     );
-                    *report.stats.unmapped.entry(name).or_default() += 1;
+                    unmapped::count(&mut report.stats.unmapped, &name, 1, unmapped::KEPT_IN_A_BATCH);
                 }
             }
         }
+    }
+
+    /// Decodes and ingests a whole input (a CloudTrail file, a request body)
+    /// while it is decoded, [`qrie_events::CHUNK`] records at a time: memory
+    /// holds the input's bytes and a few chunks, whatever the number of
+    /// records. The decoder runs on a blocking thread a couple of chunks
+    /// ahead. An input that is not CloudTrail at all is refused before any
+    /// of it is ingested; a store failure stops at the chunk it hit (the
+    /// chunks before are ingested, and ingesting again is harmless).
+    pub async fn ingest_input<B>(&self, input: B) -> Result<EventReport, InputError>
+    where
+        B: AsRef<[u8]> + Send + 'static,
+    {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<qrie_events::Incoming>>(CHUNKS_AHEAD);
+        let decoder = tokio::task::spawn_blocking(move || {
+            qrie_events::decode_chunks(input.as_ref(), qrie_events::CHUNK, &mut |chunk| {
+                // The receiver gone means ingestion stopped: the rest is not wanted.
+                let _ = tx.blocking_send(chunk);
+            })
+        });
+        let mut report = EventReport::default();
+        while let Some(chunk) = rx.recv().await {
+            let routed: Vec<Routed> = chunk.iter().map(qrie_events::route).collect();
+            drop(chunk);
+            report.add(self.ingest_events(&routed).await?);
+        }
+        decoder.await.map_err(|e| EngineError::Conflict(format!("the decoder stopped: {e}")))??;
+        Ok(report)
     }
 
     /// Processes a whole batch (a file, a queue receive): every target is
@@ -571,7 +630,7 @@ impl Engine {
     /// additions to counters, so concurrent event functions lose no count.
     pub async fn record_event_stats(&self, batch: &EventStats) -> Result<(), EngineError> {
         self.store.counters_add(STATS_NS, batch.to_counters()).await?;
-        Ok(())
+        unmapped::record(&*self.store, &batch.unmapped).await
     }
 
     /// Totals since the store was created (with the single document earlier
@@ -583,6 +642,11 @@ impl Engine {
         if let Some(legacy) = legacy {
             total.add(&legacy);
         }
+        let mut names = std::mem::take(&mut total.unmapped);
+        for (name, n) in unmapped::stored(&*self.store).await? {
+            *names.entry(name).or_default() += n;
+        }
+        total.unmapped = unmapped::top(names, unmapped::KEPT);
         Ok(total)
     }
 }

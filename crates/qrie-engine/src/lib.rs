@@ -35,6 +35,7 @@ mod policy_sweep;
 mod references;
 pub mod sim;
 pub mod summary;
+pub mod unmapped;
 
 pub use cloud::{Cloud, CloudError, CloudRouter, Described, Listing, OrgAccount, SweepUnit};
 pub use inventory::{workers, InventoryRequest, DEFAULT_DRIFT_GRACE_MINUTES};

@@ -150,6 +150,9 @@ impl Engine {
         let def = qrie_policies::get(policy_id).ok_or_else(|| EngineError::UnknownPolicy(policy_id.into()))?;
         opts.scope.validate()?;
         def.resolve_params(&opts.params)?;
+        if let Some(text) = &opts.remediation {
+            qrie_model::text::check_len("the remediation", text, qrie_model::text::limits::REMEDIATION)?;
+        }
         let now = Engine::now();
         let existing = self.store.get_policy(policy_id).await?;
         if existing.as_ref().is_some_and(LaunchedPolicy::is_active) {
@@ -213,6 +216,9 @@ impl Engine {
         if let Some(severity) = update.severity {
             resweep |= severity != p.severity;
             p.severity = severity;
+        }
+        if let Some(Some(text)) = &update.remediation {
+            qrie_model::text::check_len("the remediation", text, qrie_model::text::limits::REMEDIATION)?;
         }
         if let Some(remediation) = update.remediation {
             p.remediation = remediation;

@@ -6,6 +6,8 @@
 
 use std::io::Read;
 
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::types::{BusMeta, Envelope, Incoming};
@@ -32,14 +34,29 @@ pub enum DecodeError {
 
 /// Decodes one input (a file, a request body, a queue message) into its records.
 pub fn decode(input: &[u8]) -> Result<Vec<Incoming>, DecodeError> {
+    let mut all = Vec::new();
+    decode_chunks(input, usize::MAX, &mut |chunk| all.extend(chunk))?;
+    Ok(all)
+}
+
+/// Records handed over at once by [`decode_chunks`] when streaming.
+pub const CHUNK: usize = 1_000;
+
+/// Decodes one input a chunk of at most `chunk` records at a time, handing
+/// each to `each` as soon as it is decoded: the records of a CloudTrail file
+/// (`{"Records": [...]}`), of a JSON array or of JSON lines are never all in
+/// memory at once, only the input's bytes and one chunk. Whole-input errors
+/// (too large, bad gzip, not JSON at all) are found before any record is
+/// handed over.
+pub fn decode_chunks(input: &[u8], chunk: usize, each: &mut dyn FnMut(Vec<Incoming>)) -> Result<(), DecodeError> {
     if input.len() > MAX_INPUT_BYTES {
         return Err(DecodeError::TooLarge { size: input.len(), limit: MAX_INPUT_BYTES });
     }
     if input.starts_with(&[0x1f, 0x8b]) {
         let plain = gunzip(input)?;
-        return decode_plain(&plain);
+        return decode_plain(&plain, chunk, each);
     }
-    decode_plain(input)
+    decode_plain(input, chunk, each)
 }
 
 fn gunzip(input: &[u8]) -> Result<Vec<u8>, DecodeError> {
@@ -53,43 +70,210 @@ fn gunzip(input: &[u8]) -> Result<Vec<u8>, DecodeError> {
     Ok(out)
 }
 
-fn decode_plain(input: &[u8]) -> Result<Vec<Incoming>, DecodeError> {
+fn decode_plain(input: &[u8], chunk: usize, each: &mut dyn FnMut(Vec<Incoming>)) -> Result<(), DecodeError> {
     let input = input.strip_prefix(b"\xef\xbb\xbf").unwrap_or(input);
     if input.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    let mut out = Out::default();
-    match serde_json::from_slice::<Value>(input) {
-        Ok(value) => out.expand(value, None, 0),
-        Err(whole) => {
-            let lines: Vec<&[u8]> =
-                input.split(|&b| b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).collect();
-            let parsed: Vec<Result<Value, String>> =
-                lines.iter().map(|l| serde_json::from_slice(l).map_err(|e| e.to_string())).collect();
-            // JSON lines only if at least one line is JSON; otherwise the input is not JSON at all.
-            if lines.len() < 2 || parsed.iter().all(Result::is_err) {
-                return Err(DecodeError::NotJson(whole.to_string()));
+    let mut out = Out::new(chunk, each);
+    // Checked whole first (without building anything), so that a truncated
+    // or garbled input is refused before any of its records is handed over.
+    match serde_json::from_slice::<IgnoredAny>(input) {
+        Ok(_) => {
+            let mut de = serde_json::Deserializer::from_slice(input);
+            if let Err(e) = TopLevel(&mut out).deserialize(&mut de) {
+                // Not expected after the check; said rather than dropped.
+                out.push(Envelope::Bare, None, Err(format!("not JSON: {e}")));
             }
-            for (n, line) in parsed.into_iter().enumerate() {
-                match line {
-                    Ok(value) => out.expand(value, None, 0),
-                    Err(e) => out.push(Envelope::Bare, None, Err(format!("line {}: not JSON: {e}", n + 1))),
+        }
+        Err(whole) => {
+            // JSON lines, one record (or container) per line: handed over as
+            // read. Lines that are not JSON wait until one line is, so that
+            // an input that is not JSON at all is refused as a whole.
+            let mut lines = 0usize;
+            let mut waiting: Vec<String> = Vec::new();
+            let mut any_json = false;
+            for (n, line) in input.split(|&b| b == b'\n').enumerate() {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
                 }
+                lines += 1;
+                match serde_json::from_slice::<Value>(line) {
+                    Ok(value) => {
+                        any_json = true;
+                        for why in waiting.drain(..) {
+                            out.push(Envelope::Bare, None, Err(why));
+                        }
+                        out.expand(value, None, 0);
+                    }
+                    Err(e) => {
+                        let why = format!("line {}: not JSON: {e}", n + 1);
+                        if any_json {
+                            out.push(Envelope::Bare, None, Err(why));
+                        } else {
+                            waiting.push(why);
+                        }
+                    }
+                }
+            }
+            // JSON lines only if at least one line is JSON; otherwise the input is not JSON at all.
+            if lines < 2 || !any_json {
+                return Err(DecodeError::NotJson(whole.to_string()));
             }
         }
     }
-    Ok(out.items)
+    out.flush();
+    Ok(())
 }
 
-#[derive(Default)]
-struct Out {
+/// The top-level value, streamed: an array's elements and a `Records`
+/// array's records are expanded one at a time; anything else is small and
+/// read whole.
+struct TopLevel<'o, 'f>(&'o mut Out<'f>);
+
+impl<'de> DeserializeSeed<'de> for TopLevel<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopLevel<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("CloudTrail input")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(value) = seq.next_element::<Value>()? {
+            self.0.expand(value, None, 1);
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut rest = Map::new();
+        let mut streamed = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "Records" && !streamed {
+                match map.next_value_seed(Records(self.0))? {
+                    None => streamed = true,
+                    Some(other) => {
+                        rest.insert(key, other);
+                    }
+                }
+            } else {
+                let value: Value = map.next_value()?;
+                rest.insert(key, value);
+            }
+        }
+        if !streamed {
+            self.0.expand(Value::Object(rest), None, 0);
+        }
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.0.expand(Value::Bool(v), None, 0);
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.0.expand(Value::from(v), None, 0);
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.0.expand(Value::from(v), None, 0);
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.0.expand(Value::from(v), None, 0);
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.0.expand(Value::from(v), None, 0);
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.0.expand(Value::Null, None, 0);
+        Ok(())
+    }
+}
+
+/// A top-level `Records` value: an array is streamed record by record
+/// (`None`), anything else is returned to be read as part of the object.
+struct Records<'o, 'f>(&'o mut Out<'f>);
+
+impl<'de> DeserializeSeed<'de> for Records<'_, '_> {
+    type Value = Option<Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Records<'_, '_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Records array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+        while let Some(rec) = seq.next_element::<Value>()? {
+            self.0.record(rec, None, 0);
+        }
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<Value>, A::Error> {
+        Ok(Some(Value::deserialize(de::value::MapAccessDeserializer::new(map))?))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Option<Value>, E> {
+        Ok(Some(Value::Bool(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Option<Value>, E> {
+        Ok(Some(Value::Null))
+    }
+}
+
+/// Records decoded and not yet handed over, and where the next one counts from.
+struct Out<'f> {
     items: Vec<Incoming>,
+    next_position: usize,
+    chunk: usize,
+    each: &'f mut dyn FnMut(Vec<Incoming>),
 }
 
-impl Out {
+impl<'f> Out<'f> {
+    fn new(chunk: usize, each: &'f mut dyn FnMut(Vec<Incoming>)) -> Self {
+        Out { items: Vec::new(), next_position: 0, chunk: chunk.max(1), each }
+    }
+
+    fn flush(&mut self) {
+        if !self.items.is_empty() {
+            (self.each)(std::mem::take(&mut self.items));
+        }
+    }
+
     fn push(&mut self, envelope: Envelope, bus: Option<BusMeta>, record: Result<Value, String>) {
-        let position = self.items.len();
+        let position = self.next_position;
+        self.next_position += 1;
         self.items.push(Incoming { position, envelope, bus, record });
+        if self.items.len() >= self.chunk {
+            self.flush();
+        }
     }
 
     /// `outer` is set once the value came out of an SQS/SNS wrapper: the envelope reported is the
@@ -128,18 +312,22 @@ impl Out {
     fn records(&mut self, mut obj: Map<String, Value>, outer: Option<Envelope>, depth: usize) {
         let Some(Value::Array(records)) = obj.remove("Records") else { return };
         for rec in records {
-            if is_queue_record(&rec) {
-                if let Some(body) = rec.as_object().and_then(sqs_body) {
-                    self.wrapped(body, depth);
-                    continue;
-                }
-            }
-            let record = match rec {
-                Value::Object(o) => record_or_why(o),
-                other => Err(format!("not a JSON object: {}", kind(&other))),
-            };
-            self.push(outer.unwrap_or(Envelope::LogFile), None, record);
+            self.record(rec, outer, depth);
         }
+    }
+
+    /// One element of a `Records` array.
+    fn record(&mut self, rec: Value, outer: Option<Envelope>, depth: usize) {
+        if is_queue_record(&rec) {
+            if let Some(body) = rec.as_object().and_then(sqs_body) {
+                return self.wrapped(body, depth);
+            }
+        }
+        let record = match rec {
+            Value::Object(o) => record_or_why(o),
+            other => Err(format!("not a JSON object: {}", kind(&other))),
+        };
+        self.push(outer.unwrap_or(Envelope::LogFile), None, record);
     }
 
     fn wrapped(&mut self, body: Result<Value, String>, depth: usize) {

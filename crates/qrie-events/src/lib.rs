@@ -16,7 +16,7 @@ mod s3;
 mod time;
 mod types;
 
-pub use decode::{decode, DecodeError, MAX_INPUT_BYTES};
+pub use decode::{decode, decode_chunks, DecodeError, CHUNK, MAX_INPUT_BYTES};
 pub use names::{api_operation, mapped_event_names, ApiOperation};
 pub use route::route;
 pub use time::parse_time;

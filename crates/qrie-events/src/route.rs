@@ -62,6 +62,9 @@ fn decide(incoming: &Incoming, routed: &Routed) -> Result<Decision, SkipReason> 
     let (Some(source), Some(name)) = (routed.event_source.as_deref(), routed.event_name.as_deref()) else {
         return Err(malformed("the record has no eventSource or eventName"));
     };
+    if !aws_source(source) || !aws_event_name(name) {
+        return Err(malformed("eventSource or eventName is not of the shape AWS uses"));
+    }
     if let Some(code) = text(rec.get("errorCode")).filter(|c| !c.is_empty()) {
         return Err(SkipReason::Failed { error_code: code });
     }
@@ -89,6 +92,31 @@ fn decide(incoming: &Incoming, routed: &Routed) -> Result<Decision, SkipReason> 
         }
         Some(Ok(targets)) => Ok(Decision::Mapped { targets: dedup(targets) }),
     }
+}
+
+/// The longest eventSource or eventName accepted (AWS's are far shorter).
+pub const MAX_NAME_LEN: usize = 128;
+
+/// `service.amazonaws.com` (lowercase labels of letters, digits and dashes).
+/// Anything else did not come from AWS, and must not reach counters or
+/// tables keyed by it.
+pub fn aws_source(s: &str) -> bool {
+    s.len() <= MAX_NAME_LEN
+        && s.strip_suffix(".amazonaws.com").is_some_and(|service| {
+            !service.is_empty()
+                && service.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                })
+        })
+}
+
+/// An identifier: a letter, then letters, digits or `_` (`PutBucketAcl`,
+/// `CreateFunction20150331`).
+pub fn aws_event_name(s: &str) -> bool {
+    s.len() <= MAX_NAME_LEN
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// A root sign-in feeds the root-usage policy; a failed sign-in reports `Failure` without an

@@ -19,4 +19,8 @@ pub enum ValidationError {
     Choice { what: &'static str, value: String, expected: &'static str },
     #[error("invalid parameter {name:?}: {reason}")]
     Parameter { name: String, reason: String },
+    #[error("{what} is too long: {got} characters, at most {max}")]
+    TooLong { what: &'static str, max: usize, got: usize },
+    #[error("too many {what}: {got}, at most {max}")]
+    TooMany { what: &'static str, max: usize, got: usize },
 }

@@ -24,6 +24,7 @@ pub mod policy;
 pub mod resource;
 pub mod scope;
 pub mod severity;
+pub mod text;
 pub mod verdict;
 
 pub use account::{Account, AccountSource, AccountStatus};

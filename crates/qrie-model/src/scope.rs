@@ -35,6 +35,10 @@ impl FromStr for TagCondition {
         if key.trim().is_empty() {
             return Err(ValidationError::TagCondition(s.to_string()));
         }
+        crate::text::check_len("a tag key", key, crate::text::limits::TAG_KEY)?;
+        if let Some(v) = &value {
+            crate::text::check_len("a tag value", v, crate::text::limits::TAG_VALUE)?;
+        }
         Ok(TagCondition { key: key.to_string(), value })
     }
 }
@@ -108,6 +112,21 @@ impl Scope {
         for t in self.include_tags.iter().chain(&self.exclude_tags) {
             if t.key.trim().is_empty() {
                 return Err(ValidationError::TagCondition(t.to_string()));
+            }
+            crate::text::check_len("a tag key", &t.key, crate::text::limits::TAG_KEY)?;
+            if let Some(v) = &t.value {
+                crate::text::check_len("a tag value", v, crate::text::limits::TAG_VALUE)?;
+            }
+        }
+        let lists = [
+            ("scope accounts", self.include_accounts.len() + self.exclude_accounts.len()),
+            ("scope OUs", self.include_ous.len() + self.exclude_ous.len()),
+            ("scope regions", self.include_regions.len() + self.exclude_regions.len()),
+            ("scope tags", self.include_tags.len() + self.exclude_tags.len()),
+        ];
+        for (what, got) in lists {
+            if got > crate::text::limits::SCOPE_LIST {
+                return Err(ValidationError::TooMany { what, max: crate::text::limits::SCOPE_LIST, got });
             }
         }
         Ok(())

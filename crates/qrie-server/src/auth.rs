@@ -97,6 +97,8 @@ pub enum TokenError {
     Unknown(String),
     #[error("stored token record {0:?} cannot be decoded")]
     Corrupt(String),
+    #[error(transparent)]
+    Invalid(#[from] qrie_model::ValidationError),
 }
 
 fn random_b64(bytes: usize) -> String {
@@ -119,6 +121,9 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 pub async fn create_token(store: &dyn Store, role: Role, name: Option<String>) -> Result<NewToken, TokenError> {
+    if let Some(name) = &name {
+        qrie_model::text::check_len("the token name", name, qrie_model::text::limits::TOKEN_NAME)?;
+    }
     // 12 hex characters: short enough to type in `tokens revoke`, no `_` inside.
     let mut idb = [0u8; 6];
     rand::rng().fill_bytes(&mut idb);

@@ -7,7 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
-use qrie_engine::events::{EventReport, EventStats};
+use qrie_engine::events::{EventReport, EventStats, InputError};
 use qrie_events::DecodeError;
 
 use crate::auth::{Principal, Role};
@@ -29,14 +29,17 @@ async fn ingest(
 ) -> ApiResult<Json<EventReport>> {
     who.require(Role::Operator)?;
     let body = body.map_err(bytes_rejection)?;
-    let incoming = qrie_events::decode(&body).map_err(|e| match e {
-        DecodeError::TooLarge { .. } | DecodeError::DecompressedTooLarge { .. } => {
+    // Decoded and ingested a chunk at a time (memory: the body and a few
+    // chunks); how many such requests run at once is capped apart from the
+    // rest (`--max-event-requests`).
+    let report = state.engine.ingest_input(body).await.map_err(|e| match e {
+        InputError::Decode(e @ (DecodeError::TooLarge { .. } | DecodeError::DecompressedTooLarge { .. })) => {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", e.to_string())
         }
-        e => ApiError::bad_request("invalid_events", e.to_string()),
+        InputError::Decode(e) => ApiError::bad_request("invalid_events", e.to_string()),
+        InputError::Engine(e) => e.into(),
     })?;
-    let routed: Vec<_> = incoming.iter().map(qrie_events::route).collect();
-    Ok(Json(state.engine.ingest_events(&routed).await?))
+    Ok(Json(report))
 }
 
 async fn stats(State(state): State<AppState>, who: Principal) -> ApiResult<Json<EventStats>> {

@@ -2,7 +2,7 @@
 //! of axum's plain-text rejections.
 
 use axum::extract::rejection::{BytesRejection, JsonRejection};
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
@@ -11,13 +11,32 @@ use crate::error::ApiError;
 
 pub struct ApiQuery<T>(pub T);
 
+/// Unknown parameters named in an answer (each cut to this many characters).
+const NAMED_AT_MOST: usize = 5;
+const NAME_CHARS: usize = 64;
+
+/// A query whose every parameter must be one `T` takes: a misspelt filter
+/// (`?acount=...`) is a 400 naming it, not a silently unfiltered list.
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(v)) => Ok(ApiQuery(v)),
-            Err(e) => Err(ApiError::bad_request("invalid_query", e.body_text())),
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let mut unknown = std::collections::BTreeSet::new();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        let value: T = serde_ignored::deserialize(de, |path| {
+            unknown.insert(path.to_string().chars().take(NAME_CHARS).collect::<String>());
+        })
+        .map_err(|e| ApiError::bad_request("invalid_query", format!("Failed to deserialize query string: {e}")))?;
+        if !unknown.is_empty() {
+            let named: Vec<String> = unknown.iter().take(NAMED_AT_MOST).map(|n| format!("`{n}`")).collect();
+            let more = unknown.len().saturating_sub(NAMED_AT_MOST);
+            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+            return Err(ApiError::bad_request(
+                "unknown_query_parameter",
+                format!("unknown query parameter {}{more}: /api/openapi.json lists each route's", named.join(", ")),
+            ));
         }
+        Ok(ApiQuery(value))
     }
 }
 
@@ -62,8 +81,13 @@ pub fn bytes_rejection(e: BytesRejection) -> ApiError {
 pub const DEFAULT_LIMIT: usize = 100;
 
 /// `limit` (1..=1000, default 100) and the opaque `next_token` of the page
-/// before; fields of every list's query.
-pub fn page_request(limit: Option<usize>, next_token: Option<String>) -> Result<qrie_store::PageRequest, ApiError> {
+/// before (checked: only a token this store's servers handed out is taken);
+/// fields of every list's query.
+pub async fn page_request(
+    state: &crate::AppState,
+    limit: Option<usize>,
+    next_token: Option<String>,
+) -> Result<qrie_store::PageRequest, ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=qrie_store::MAX_PAGE_SIZE).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -71,7 +95,13 @@ pub fn page_request(limit: Option<usize>, next_token: Option<String>) -> Result<
             format!("limit must be from 1 to {}", qrie_store::MAX_PAGE_SIZE),
         ));
     }
-    Ok(qrie_store::PageRequest { limit, next_token: next_token.filter(|t| !t.is_empty()) })
+    let next_token = state.page_tokens.open(&*state.engine.store, next_token).await?;
+    Ok(qrie_store::PageRequest { limit, next_token })
+}
+
+/// The token to hand out for a page's cursor (see [`crate::page_token`]).
+pub async fn next_token(state: &crate::AppState, cursor: Option<String>) -> Result<Option<String>, ApiError> {
+    state.page_tokens.seal(&*state.engine.store, cursor).await
 }
 
 /// One page of a list: pass `NextToken` back as `next_token` for the next.
@@ -82,9 +112,10 @@ pub struct PageBody<T> {
     pub next_token: Option<String>,
 }
 
-impl<T> From<qrie_store::Page<T>> for PageBody<T> {
-    fn from(p: qrie_store::Page<T>) -> Self {
-        PageBody { items: p.items, next_token: p.next_token }
+impl<T> PageBody<T> {
+    /// The page with its cursor sealed for the client.
+    pub async fn sealed(state: &crate::AppState, p: qrie_store::Page<T>) -> Result<Self, ApiError> {
+        Ok(PageBody { items: p.items, next_token: next_token(state, p.next_token).await? })
     }
 }
 

@@ -50,8 +50,8 @@ async fn list(
     who.require(Role::Viewer)?;
     let store = &*state.engine.store;
     let (filter, sort) = filter_of(store, &q).await?;
-    let page = page_request(q.limit, q.next_token)?;
-    Ok(Json(store.list_findings(&filter, sort, &page).await?.into()))
+    let page = page_request(&state, q.limit, q.next_token).await?;
+    Ok(Json(PageBody::sealed(&state, store.list_findings(&filter, sort, &page).await?).await?))
 }
 
 /// The store filter and sort a query asks for, validated: the API's list,

@@ -33,9 +33,9 @@ async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<PageBody<Job>>> {
     who.require(Role::Viewer)?;
-    let page = page_request(q.limit, q.next_token)?;
+    let page = page_request(&state, q.limit, q.next_token).await?;
     let filter = JobFilter { kind: q.kind, status: q.status };
-    Ok(Json(state.engine.list_jobs(&filter, &page).await?.into()))
+    Ok(Json(PageBody::sealed(&state, state.engine.list_jobs(&filter, &page).await?).await?))
 }
 
 async fn show(State(state): State<AppState>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Job>> {

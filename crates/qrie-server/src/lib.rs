@@ -18,6 +18,7 @@ pub mod launcher;
 pub mod listen;
 pub mod metrics;
 pub mod openapi;
+pub mod page_token;
 pub mod policies;
 pub mod resources;
 pub mod session;
@@ -85,6 +86,8 @@ pub struct AppState {
     pub request_slots: Arc<RequestSlots>,
     /// Failed sign-ins by client address.
     pub failed_logins: Arc<throttle::FailedLogins>,
+    /// Seals and checks the pagination tokens handed out.
+    pub page_tokens: Arc<page_token::PageTokens>,
 }
 
 /// Caps on requests in flight: event ingestion (large bodies) apart from the rest.
@@ -113,6 +116,7 @@ impl AppState {
             connections: Arc::new(listen::ConnectionStats::default()),
             request_slots: Arc::new(RequestSlots::new(&config.limits)),
             failed_logins: Arc::new(throttle::FailedLogins::default()),
+            page_tokens: Arc::new(page_token::PageTokens::default()),
             config: Arc::new(config),
         }
     }

@@ -45,8 +45,8 @@ async fn list(
     who.require(Role::Viewer)?;
     let store = &*state.engine.store;
     let filter = filter_of(store, &q).await?;
-    let page = page_request(q.limit, q.next_token)?;
-    Ok(Json(store.list_resources(&filter, &page).await?.into()))
+    let page = page_request(&state, q.limit, q.next_token).await?;
+    Ok(Json(PageBody::sealed(&state, store.list_resources(&filter, &page).await?).await?))
 }
 
 /// The validated store filter of a query (the API's list and the inventory page).

@@ -161,3 +161,55 @@ a security group's event with {} instances using it {} requests {:?}",
         );
     }
 }
+
+/// 700,000 unique forged event names (anyone who can put a message on the
+/// events queue can send them) keep the stored table of unmapped names under
+/// a fixed size, on SQLite and on DynamoDB, where an item over 400 KB would
+/// stop every later write; names not of AWS's shape are not counted by name
+/// at all. No count is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_event_names_cannot_grow_the_stored_statistics() {
+    const BATCHES: usize = 70;
+    const PER_BATCH: usize = 10_000;
+    let moto = Moto::shared();
+    let dynamo = DynamoStore::new(moto.client().await, "flood_");
+    dynamo.init().await.expect("tables");
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = qrie_store::open(&format!("sqlite:{}", dir.path().join("t.db").display())).unwrap();
+    for store in [Arc::new(dynamo) as Arc<dyn Store>, sqlite] {
+        let spec = SimSpec { seed: 1, accounts: 1, resources_per_account: 0, created_at: chrono::Utc::now() };
+        let estate = Arc::new(std::sync::RwLock::new(qrie_engine::sim::SimEstate::generate(spec)));
+        let engine = qrie_engine::Engine::new(store.clone(), Arc::new(qrie_engine::sim::SimCloud::new(estate)));
+        let record = |i: usize, name: String| {
+            serde_json::json!({"eventVersion": "1.08", "eventSource": "s3.amazonaws.com", "eventName": name,
+                "awsRegion": "us-east-1", "eventTime": "2026-12-01T10:00:00Z", "recipientAccountId": "123456789012",
+                "eventID": format!("e{i}")})
+        };
+        for b in 0..BATCHES {
+            let routed: Vec<_> = (0..PER_BATCH)
+                .map(|i| {
+                    let n = b * PER_BATCH + i;
+                    qrie_engine::events::route_record(i, record(n, format!("Forged{n}")))
+                })
+                .collect();
+            engine.ingest_events(&routed).await.expect("a batch of forged names is counted");
+        }
+        let odd = ["PutBucketAcl\u{1b}]0;PWNED\u{7}", "Put Bucket", "", &"A".repeat(500)];
+        let routed: Vec<_> = odd
+            .iter()
+            .enumerate()
+            .map(|(i, n)| qrie_engine::events::route_record(i, record(i, n.to_string())))
+            .collect();
+        let report = engine.ingest_events(&routed).await.unwrap();
+        assert_eq!(report.stats.skipped.get("malformed"), Some(&(odd.len() as u64)), "{:?}", report.stats);
+
+        let stored = store.kv_get("events", "unmapped-top").await.unwrap().expect("the table is stored");
+        let size = serde_json::to_vec(&stored).unwrap().len();
+        assert!(size < 64 * 1024, "{size} bytes stored for the unmapped names");
+        let stats = engine.event_stats().await.unwrap();
+        assert!(stats.unmapped.len() <= qrie_engine::unmapped::KEPT + 1, "{} names", stats.unmapped.len());
+        assert_eq!(stats.unmapped.values().sum::<u64>(), (BATCHES * PER_BATCH) as u64, "no count lost");
+        assert!(stats.unmapped.keys().all(|k| !k.contains('\u{1b}')));
+        println!("{}: {BATCHES}x{PER_BATCH} forged names → {size} bytes stored", store.location());
+    }
+}

@@ -58,7 +58,8 @@ fn main() -> ExitCode {
     match runtime.block_on(work) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors quote their input (file contents, event fields, names).
+            eprintln!("error: {}", qrie_model::text::terminal_safe(&format!("{e:#}"), true));
             ExitCode::FAILURE
         }
     }

@@ -1,10 +1,16 @@
 //! Output in the format an operator asked for: an aligned table for people,
 //! JSON or CSV for machines. Lists use the same columns in table and CSV; JSON
 //! carries the full records.
+//!
+//! Text meant for people passes through [`qrie_model::text::terminal_safe`]
+//! (escape sequences in a resource's name or an event's fields are shown, not
+//! run), and every CSV cell through [`qrie_model::text::csv_cell`] (no
+//! spreadsheet formulas). JSON escapes control characters itself.
 
 use anyhow::Result;
 use clap::ValueEnum;
 use comfy_table::{presets, ContentArrangement, Table};
+use qrie_model::text::{csv_cell, terminal_safe};
 use serde::Serialize;
 use std::io::Write;
 
@@ -33,7 +39,7 @@ pub fn list<T: Serialize>(
             let mut w = csv::Writer::from_writer(out);
             w.write_record(headers)?;
             for item in items {
-                w.write_record(row(item))?;
+                w.write_record(row(item).iter().map(|c| csv_cell(c).into_owned()))?;
             }
             w.flush()?;
         }
@@ -45,7 +51,7 @@ pub fn list<T: Serialize>(
             let mut t = Table::new();
             t.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled).set_header(headers);
             for item in items {
-                t.add_row(row(item));
+                t.add_row(row(item).iter().map(|c| terminal_safe(c, false).into_owned()).collect::<Vec<_>>());
             }
             writeln!(out, "{t}")?;
         }
@@ -62,7 +68,7 @@ pub fn document<T: Serialize>(format: Format, value: &T, text: impl FnOnce() -> 
             writeln!(out)?;
         }
         Format::Csv => anyhow::bail!("this command prints a document, not a list: use --format table or json"),
-        Format::Table => write!(out, "{}", text())?,
+        Format::Table => write!(out, "{}", terminal_safe(&text(), true))?,
     }
     Ok(())
 }

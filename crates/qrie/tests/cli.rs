@@ -244,6 +244,10 @@ fn bad_input_gets_a_clear_error() {
     assert!(q
         .fails(&["policies", "update", "iam-user-access-key-too-old", "--param", "max_age=3"])
         .contains("max_age_days"));
+    let e = q.fails(&["policies", "update", "iam-user-access-key-too-old", "--param", "max_age_days=-5"]);
+    assert!(e.contains("max_age_days") && e.contains("1 to 3650"), "{e}");
+    let e = q.fails(&["policies", "update", "ec2-sg-open-high-risk-ports", "--param", "allowed_ports=<script>"]);
+    assert!(e.contains("allowed_ports") && e.contains("not a port"), "{e}");
     assert!(q.fails(&["accounts", "scan", "999999999999"]).contains("unknown account"));
     assert!(q.fails(&["accounts", "add", "12345"]).contains("invalid account id"));
     assert!(q.fails(&["findings", "list", "--account", "999999999999"]).contains("unknown account"));
@@ -595,4 +599,54 @@ fn a_sweep_killed_a_third_of_the_way_resumes_to_what_a_clean_sweep_makes() {
     for k in ["MissedCreates", "MissedDeletes", "MissedUpdates", "MissedOpens", "MissedResolves"] {
         assert_eq!(again["Result"]["DriftTotals"][k], 0, "{k}: {}", again["Result"]["DriftTotals"]);
     }
+}
+
+/// Names and event fields are chosen by whoever owns the resource or sends
+/// the event: a table shows their escape sequences instead of running them,
+/// and a CSV cell never starts a spreadsheet formula.
+#[test]
+fn hostile_names_reach_neither_terminal_nor_spreadsheet() {
+    const TITLE: &str = "\u{1b}]0;PWNED\u{7}\u{1b}[31m";
+    let q = Qrie::new();
+    q.ok(&["demo", "--no-serve", "--accounts", "1", "--seed", "7", "--resources-per-account", "10"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let arn = rt.block_on(async {
+        let store = qrie_store::open(q.store_url()).unwrap();
+        let page = store.list_resources(&Default::default(), &qrie_store::PageRequest::first(1)).await.unwrap();
+        let mut r = page.items.into_iter().next().unwrap();
+        r.name = format!("=HYPERLINK(\"http://evil.example\",\"x\"){TITLE}");
+        r.tags.insert("Name".into(), "+3+3".into());
+        r.tags.insert("cost".into(), "@SUM(1,1)".into());
+        r.last_seen_at = chrono::Utc::now();
+        r.rehash();
+        store.put_resources(vec![r.clone()]).await.unwrap();
+        r.arn
+    });
+    let csv = q.ok(&["--format", "csv", "inventory", "list"]);
+    let line = csv.lines().find(|l| l.contains(&arn)).unwrap();
+    assert!(line.contains("'=HYPERLINK"), "{line}");
+    for cell in csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .flat_map(|r| r.iter().map(String::from).collect::<Vec<_>>())
+    {
+        assert!(!cell.starts_with(['=', '+', '@']), "a formula cell: {cell}");
+    }
+    let table = q.ok(&["inventory", "list"]);
+    assert!(!table.contains('\u{1b}') && !table.contains('\u{7}'), "an escape sequence reached the terminal");
+    assert!(table.contains("\\x1b]0;PWNED\\x07"), "shown escaped: {table}");
+
+    // An event's fields, explained.
+    let record = serde_json::json!({"Records": [{
+        "eventVersion": "1.08", "eventSource": "s3.amazonaws.com", "eventName": format!("PutBucketAcl{TITLE}"),
+        "awsRegion": "us-east-1", "eventTime": "2026-01-05T10:00:00Z", "recipientAccountId": "123456789012",
+        "eventID": "e1", "requestParameters": {"bucketName": format!("b{TITLE}")}
+    }]});
+    let file = q.dir().join("evil.json");
+    std::fs::write(&file, record.to_string()).unwrap();
+    let explained = q.ok(&["events", "explain", file.to_str().unwrap()]);
+    assert!(!explained.contains('\u{1b}') && !explained.contains('\u{7}'), "{explained}");
+    let stats = q.run(&["events", "stats"]);
+    let shown = String::from_utf8_lossy(&stats.stdout);
+    assert!(!shown.contains('\u{1b}'), "{shown}");
 }

@@ -110,8 +110,9 @@ async fn list(
     let store = &*state.engine.store;
     let (filter, sort) = filter_of(store, &q).await?;
     let limit = q.limit.unwrap_or(PAGE_SIZE);
-    let page_req = page_request(Some(limit), q.next_token.clone())?;
+    let page_req = page_request(&state, Some(limit), q.next_token.clone()).await?;
     let found = store.list_findings(&filter, sort, &page_req).await?;
+    let next = crate::extract::next_token(&state, found.next_token.clone()).await?;
     let p = params(&q);
     let p = borrowed(&p);
     let body = html! {
@@ -125,19 +126,15 @@ async fn list(
         }
         (table("Findings", &["Severity", "Policy", "Resource", "Account", "Region", "State", "Last evaluated"],
             found.items.iter().map(row).collect()))
-        (pager("/findings", &p, q.next_token.as_deref(), found.next_token.as_deref()))
+        (pager("/findings", &p, q.next_token.as_deref(), next.as_deref()))
     };
     page(&state, &viewer, Nav::Findings, "Findings", body).await
 }
 
-/// A cell a spreadsheet would run as a formula gets a leading apostrophe:
-/// names and tags are chosen by whoever owns the resource.
+/// A cell a spreadsheet would run as a formula is defused: names and tags
+/// are chosen by whoever owns the resource.
 fn cell(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    }
+    qrie_model::text::csv_cell(s).into_owned()
 }
 
 pub const CSV_HEADERS: [&str; 12] = [

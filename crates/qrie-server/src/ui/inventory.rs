@@ -72,7 +72,9 @@ async fn list(
 ) -> UiResult<Html<String>> {
     let store = &*state.engine.store;
     let filter = filter_of(store, &q).await?;
-    let found = store.list_resources(&filter, &page_request(Some(PAGE_SIZE), q.next_token.clone())?).await?;
+    let found =
+        store.list_resources(&filter, &page_request(&state, Some(PAGE_SIZE), q.next_token.clone()).await?).await?;
+    let next = crate::extract::next_token(&state, found.next_token.clone()).await?;
     let all = ResourceFilter { exclude_accounts: removed_accounts(store).await?, ..Default::default() };
     let by = |g| store.count_resources(&all, Some(g));
     // Three scans of the inventory: at once, each on its own store connection.
@@ -102,7 +104,7 @@ async fn list(
             div { button type="submit" { "Search" } " " a href="/inventory" { "Clear" } }
         }
         (table("Resources", &["Name", "Type", "Account", "Region", "Tags", "Last seen"], found.items.iter().map(row).collect()))
-        (pager("/inventory", &p, q.next_token.as_deref(), found.next_token.as_deref()))
+        (pager("/inventory", &p, q.next_token.as_deref(), next.as_deref()))
     };
     page(&state, &viewer, Nav::Inventory, "Inventory", body).await
 }

@@ -55,9 +55,15 @@ async fn list(
     state.engine.fail_lost_jobs().await?;
     let store = &*state.engine.store;
     let running = store
-        .list_jobs(&JobFilter { kind: None, status: Some(JobStatus::Running) }, &page_request(Some(PAGE_SIZE), None)?)
+        .list_jobs(
+            &JobFilter { kind: None, status: Some(JobStatus::Running) },
+            &page_request(&state, Some(PAGE_SIZE), None).await?,
+        )
         .await?;
-    let past = store.list_jobs(&JobFilter::default(), &page_request(Some(PAGE_SIZE), q.next_token.clone())?).await?;
+    let past = store
+        .list_jobs(&JobFilter::default(), &page_request(&state, Some(PAGE_SIZE), q.next_token.clone()).await?)
+        .await?;
+    let next = crate::extract::next_token(&state, past.next_token.clone()).await?;
     let headers = ["Job", "Scan type", "Progress", "Errors", "Created", "Finished"];
     let body = html! {
         h1 { "Jobs" }
@@ -66,7 +72,7 @@ async fn list(
         (table("Running jobs", &headers, running.items.iter().map(row).collect()))
         h2 { "All jobs, newest first" }
         (table("All jobs", &headers, past.items.iter().map(row).collect()))
-        (pager("/jobs", &[], q.next_token.as_deref(), past.next_token.as_deref()))
+        (pager("/jobs", &[], q.next_token.as_deref(), next.as_deref()))
     };
     page(&state, &viewer, Nav::Jobs, "Jobs", body).await
 }

@@ -1,6 +1,7 @@
 //! `qrie events ingest|explain|stats|poll`.
 
 use anyhow::{Context, Result};
+use qrie_engine::events::EventReport;
 use qrie_events::{Decision, Routed};
 use std::io::Read;
 
@@ -11,13 +12,33 @@ use crate::output::{self, Format};
 pub async fn run(ctx: &Ctx, format: Format, cmd: EventsCmd) -> Result<()> {
     match cmd {
         EventsCmd::Explain { files } => {
-            let routed = read_and_route(&files)?;
-            explain(format, &routed)
+            for f in &files {
+                explain(format, f, &read_input(f)?)?;
+            }
+            Ok(())
         }
         EventsCmd::Ingest { files } => {
-            let routed = read_and_route(&files)?;
+            // Every file is checked whole before any is ingested: a file that
+            // cannot be read or decoded stops the command with nothing half-ingested.
+            let mut stdin = None;
+            for f in &files {
+                let bytes = read_input(f)?;
+                qrie_events::decode_chunks(&bytes, qrie_events::CHUNK, &mut |_| {})
+                    .with_context(|| format!("decoding {f}"))?;
+                if f == "-" {
+                    stdin = Some(bytes);
+                }
+            }
             let (engine, _) = ctx.engine_with_cloud().await?;
-            let report = engine.ingest_events(&routed).await?;
+            let mut report = EventReport::default();
+            for f in &files {
+                let bytes = match (f.as_str(), stdin.take()) {
+                    ("-", Some(bytes)) => bytes,
+                    _ => read_input(f)?,
+                };
+                let part = engine.ingest_input(bytes).await.with_context(|| format!("ingesting {f}"))?;
+                report.add(part);
+            }
             output::document(format, &report, || {
                 let s = &report.stats;
                 let mut t = format!(
@@ -173,31 +194,43 @@ fn tally_batch(summary: &mut PollSummary, batch: qrie_aws::sqs::BatchReport) {
     }
 }
 
-/// Reads each file (or `-` for stdin), decodes it and routes every record.
-/// A file that cannot be read or decoded at all stops the command: nothing is
-/// half-ingested silently.
-fn read_and_route(files: &[String]) -> Result<Vec<Routed>> {
-    let mut routed = Vec::new();
-    for f in files {
-        let mut bytes = Vec::new();
-        if f == "-" {
-            std::io::stdin()
-                .take(qrie_events::MAX_INPUT_BYTES as u64 + 1)
-                .read_to_end(&mut bytes)
-                .context("reading stdin")?;
-        } else {
-            let file = std::fs::File::open(f).with_context(|| format!("opening {f}"))?;
-            file.take(qrie_events::MAX_INPUT_BYTES as u64 + 1)
-                .read_to_end(&mut bytes)
-                .with_context(|| format!("reading {f}"))?;
-        }
-        let incoming = qrie_events::decode(&bytes).with_context(|| format!("decoding {f}"))?;
-        routed.extend(incoming.iter().map(qrie_events::route));
+/// A file's bytes (or stdin's, for `-`), up to one byte past the input limit
+/// (the decoder then refuses it with the limit in its message).
+fn read_input(f: &str) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    if f == "-" {
+        std::io::stdin()
+            .take(qrie_events::MAX_INPUT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .context("reading stdin")?;
+    } else {
+        let file = std::fs::File::open(f).with_context(|| format!("opening {f}"))?;
+        file.take(qrie_events::MAX_INPUT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("reading {f}"))?;
     }
-    Ok(routed)
+    Ok(bytes)
 }
 
-fn explain(format: Format, routed: &[Routed]) -> Result<()> {
+/// Prints each record's decision as it is decoded, a chunk at a time (a table
+/// per chunk of records; JSON lines with `--format json`), so memory does not
+/// grow with the file.
+fn explain(format: Format, f: &str, bytes: &[u8]) -> Result<()> {
+    let mut failed: Option<anyhow::Error> = None;
+    qrie_events::decode_chunks(bytes, qrie_events::CHUNK, &mut |chunk| {
+        if failed.is_some() {
+            return;
+        }
+        let routed: Vec<Routed> = chunk.iter().map(qrie_events::route).collect();
+        if let Err(e) = explain_chunk(format, &routed) {
+            failed = Some(e);
+        }
+    })
+    .with_context(|| format!("decoding {f}"))?;
+    failed.map_or(Ok(()), Err)
+}
+
+fn explain_chunk(format: Format, routed: &[Routed]) -> Result<()> {
     if format == Format::Json {
         // JSON lines: one decision per event, streamable.
         let mut out = std::io::stdout().lock();
