@@ -285,3 +285,65 @@ async fn a_bad_policy_parameter_is_refused_and_evaluation_errors_surface() {
     let erroring = dash.json["ErroringPolicies"].as_array().unwrap();
     assert!(erroring.iter().any(|e| e["JobId"] == id.as_str()), "{}", dash.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edited_page_tokens_unknown_parameters_and_huge_names_are_refused() {
+    let w = world().await;
+    let get = |uri: String| call(&w.app, req(Method::GET, &uri, Some(&w.viewer), None));
+    let first = get("/api/findings?state=all&limit=2".into()).await;
+    let token = first.json["NextToken"].as_str().expect("more than one page").to_string();
+    let encode = |s: &str| s.replace('=', "%3D").replace('+', "%2B").replace('/', "%2F");
+    assert_eq!(
+        get(format!("/api/findings?state=all&limit=2&next_token={}", encode(&token))).await.status,
+        StatusCode::OK
+    );
+    // The cursor edited (another position), its tag edited, or a bare store cursor: all 400.
+    let (cursor, tag) = token.rsplit_once('.').unwrap();
+    let forged_cursor = qrie_store::token::encode("findings", vec![serde_json::json!(0), serde_json::json!("x")]);
+    let mut flipped = tag.as_bytes().to_vec();
+    flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
+    for bad in [
+        format!("{forged_cursor}.{tag}"),
+        format!("{cursor}.{}", String::from_utf8(flipped).unwrap()),
+        cursor.to_string(),
+        forged_cursor.clone(),
+        format!("{cursor}."),
+    ] {
+        let r = get(format!("/api/findings?state=all&limit=2&next_token={}", encode(&bad))).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
+        assert_eq!(r.json["error"]["code"], "invalid_next_token");
+    }
+    // The pages take only sealed tokens too.
+    let session =
+        call(&w.app, req(Method::POST, "/api/session", None, Some(serde_json::json!({"token": w.viewer})))).await;
+    let cookie = session.headers[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string();
+    let page = |t: &str| {
+        let r = Request::builder()
+            .uri(format!("/findings?state=all&next_token={}", encode(t)))
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap();
+        call(&w.app, r)
+    };
+    assert_eq!(page(&forged_cursor).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(page(&token).await.status, StatusCode::OK);
+
+    let r = get("/api/findings?acount=123456789012".into()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json["error"]["code"], "unknown_query_parameter");
+    assert!(r.json["error"]["message"].as_str().unwrap().contains("`acount`"), "{}", r.text);
+    assert_eq!(get("/api/findings?severity_min=0&state=all".into()).await.status, StatusCode::OK);
+
+    let long = "n".repeat(900_000);
+    let body = serde_json::json!({"account_id": "123456789099", "name": long});
+    let r = call(&w.app, req(Method::POST, "/api/accounts", Some(&w.admin), Some(body))).await;
+    // Over the 1 MiB body limit it is 413; a name just over its own limit is a validation error.
+    assert!(matches!(r.status, StatusCode::PAYLOAD_TOO_LARGE | StatusCode::BAD_REQUEST), "{}", r.status);
+    let body = serde_json::json!({"account_id": "123456789099", "name": "n".repeat(257)});
+    let r = call(&w.app, req(Method::POST, "/api/accounts", Some(&w.admin), Some(body))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.json["error"]["message"].as_str().unwrap().contains("at most 256"), "{}", r.text);
+    let scope = serde_json::json!({"params": {}, "remediation": "r".repeat(10_001)});
+    let r = call(&w.app, req(Method::PUT, "/api/policies/ec2-sg-open-ssh", Some(&w.admin), Some(scope))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}
