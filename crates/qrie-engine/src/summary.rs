@@ -45,7 +45,9 @@ pub async fn invalidate(store: &dyn Store) -> Result<(), EngineError> {
     Ok(store.invalidate_summaries(CACHE_PREFIX).await?)
 }
 
-async fn generation(store: &dyn Store) -> Result<i64, EngineError> {
+/// The summaries' generation: it moves with every [`invalidate`], so a copy
+/// read at the same generation is still current.
+pub async fn generation(store: &dyn Store) -> Result<i64, EngineError> {
     Ok(store.counters(GENERATION_NS).await?.into_iter().find(|c| c.0 == GENERATION).map_or(0, |c| c.1))
 }
 

@@ -73,11 +73,8 @@ pub struct AppState {
     pub started: Instant,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<metrics::Metrics>,
-    /// Serialises dashboard reads in this process: after an invalidation the
-    /// first caller recomputes and the others, waiting here, then read its
-    /// fresh copy instead of each recomputing (the engine's store lock does the
-    /// same across processes, but lets callers with no stale copy compute).
-    pub dashboard_gate: Arc<tokio::sync::Mutex<()>>,
+    /// The dashboard as this process last read it (see [`summary::DashboardCopy`]).
+    pub dashboard: Arc<summary::DashboardCopy>,
     /// Where the sweeps requests start run: here by default.
     pub launcher: Arc<dyn launcher::JobLauncher>,
     /// Connections open and accepted (by [`listen::serve`]).
@@ -111,7 +108,7 @@ impl AppState {
             engine,
             started: Instant::now(),
             metrics: Arc::new(metrics::Metrics::default()),
-            dashboard_gate: Arc::new(tokio::sync::Mutex::new(())),
+            dashboard: Arc::new(summary::DashboardCopy::default()),
             launcher: Arc::new(launcher::LocalJobs),
             connections: Arc::new(listen::ConnectionStats::default()),
             request_slots: Arc::new(RequestSlots::new(&config.limits)),

@@ -315,7 +315,7 @@ async fn concurrent_dashboards_recompute_once() {
     }
     // Each computation stamps its own time: one stamp means one computation.
     let stamps: HashSet<String> = replies.iter().map(|r| r.json["ComputedAt"].to_string()).collect();
-    assert_eq!(stamps.len(), 1, "recomputed {} times", stamps.len());
+    assert_eq!(stamps.len(), 1, "recomputed {} times: {stamps:?} {}", stamps.len(), replies[0].text);
     assert_eq!(replies.iter().filter(|r| r.json["Cached"] == false).count(), 1);
     assert!(replies[0].json["Resources"].as_u64().unwrap() > 0);
 }

@@ -23,10 +23,8 @@ const TREND_DAYS: i64 = 30;
 const TREND_POINTS: usize = 200;
 
 async fn show(State(state): State<AppState>, viewer: Viewer) -> UiResult<Html<String>> {
-    let d = {
-        let _one_at_a_time = state.dashboard_gate.lock().await;
-        state.engine.dashboard().await?
-    };
+    let read = state.dashboard.get(&state.engine).await?;
+    let d = &read.value;
     let since = (chrono::Utc::now() - chrono::Duration::days(TREND_DAYS)).timestamp_millis();
     let trend = state.engine.findings_trend(since, TREND_POINTS).await?;
     let points: Vec<(i64, u64)> = trend.iter().map(|p| (p.timestamp_ms, p.active)).collect();
