@@ -126,6 +126,31 @@ fn decode_plain(input: &[u8], chunk: usize, each: &mut dyn FnMut(Vec<Incoming>))
     Ok(())
 }
 
+/// The scalar `visit_*` methods of a streaming visitor, each handing the
+/// value to the visitor's own `scalar`.
+macro_rules! scalars {
+    () => {
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(self.scalar(Value::Bool(v)))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(self.scalar(Value::from(v)))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(self.scalar(Value::from(v)))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(self.scalar(Value::from(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(self.scalar(Value::from(v)))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(self.scalar(Value::Null))
+        }
+    };
+}
+
 /// The top-level value, streamed: an array's elements and a `Records`
 /// array's records are expanded one at a time; anything else is small and
 /// read whole.
@@ -174,29 +199,13 @@ impl<'de> Visitor<'de> for TopLevel<'_, '_> {
         Ok(())
     }
 
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.0.expand(Value::Bool(v), None, 0);
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.0.expand(Value::from(v), None, 0);
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.0.expand(Value::from(v), None, 0);
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.0.expand(Value::from(v), None, 0);
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.0.expand(Value::from(v), None, 0);
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.0.expand(Value::Null, None, 0);
-        Ok(())
+    scalars!();
+}
+
+impl TopLevel<'_, '_> {
+    /// A scalar at the top is not CloudTrail: expanded, it says so.
+    fn scalar(self, v: Value) {
+        self.0.expand(v, None, 0);
     }
 }
 
@@ -228,23 +237,13 @@ impl<'de> Visitor<'de> for Records<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<Value>, A::Error> {
         Ok(Some(Value::deserialize(de::value::MapAccessDeserializer::new(map))?))
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Option<Value>, E> {
-        Ok(Some(Value::Bool(v)))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<Value>, E> {
-        Ok(Some(Value::from(v)))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<Value>, E> {
-        Ok(Some(Value::from(v)))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<Value>, E> {
-        Ok(Some(Value::from(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<Value>, E> {
-        Ok(Some(Value::from(v)))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Option<Value>, E> {
-        Ok(Some(Value::Null))
+    scalars!();
+}
+
+impl Records<'_, '_> {
+    /// A scalar `Records` is kept as the object's field.
+    fn scalar(self, v: Value) -> Option<Value> {
+        Some(v)
     }
 }
 

@@ -113,3 +113,37 @@ fn otrf_records_without_event_time_route_with_no_time() {
     let first: &Value = incoming[0].record.as_ref().unwrap();
     assert_eq!(first["@version"], "1");
 }
+
+/// Streamed a few records at a time, every corpus file hands over exactly the
+/// records, in the same order and positions, that decoding it whole gives;
+/// and scalars or odd `Records` values at the top are reported, not lost.
+#[test]
+fn streaming_hands_over_what_decoding_whole_gives() {
+    for rel in corpus_files() {
+        let bytes = std::fs::read(cloudtrail().join(&rel)).unwrap();
+        let whole = decode_file(&rel);
+        let mut streamed = Vec::new();
+        let mut largest = 0;
+        qrie_events::decode_chunks(&bytes, 7, &mut |chunk| {
+            largest = largest.max(chunk.len());
+            streamed.extend(chunk);
+        })
+        .unwrap();
+        assert_eq!(streamed, whole, "{rel}");
+        assert!(largest <= 7, "{rel}: a chunk of {largest}");
+    }
+    for (input, expect) in [
+        (&b"42"[..], "not a JSON object"),
+        (b"{\"Records\": \"x\"}", "not a CloudTrail record"),
+        (b"[1, {\"eventName\": \"A\", \"eventSource\": \"s3.amazonaws.com\"}]", "not a JSON object"),
+    ] {
+        let got = qrie_events::decode(input).unwrap();
+        let why = got[0].record.as_ref().unwrap_err();
+        assert!(why.contains(expect), "{}: {why}", String::from_utf8_lossy(input));
+    }
+    // Truncated input is refused whole, before any record is handed over.
+    let mut handed = 0;
+    let r =
+        qrie_events::decode_chunks(b"{\"Records\": [{\"eventName\": \"A\"}, {\"event", 1, &mut |c| handed += c.len());
+    assert!(r.is_err() && handed == 0);
+}
