@@ -14,7 +14,7 @@ use crate::{Engine, EngineError};
 pub enum ControlState {
     /// Every mapped policy is active and none has an active finding.
     Passing,
-    /// Some active mapped policy has active findings.
+    /// Some active mapped policy has active findings no suppression covers.
     Failing,
     /// No policy mapped to it is active (or none exists: a manual control).
     NotEvaluated,
@@ -32,7 +32,11 @@ pub struct ControlPosture {
     pub active_policies: Vec<String>,
     /// Mapped policies that are not active (so the control is only partly checked).
     pub inactive_policies: Vec<String>,
+    /// Active findings of its policies that no suppression rule covers.
     pub active_findings: u64,
+    /// Active findings of its policies that suppression rules cover: they
+    /// do not fail the control, and are shown apart.
+    pub suppressed_findings: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,8 +70,16 @@ impl Engine {
             self.store.list_accounts().await?.into_iter().filter(|a| !a.is_active()).map(|a| a.account_id).collect();
         let filter =
             FindingFilter { state: Some(FindingState::Active), exclude_accounts: removed, ..Default::default() };
-        let findings: HashMap<String, u64> =
+        let mut findings: HashMap<String, u64> =
             self.store.count_findings(&filter, Some(FindingGroup::Policy)).await?.into_iter().collect();
+        let mut suppressed: HashMap<String, u64> = HashMap::new();
+        let suppressor = self.suppressor(crate::Engine::now()).await?;
+        for (f, _) in self.suppressed_active(&suppressor).await? {
+            *suppressed.entry(f.policy.clone()).or_default() += 1;
+            if let Some(n) = findings.get_mut(&f.policy) {
+                *n = n.saturating_sub(1);
+            }
+        }
 
         Ok(selected
             .into_iter()
@@ -80,7 +92,11 @@ impl Engine {
                             .into_iter()
                             .map(|p| p.id.to_string())
                             .partition(|id| active.contains(id));
-                        let count: u64 = on.iter().map(|id| findings.get(id).copied().unwrap_or(0)).sum();
+                        let sum = |counts: &HashMap<String, u64>| -> u64 {
+                            on.iter().map(|id| counts.get(id).copied().unwrap_or(0)).sum()
+                        };
+                        let count = sum(&findings);
+                        let suppressed_findings = sum(&suppressed);
                         let state = match (on.is_empty(), count) {
                             (true, _) => ControlState::NotEvaluated,
                             (false, 0) => ControlState::Passing,
@@ -95,6 +111,7 @@ impl Engine {
                             active_policies: on,
                             inactive_policies: off,
                             active_findings: count,
+                            suppressed_findings,
                         }
                     })
                     .collect();

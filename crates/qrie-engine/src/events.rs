@@ -540,7 +540,7 @@ impl Engine {
             d.trigger = triggers.get(&d.rref.arn).cloned();
         }
         let evaluator = Evaluator { policies: &refs, accounts };
-        let fallback = Trigger { detected_by: DetectedBy::Event, job_id: None, event_id: None, event_time: None };
+        let fallback = Trigger::new(DetectedBy::Event);
         commit(&*self.store, decisions, &mut index, &fallback, Some(&evaluator), &mut applied.tally).await
     }
 
@@ -722,7 +722,7 @@ impl AppliedTargets {
 }
 
 fn event_trigger(p: &Pending) -> Trigger {
-    Trigger { detected_by: DetectedBy::Event, job_id: None, event_id: p.event_id.clone(), event_time: p.event_time }
+    Trigger { event_id: p.event_id.clone(), event_time: p.event_time, ..Trigger::new(DetectedBy::Event) }
 }
 
 /// A CloudTrail record as the router sees it when it did not come from a file

@@ -19,6 +19,7 @@
 //! policy's generation, re-deciding on conflict).
 
 pub mod accounts;
+pub mod audit;
 pub mod cloud;
 pub mod commit;
 pub mod compliance;
@@ -35,6 +36,7 @@ mod policy_sweep;
 mod references;
 pub mod sim;
 pub mod summary;
+pub mod suppressions;
 pub mod unmapped;
 
 pub use cloud::{Cloud, CloudError, CloudRouter, Described, Listing, OrgAccount, SweepUnit};
@@ -70,6 +72,12 @@ pub enum EngineError {
     Conflict(String),
     #[error("policy {0:?} was changed by someone else meanwhile; look at it again and retry")]
     PolicyChanged(String),
+    #[error("no suppression rule {0:?}: `qrie suppressions list --status all` lists them")]
+    UnknownRule(String),
+    #[error("policy {0:?} is paused: `qrie policies resume {0}` resumes it")]
+    Paused(String),
+    #[error("policy {0:?} is not paused (only a paused policy can be resumed)")]
+    NotPaused(String),
 }
 
 /// The engine over one store and one cloud.
@@ -77,14 +85,27 @@ pub enum EngineError {
 pub struct Engine {
     pub store: Arc<dyn Store>,
     pub cloud: Arc<dyn Cloud>,
+    /// Who the management operations are done for, as the audit log names
+    /// them: [`SYSTEM_ACTOR`](qrie_model::audit::SYSTEM_ACTOR) unless set
+    /// with [`acting_as`](Self::acting_as).
+    actor: Arc<str>,
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, cloud: Arc<dyn Cloud>) -> Self {
-        Engine { store, cloud }
+        Engine { store, cloud, actor: Arc::from(qrie_model::audit::SYSTEM_ACTOR) }
     }
 
-    pub(crate) fn now() -> qrie_model::Timestamp {
+    /// The same engine, acting for `actor` (`token:<name>`, `cli:<user>`).
+    pub fn acting_as(&self, actor: &str) -> Engine {
+        Engine { actor: Arc::from(actor), ..self.clone() }
+    }
+
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    pub fn now() -> qrie_model::Timestamp {
         chrono::Utc::now()
     }
 }

@@ -3,12 +3,13 @@
 //! findings). The seeds' warnings apply: a launch scans everything in scope; a
 //! suspension purges findings.
 
+use qrie_model::audit::AuditAction;
 use qrie_model::{
-    Account, DetectedBy, Finding, FindingState, LaunchedPolicy, PolicyDef, PolicyStatus, ResolvedReason, ScanType,
-    Scope, Severity, Trigger,
+    history_series, Account, DetectedBy, Finding, FindingState, LaunchedPolicy, PolicyDef, PolicyStatus,
+    ResolvedReason, ScanType, Scope, Severity, Transition, TransitionKind, Trigger,
 };
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
 use crate::commit::commit;
@@ -40,6 +41,7 @@ pub struct PolicyUpdate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyListing {
     Active,
+    Paused,
     Suspended,
     /// Every policy of the catalog, with its launch status.
     Available,
@@ -52,13 +54,14 @@ impl std::str::FromStr for PolicyListing {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "active" => Ok(PolicyListing::Active),
+            "paused" => Ok(PolicyListing::Paused),
             "suspended" => Ok(PolicyListing::Suspended),
             "available" => Ok(PolicyListing::Available),
             "all" => Ok(PolicyListing::All),
             _ => Err(qrie_model::ValidationError::Choice {
                 what: "policy status",
                 value: s.into(),
-                expected: "active, suspended, available, all",
+                expected: "active, paused, suspended, available, all",
             }),
         }
     }
@@ -124,6 +127,7 @@ impl Engine {
         }
         rows.retain(|r| match which {
             PolicyListing::Active => r.status == "active",
+            PolicyListing::Paused => r.status == "paused",
             PolicyListing::Suspended => r.status == "suspended",
             PolicyListing::Available | PolicyListing::All => true,
         });
@@ -155,8 +159,10 @@ impl Engine {
         }
         let now = Engine::now();
         let existing = self.store.get_policy(policy_id).await?;
-        if existing.as_ref().is_some_and(LaunchedPolicy::is_active) {
-            return Err(EngineError::AlreadyActive(policy_id.into()));
+        match existing.as_ref().map(|e| e.status) {
+            Some(PolicyStatus::Active) => return Err(EngineError::AlreadyActive(policy_id.into())),
+            Some(PolicyStatus::Paused) => return Err(EngineError::Paused(policy_id.into())),
+            _ => {}
         }
         let read_at = existing.as_ref().map(|e| e.generation);
         let launched = LaunchedPolicy {
@@ -171,6 +177,7 @@ impl Engine {
             generation: LaunchedPolicy::next_generation(read_at, now),
         };
         self.save_policy(launched.clone(), read_at).await?;
+        self.audit(now, &self.actor, AuditAction::PolicyLaunch, policy_id, json!({"Policy": launched})).await?;
         Ok(launched)
     }
 
@@ -202,6 +209,7 @@ impl Engine {
         let def = qrie_policies::get(policy_id).ok_or_else(|| EngineError::UnknownPolicy(policy_id.into()))?;
         let mut p =
             self.store.get_policy(policy_id).await?.ok_or_else(|| EngineError::NotLaunched(policy_id.into()))?;
+        let before = p.clone();
         let mut resweep = false;
         if let Some(scope) = update.scope {
             scope.validate()?;
@@ -227,6 +235,8 @@ impl Engine {
         p.updated_at = Engine::now();
         p.generation = LaunchedPolicy::next_generation(Some(read_at), p.updated_at);
         self.save_policy(p.clone(), Some(read_at)).await?;
+        let details = json!({"Before": before, "After": p});
+        self.audit(p.updated_at, &self.actor, AuditAction::PolicyUpdate, policy_id, details).await?;
         let sweep = (resweep && p.is_active()).then(|| bootstrap_of(policy_id));
         Ok((p, sweep))
     }
@@ -246,8 +256,62 @@ impl Engine {
         p.updated_at = Engine::now();
         p.generation = LaunchedPolicy::next_generation(Some(read_at), p.updated_at);
         let fence = PolicyFence::Generation(p.generation);
+        let at = p.updated_at;
         self.save_policy(p, Some(read_at)).await?;
-        self.purge(policy_id, ResolvedReason::PolicySuspended, fence).await
+        let purge = self.purge(policy_id, ResolvedReason::PolicySuspended, fence).await?;
+        self.audit(at, &self.actor, AuditAction::PolicySuspend, policy_id, json!({"Resolved": purge.resolved})).await?;
+        Ok(purge)
+    }
+
+    /// Pauses an active policy: events and sweeps skip it and its findings
+    /// keep their state (shown as paused) until [`resume_policy`](Self::resume_policy).
+    /// The generation moves on, so an evaluation that loaded the policy
+    /// before cannot write its findings after.
+    pub async fn pause_policy(&self, policy_id: &str) -> Result<LaunchedPolicy, EngineError> {
+        self.set_paused(policy_id, true).await
+    }
+
+    /// Resumes a paused policy and answers the sweep it owes: everything in
+    /// scope, re-evaluated (a bootstrap of that policy), which the caller runs.
+    pub async fn resume_policy(&self, policy_id: &str) -> Result<(LaunchedPolicy, PolicySweepRequest), EngineError> {
+        let p = self.set_paused(policy_id, false).await?;
+        Ok((p, bootstrap_of(policy_id)))
+    }
+
+    async fn set_paused(&self, policy_id: &str, pause: bool) -> Result<LaunchedPolicy, EngineError> {
+        let mut p = self.launched(policy_id).await?;
+        let (from, to, action, marker) = if pause {
+            (PolicyStatus::Active, PolicyStatus::Paused, AuditAction::PolicyPause, TransitionKind::Paused)
+        } else {
+            (PolicyStatus::Paused, PolicyStatus::Active, AuditAction::PolicyResume, TransitionKind::Resumed)
+        };
+        if p.status != from {
+            return Err(match (pause, p.status) {
+                (true, PolicyStatus::Paused) => EngineError::Paused(policy_id.into()),
+                (true, _) => EngineError::Conflict(format!(
+                    "policy {policy_id:?} is {}: only an active policy can be paused",
+                    p.status.as_str()
+                )),
+                (false, _) => EngineError::NotPaused(policy_id.into()),
+            });
+        }
+        let read_at = p.generation;
+        p.status = to;
+        p.updated_at = Engine::now();
+        p.generation = LaunchedPolicy::next_generation(Some(read_at), p.updated_at);
+        self.save_policy(p.clone(), Some(read_at)).await?;
+        // Each of its active findings says so in its history.
+        let t = Transition { at: p.updated_at, kind: marker, reason: None, trigger: Trigger::operator(&self.actor) };
+        let value = serde_json::to_value(&t).map_err(|e| EngineError::Conflict(e.to_string()))?;
+        let findings = self.active_findings_of(policy_id).await?;
+        let points = findings
+            .iter()
+            .map(|f| (history_series(&f.arn, &f.policy), t.at.timestamp_millis(), value.clone()))
+            .collect();
+        self.store.append_history_many(points).await?;
+        let details = json!({"ActiveFindings": findings.len()});
+        self.audit(p.updated_at, &self.actor, action, policy_id, details).await?;
+        Ok(p)
     }
 
     /// Deletes a launched policy and resolves its active findings (POLICY_DELETED).
@@ -256,7 +320,10 @@ impl Engine {
         if !self.store.delete_policy(policy_id, p.generation).await? {
             return Err(EngineError::PolicyChanged(policy_id.into()));
         }
-        self.purge(policy_id, ResolvedReason::PolicyDeleted, PolicyFence::Absent).await
+        let purge = self.purge(policy_id, ResolvedReason::PolicyDeleted, PolicyFence::Absent).await?;
+        let details = json!({"Policy": p, "Resolved": purge.resolved});
+        self.audit(Engine::now(), &self.actor, AuditAction::PolicyDelete, policy_id, details).await?;
+        Ok(purge)
     }
 
     /// Writes a policy on the condition that it is still at the generation

@@ -284,8 +284,8 @@ impl Engine {
         Ok(report)
     }
 
-    /// Closes the active findings of every policy that is not active
-    /// (suspended: POLICY_SUSPENDED; no longer launched: POLICY_DELETED).
+    /// Closes the active findings of every policy that is neither active nor
+    /// paused (suspended: POLICY_SUSPENDED; no longer launched: POLICY_DELETED).
     /// Returns how many it closed.
     async fn close_inactive_policies(&self) -> Result<u64, EngineError> {
         let launched: HashMap<String, LaunchedPolicy> =
@@ -294,7 +294,7 @@ impl Engine {
         let mut closed = 0;
         for (policy_id, _) in self.store.count_findings(&active, Some(FindingGroup::Policy)).await? {
             let (reason, fence) = match launched.get(&policy_id) {
-                Some(p) if p.is_active() => continue,
+                Some(p) if p.keeps_findings() => continue,
                 Some(p) => (ResolvedReason::PolicySuspended, PolicyFence::Generation(p.generation)),
                 None => (ResolvedReason::PolicyDeleted, PolicyFence::Absent),
             };

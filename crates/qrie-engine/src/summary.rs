@@ -103,7 +103,13 @@ pub async fn record_drift_once<T: Serialize>(
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
 pub struct FindingsSummary {
+    /// Active findings no suppression rule covers: what every count below is of.
     pub active: u64,
+    /// Active findings a suppression rule in effect covers, counted apart.
+    #[serde(default)]
+    pub suppressed: u64,
+    #[serde(default)]
+    pub suppressed_by_severity: BTreeMap<String, u64>,
     pub resolved: u64,
     /// Active findings per severity label, every label present.
     pub by_severity: BTreeMap<String, u64>,
@@ -130,6 +136,10 @@ pub struct Dashboard {
     /// sweep of each kind: they are not deciding their findings.
     #[serde(default)]
     pub erroring_policies: Vec<ErroringPolicy>,
+    /// When the first suppression rule counted here expires: the copy is
+    /// recomputed then, so an expired rule's findings count as active at once.
+    #[serde(default)]
+    pub suppressions_valid_until: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -219,7 +229,13 @@ impl Engine {
     /// The dashboard, from the cache when fresh. A recompute (not a cached
     /// copy) also appends a [`TrendPoint`] to the trend series.
     pub async fn dashboard(&self) -> Result<Cached<Dashboard>, EngineError> {
-        let d = cached(&*self.store, DASHBOARD_KEY, || self.compute_dashboard()).await?;
+        let mut d = cached(&*self.store, DASHBOARD_KEY, || self.compute_dashboard()).await?;
+        if d.value.suppressions_valid_until.is_some_and(|x| x <= Engine::now()) {
+            // A rule it counted has expired: record that (once) and recount.
+            self.record_expiries(Engine::now()).await?;
+            invalidate(&*self.store).await?;
+            d = cached(&*self.store, DASHBOARD_KEY, || self.compute_dashboard()).await?;
+        }
         if !d.cached {
             let point = TrendPoint::of(&d.value);
             let value = serde_json::to_value(&point).map_err(|e| EngineError::Conflict(e.to_string()))?;
@@ -256,7 +272,17 @@ impl Engine {
         };
         const GROUPS: [FindingGroup; 4] =
             [FindingGroup::Severity, FindingGroup::Policy, FindingGroup::Service, FindingGroup::Account];
-        let (each, resolved, resources, resources_by_service, last_inventory_scan, last_policy_scan, erroring) = tokio::try_join!(
+        let suppressor = self.suppressor(Engine::now()).await?;
+        let (
+            each,
+            resolved,
+            resources,
+            resources_by_service,
+            last_inventory_scan,
+            last_policy_scan,
+            erroring,
+            suppressed,
+        ) = tokio::try_join!(
             store.count_findings_each(&active, &GROUPS).err_into::<EngineError>(),
             store.count_findings(&resolved, None).err_into(),
             store.count_resources(&rfilter, None).err_into(),
@@ -264,11 +290,25 @@ impl Engine {
             latest::<InventoryDrift>(store, DRIFT_INVENTORY_KEY),
             latest::<PolicyDrift>(store, DRIFT_POLICY_KEY),
             erroring_policies(store),
+            self.suppressed_active(&suppressor),
         )?;
         let answered = each.len();
-        let [by_score, mut top, by_service, by_account]: [Vec<(String, u64)>; 4] = each.try_into().map_err(|_| {
-            StoreError::Backend(format!("the store answered {answered} finding counts for {} groups", GROUPS.len()))
-        })?;
+        let [mut by_score, mut top, mut by_service, mut by_account]: [Vec<(String, u64)>; 4] =
+            each.try_into().map_err(|_| {
+                StoreError::Backend(format!("the store answered {answered} finding counts for {} groups", GROUPS.len()))
+            })?;
+        // Suppressed findings are counted apart, not among the active ones.
+        let mut suppressed_by_severity: BTreeMap<String, u64> =
+            SeverityLabel::ALL.iter().map(|l| (l.to_string(), 0)).collect();
+        for (f, _) in &suppressed {
+            subtract(&mut by_score, &f.severity.value().to_string());
+            subtract(&mut top, &f.policy);
+            subtract(&mut by_service, f.service());
+            subtract(&mut by_account, &f.account_id);
+            *suppressed_by_severity.entry(f.severity.label().to_string()).or_default() += 1;
+        }
+        top.retain(|(_, n)| *n > 0);
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         // Every finding has one severity: its counts add up to the total.
         let active_total = total(by_score.clone());
         let mut by_severity: BTreeMap<String, u64> = SeverityLabel::ALL.iter().map(|l| (l.to_string(), 0)).collect();
@@ -291,6 +331,8 @@ impl Engine {
                 .collect(),
             findings: FindingsSummary {
                 active: active_total,
+                suppressed: suppressed.len() as u64,
+                suppressed_by_severity,
                 resolved: total(resolved),
                 by_severity,
                 by_service: by_service.into_iter().collect(),
@@ -300,6 +342,7 @@ impl Engine {
             last_inventory_scan,
             last_policy_scan,
             erroring_policies: erroring,
+            suppressions_valid_until: suppressor.valid_until(),
         })
     }
 
@@ -317,6 +360,13 @@ impl Engine {
             inventory_history: decode_all(tail(series(DRIFT_INVENTORY_SERIES).await?)),
             policy_history: decode_all(tail(series(DRIFT_POLICY_SERIES).await?)),
         })
+    }
+}
+
+/// Takes one off the count of `key` in grouped counts.
+fn subtract(rows: &mut [(String, u64)], key: &str) {
+    if let Some(row) = rows.iter_mut().find(|r| r.0 == key) {
+        row.1 = row.1.saturating_sub(1);
     }
 }
 

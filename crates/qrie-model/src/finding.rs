@@ -98,15 +98,26 @@ pub struct Trigger {
     pub event_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_time: Option<Timestamp>,
+    /// Who, for operator actions (`token:<name>`, `cli:<user>`, `qrie`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The suppression rule, for `unsuppressed` entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
 }
 
 impl Trigger {
     pub fn new(detected_by: DetectedBy) -> Self {
-        Trigger { detected_by, job_id: None, event_id: None, event_time: None }
+        Trigger { detected_by, job_id: None, event_id: None, event_time: None, actor: None, rule_id: None }
     }
 
     pub fn job(detected_by: DetectedBy, job_id: impl Into<String>) -> Self {
         Trigger { job_id: Some(job_id.into()), ..Trigger::new(detected_by) }
+    }
+
+    /// An operator's action (pause, resume, a rule change) by `actor`.
+    pub fn operator(actor: &str) -> Self {
+        Trigger { actor: Some(actor.to_string()), ..Trigger::new(DetectedBy::Operator) }
     }
 }
 
@@ -116,6 +127,11 @@ pub enum TransitionKind {
     Opened,
     Resolved,
     Reopened,
+    /// Markers, in the full log only (never inline, never a state change):
+    /// the policy was paused or resumed; a suppression stopped applying.
+    Paused,
+    Resumed,
+    Unsuppressed,
 }
 
 /// One state change in a finding's life.

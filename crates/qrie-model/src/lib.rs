@@ -14,6 +14,7 @@
 //! isolation.
 
 pub mod account;
+pub mod audit;
 pub mod error;
 pub mod finding;
 pub mod ids;
@@ -24,6 +25,7 @@ pub mod policy;
 pub mod resource;
 pub mod scope;
 pub mod severity;
+pub mod suppression;
 pub mod text;
 pub mod verdict;
 

@@ -319,6 +319,10 @@ impl RelatedLookup for NoRelated {
 #[serde(rename_all = "lowercase")]
 pub enum PolicyStatus {
     Active,
+    /// Not evaluated (events and sweeps skip it); its findings keep their
+    /// state, shown as paused, until it is resumed.
+    Paused,
+    /// Not evaluated; its findings were resolved (POLICY_SUSPENDED).
     Suspended,
 }
 
@@ -326,6 +330,7 @@ impl PolicyStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             PolicyStatus::Active => "active",
+            PolicyStatus::Paused => "paused",
             PolicyStatus::Suspended => "suspended",
         }
     }
@@ -377,6 +382,12 @@ impl LaunchedPolicy {
 
     pub fn is_active(&self) -> bool {
         self.status == PolicyStatus::Active
+    }
+
+    /// Whether its findings stay as they are (active, or paused): only a
+    /// suspended or deleted policy's findings are resolved.
+    pub fn keeps_findings(&self) -> bool {
+        matches!(self.status, PolicyStatus::Active | PolicyStatus::Paused)
     }
 }
 

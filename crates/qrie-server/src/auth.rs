@@ -304,6 +304,7 @@ pub fn csrf_matches(session_id: &str, sent: &str) -> bool {
 pub async fn session_principal(store: &dyn Store, session_id: &str) -> Result<Option<Principal>, TokenError> {
     Ok(session_token(store, session_id).await?.map(|r| Principal {
         token_id: r.id,
+        name: r.name,
         role: r.role,
         via: Via::Session(session_id.to_string()),
     }))
@@ -332,11 +333,24 @@ pub enum Via {
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub token_id: String,
+    /// The token's name: what the audit log records as the actor.
+    pub name: String,
     pub role: Role,
     pub via: Via,
 }
 
 impl Principal {
+    /// How the audit log names this caller.
+    pub fn actor(&self) -> String {
+        format!("token:{}", self.name)
+    }
+
+    /// The engine acting for this caller (its management operations are
+    /// audited under [`actor`](Self::actor)).
+    pub fn engine(&self, state: &AppState) -> qrie_engine::Engine {
+        state.engine.acting_as(&self.actor())
+    }
+
     pub fn require(&self, role: Role) -> Result<(), ApiError> {
         if self.role >= role {
             Ok(())
@@ -372,7 +386,7 @@ impl FromRequestParts<AppState> for Principal {
             let client = crate::throttle::client_addr(state, parts);
             state.failed_logins.check(client)?;
             return match verify_token(store, token).await.map_err(fail)? {
-                Some(r) => Ok(Principal { token_id: r.id, role: r.role, via: Via::Bearer }),
+                Some(r) => Ok(Principal { token_id: r.id, name: r.name, role: r.role, via: Via::Bearer }),
                 None => {
                     state.failed_logins.failed(client, "bearer token");
                     Err(ApiError::unauthorized("invalid or revoked token"))

@@ -90,6 +90,9 @@ impl From<EngineError> for ApiError {
             EngineError::NoEstate => (S::CONFLICT, "no_estate"),
             EngineError::Conflict(_) => (S::CONFLICT, "conflict"),
             EngineError::PolicyChanged(_) => (S::CONFLICT, "policy_changed"),
+            EngineError::UnknownRule(_) => (S::NOT_FOUND, "unknown_rule"),
+            EngineError::Paused(_) => (S::CONFLICT, "policy_paused"),
+            EngineError::NotPaused(_) => (S::CONFLICT, "policy_not_paused"),
         };
         ApiError::new(status, code, e.to_string())
     }

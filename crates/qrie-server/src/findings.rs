@@ -5,8 +5,9 @@ use crate::json::Json;
 use axum::extract::State;
 use axum::http::Method;
 use axum::routing::get;
+use qrie_engine::suppressions::{FindingView, SuppressedFilter};
 use qrie_engine::EngineError;
-use qrie_model::{Finding, FindingState, Service};
+use qrie_model::{FindingState, Service};
 use qrie_store::{FindingFilter, FindingSort};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -34,6 +35,8 @@ pub struct ListQuery {
     #[serde(rename = "type")]
     pub resource_type: Option<String>,
     pub severity_min: Option<u8>,
+    /// no (default: findings no suppression rule covers), yes or all.
+    pub suppressed: Option<String>,
     /// severity (default), recent or arn.
     pub sort: Option<String>,
     #[serde(default)]
@@ -46,12 +49,18 @@ async fn list(
     State(state): State<AppState>,
     who: Principal,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Json<PageBody<Finding>>> {
+) -> ApiResult<Json<PageBody<FindingView>>> {
     who.require(Role::Viewer)?;
-    let store = &*state.engine.store;
-    let (filter, sort) = filter_of(store, &q).await?;
+    let (filter, sort) = filter_of(&*state.engine.store, &q).await?;
+    let which = suppressed_of(&q)?;
     let page = page_request(&state, q.limit, q.next_token).await?;
-    Ok(Json(PageBody::sealed(&state, store.list_findings(&filter, sort, &page).await?).await?))
+    let views = state.engine.list_finding_views(&filter, sort, &page, which, qrie_engine::Engine::now()).await?;
+    Ok(Json(PageBody::sealed(&state, views).await?))
+}
+
+/// The suppression filter a query asks for (default: unsuppressed only).
+pub fn suppressed_of(q: &ListQuery) -> ApiResult<SuppressedFilter> {
+    Ok(parse_opt::<SuppressedFilter>(q.suppressed.as_deref())?.unwrap_or_default())
 }
 
 /// The store filter and sort a query asks for, validated: the API's list,
@@ -151,8 +160,17 @@ async fn detail(
         ));
     };
     let launched = store.get_policy(&q.policy).await?;
+    let suppressor = state.engine.suppressor(qrie_engine::Engine::now()).await?;
+    let suppression = suppressor.overlays(store, std::slice::from_ref(&f)).await?.pop().flatten();
+    let rule = match &suppression {
+        Some(s) => Some(state.engine.suppression_rule(&s.rule_id).await?),
+        None => None,
+    };
     Ok(Json(json!({
         "Finding": f,
+        "Suppression": suppression,
+        "SuppressionRule": rule,
+        "PolicyPaused": launched.as_ref().is_some_and(|p| p.status == qrie_model::PolicyStatus::Paused),
         "Policy": qrie_policies::get(&q.policy),
         "Launched": launched,
         "Resource": store.get_resource(&q.arn).await?,

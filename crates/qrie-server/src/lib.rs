@@ -23,6 +23,7 @@ pub mod policies;
 pub mod resources;
 pub mod session;
 pub mod summary;
+pub mod suppressions;
 pub mod throttle;
 pub mod ui;
 
@@ -153,6 +154,7 @@ fn api_routes(state: &AppState) -> Routes {
     let routes = accounts::routes(routes);
     let routes = findings::routes(routes);
     let routes = policies::routes(routes);
+    let routes = suppressions::routes(routes);
     let routes = summary::routes(routes);
     let routes = jobs::routes(routes);
     let routes = events::routes(routes, state.config.events_body_limit);

@@ -98,7 +98,7 @@ async fn launch(State(state): State<AppState>, who: Principal, ApiJson(b): ApiJs
         remediation: b.remediation,
         params: b.params,
     };
-    let started = start_launch(&state, &b.policy_id, opts).await?;
+    let started = start_launch(&state, &who, &b.policy_id, opts).await?;
     Ok(accepted_or_done(&b.policy_id, started))
 }
 
@@ -107,15 +107,20 @@ async fn launch(State(state): State<AppState>, who: Principal, ApiJson(b): ApiJs
 /// through this.
 pub async fn start_launch(
     state: &AppState,
+    who: &Principal,
     policy_id: &str,
     opts: LaunchOptions,
 ) -> ApiResult<Started<LaunchedPolicy>> {
-    let launched = state.engine.record_launch(policy_id, opts).await?;
+    let launched = who.engine(state).record_launch(policy_id, opts).await?;
     Ok(state.launcher.policy_sweep(&state.engine, bootstrap_of(policy_id)).await?.or_done(launched))
 }
 
 /// Re-activates a suspended policy with its stored settings.
-pub async fn start_reactivate(state: &AppState, policy_id: &str) -> ApiResult<Started<LaunchedPolicy>> {
+pub async fn start_reactivate(
+    state: &AppState,
+    who: &Principal,
+    policy_id: &str,
+) -> ApiResult<Started<LaunchedPolicy>> {
     let Some(p) = state.engine.store.get_policy(policy_id).await? else {
         return Err(match qrie_policies::get(policy_id) {
             Some(_) => qrie_engine::EngineError::NotLaunched(policy_id.into()),
@@ -124,17 +129,25 @@ pub async fn start_reactivate(state: &AppState, policy_id: &str) -> ApiResult<St
         .into());
     };
     let opts = LaunchOptions { scope: p.scope, severity: p.severity, remediation: p.remediation, params: p.params };
-    start_launch(state, policy_id, opts).await
+    start_launch(state, who, policy_id, opts).await
+}
+
+/// Resumes a paused policy; the sweep that re-evaluates everything in its
+/// scope goes on in the background.
+pub async fn start_resume(state: &AppState, who: &Principal, policy_id: &str) -> ApiResult<Started<LaunchedPolicy>> {
+    let (p, sweep) = who.engine(state).resume_policy(policy_id).await?;
+    Ok(state.launcher.policy_sweep(&state.engine, sweep).await?.or_done(p))
 }
 
 /// Changes a launched policy. A change of what decides verdicts re-sweeps the
 /// policy in the background (a job); other changes are done at once.
 pub async fn start_update(
     state: &AppState,
+    who: &Principal,
     policy_id: &str,
     update: PolicyUpdate,
 ) -> ApiResult<Started<LaunchedPolicy>> {
-    let (p, sweep) = state.engine.record_update(policy_id, update).await?;
+    let (p, sweep) = who.engine(state).record_update(policy_id, update).await?;
     match sweep {
         Some(req) => Ok(state.launcher.policy_sweep(&state.engine, req).await?.or_done(p)),
         None => Ok(Started::Done(p)),
@@ -156,8 +169,9 @@ fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
-    /// `suspended` suspends (and resolves its findings); `active` re-launches
-    /// a suspended policy with its settings.
+    /// `suspended` suspends (and resolves its findings); `paused` pauses
+    /// (findings kept); `active` resumes a paused policy or re-launches a
+    /// suspended one with its settings.
     status: Option<String>,
     scope: Option<ScopeBody>,
     #[serde(default, deserialize_with = "double_option")]
@@ -173,10 +187,23 @@ async fn update(
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<UpdateBody>,
 ) -> ApiResult<Response> {
-    who.require(Role::Admin)?;
-    let engine = &state.engine;
+    let engine = &who.engine(&state);
     let changes = b.scope.is_some() || b.severity.is_some() || b.remediation.is_some() || b.params.is_some();
+    let paused = engine.store.get_policy(&id).await?.is_some_and(|p| p.status == qrie_model::PolicyStatus::Paused);
+    // Pausing and resuming are an operator's; every other change an admin's.
+    let pause_or_resume =
+        matches!(b.status.as_deref(), Some("paused")) || (paused && b.status.as_deref() == Some("active"));
+    who.require(if pause_or_resume { Role::Operator } else { Role::Admin })?;
+    if pause_or_resume && changes {
+        return Err(ApiError::bad_request("validation", "pausing or resuming changes nothing else: send status alone"));
+    }
     match b.status.as_deref() {
+        Some("paused") => {
+            return Ok(
+                Json(json!({"PolicyId": id, "Policy": engine.pause_policy(&id).await?, "JobId": null})).into_response()
+            )
+        }
+        Some("active") if paused => return Ok(accepted_or_done(&id, start_resume(&state, &who, &id).await?)),
         Some("suspended") => {
             if changes {
                 return Err(ApiError::bad_request(
@@ -190,12 +217,12 @@ async fn update(
             if changes {
                 return Err(ApiError::bad_request("validation", "re-activate first, then change settings"));
             }
-            return Ok(accepted_or_done(&id, start_reactivate(&state, &id).await?));
+            return Ok(accepted_or_done(&id, start_reactivate(&state, &who, &id).await?));
         }
         Some(other) => {
             return Err(ApiError::bad_request(
                 "validation",
-                format!("unknown status {other:?}: expected suspended or active"),
+                format!("unknown status {other:?}: expected active, paused or suspended"),
             ))
         }
         None => {}
@@ -206,11 +233,11 @@ async fn update(
         remediation: b.remediation,
         params: b.params,
     };
-    Ok(accepted_or_done(&id, start_update(&state, &id, update).await?))
+    Ok(accepted_or_done(&id, start_update(&state, &who, &id, update).await?))
 }
 
 /// Deletes a launched policy; its active findings resolve (POLICY_DELETED).
 async fn delete(State(state): State<AppState>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
     who.require(Role::Admin)?;
-    Ok(Json(serde_json::to_value(state.engine.delete_policy(&id).await?).map_err(ApiError::internal)?))
+    Ok(Json(serde_json::to_value(who.engine(&state).delete_policy(&id).await?).map_err(ApiError::internal)?))
 }

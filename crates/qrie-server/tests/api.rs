@@ -541,3 +541,110 @@ async fn discovery_adds_updates_and_skips() {
     assert_eq!(again.json["Updated"], json!([]));
     assert_eq!(again.json["Unchanged"], 2);
 }
+
+/// The suppression and audit routes as a client uses them: roles, typed
+/// errors, conditional edits, the findings list's `suppressed` filter and
+/// overlay, pause and resume through `PUT /api/policies/{id}`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suppressions_audit_and_pause_over_the_api() {
+    let w = world().await;
+    let (top, n) = busiest_policy(&w.state).await;
+    let body = json!({"scope": {"policies": [top]}, "reason": "accepted", "category": "accepted-risk", "owner": "secops", "expires": "30d"});
+    let r = w.send(Method::POST, "/api/suppressions", &w.viewer, Some(body.clone())).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "viewers do not suppress");
+    for (bad, why) in [
+        (json!({"scope": {}, "reason": "accepted", "category": "accepted-risk", "owner": "x"}), "must name"),
+        (json!({"scope": {"policies": [top]}, "reason": "no", "category": "accepted-risk", "owner": "x"}), "reason"),
+        (json!({"scope": {"policies": [top]}, "reason": "accepted", "category": "shrug", "owner": "x"}), "category"),
+        (
+            json!({"scope": {"policies": [top]}, "reason": "accepted", "category": "by-design", "owner": "x", "expires": "2001-01-01"}),
+            "past",
+        ),
+        (
+            json!({"scope": {"accounts": ["12"]}, "reason": "accepted", "category": "by-design", "owner": "x"}),
+            "account",
+        ),
+    ] {
+        let r = w.send(Method::POST, "/api/suppressions", &w.operator, Some(bad.clone())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
+        assert!(r.text.contains(why), "{bad}: {}", r.text);
+    }
+    let typo =
+        json!({"scope": {"policies": ["no-such-policy"]}, "reason": "accepted", "category": "by-design", "owner": "x"});
+    assert_eq!(w.send(Method::POST, "/api/suppressions", &w.operator, Some(typo)).await.status, StatusCode::NOT_FOUND);
+
+    let preview =
+        w.send(Method::POST, "/api/suppressions/preview", &w.viewer, Some(json!({"scope": {"policies": [top]}}))).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.text);
+    assert_eq!(preview.json["Total"], json!(n));
+    let r = w.send(Method::POST, "/api/suppressions", &w.operator, Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.json["Id"].as_str().unwrap().to_string();
+    assert_eq!(r.json["Status"], "active");
+    assert!(r.json["CreatedBy"].as_str().unwrap().starts_with("token:operator-"));
+    let revision = r.json["Revision"].as_u64().unwrap();
+
+    // The findings list hides them by default and shows the overlay on request.
+    let hidden = w.get(&format!("/api/findings?policy={top}&limit=1000"), &w.viewer).await;
+    assert_eq!(hidden.json["Items"].as_array().unwrap().len(), 0, "{}", hidden.text);
+    let shown = w.get(&format!("/api/findings?policy={top}&limit=1000&suppressed=yes"), &w.viewer).await;
+    let items = shown.json["Items"].as_array().unwrap();
+    assert_eq!(items.len() as u64, n);
+    assert!(items.iter().all(|f| f["Suppression"]["RuleId"] == json!(id) && f["PolicyPaused"] == json!(false)));
+    let bad = w.get("/api/findings?suppressed=maybe", &w.viewer).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let d = w.get("/api/summary/dashboard", &w.viewer).await;
+    assert_eq!(d.json["Findings"]["Suppressed"], json!(n), "{}", d.text);
+
+    // Edits are conditional on the revision shown.
+    let edit = json!({"reason": "accepted until Q3", "revision": revision});
+    let r = w.send(Method::PUT, &format!("/api/suppressions/{id}"), &w.operator, Some(edit.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = w.send(Method::PUT, &format!("/api/suppressions/{id}"), &w.operator, Some(edit)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "a stale revision: {}", r.text);
+    let r = w.send(Method::PUT, &format!("/api/suppressions/{id}"), &w.operator, Some(json!({"enabled": false}))).await;
+    assert_eq!((r.status, r.json["Status"].as_str()), (StatusCode::OK, Some("disabled")));
+    let r = w.get(&format!("/api/suppressions/{id}"), &w.viewer).await;
+    assert_eq!(r.json["Reason"], "accepted until Q3");
+    assert_eq!(w.get("/api/suppressions/sup-nothere", &w.viewer).await.status, StatusCode::NOT_FOUND);
+    let listed = w.get("/api/suppressions?status=disabled", &w.viewer).await;
+    assert_eq!(listed.json["Rules"].as_array().unwrap().len(), 1);
+    assert_eq!(w.get("/api/suppressions?status=whatever", &w.viewer).await.status, StatusCode::BAD_REQUEST);
+    let r = w.send(Method::DELETE, &format!("/api/suppressions/{id}"), &w.operator, None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "deleting a rule is an admin's");
+    let r = w.send(Method::DELETE, &format!("/api/suppressions/{id}"), &w.admin, None).await;
+    assert_eq!((r.status, r.json["Status"].as_str()), (StatusCode::OK, Some("deleted")));
+
+    // Pause and resume: an operator's.
+    let pause = json!({"status": "paused"});
+    let uri = format!("/api/policies/{top}");
+    assert_eq!(w.send(Method::PUT, &uri, &w.viewer, Some(pause.clone())).await.status, StatusCode::FORBIDDEN);
+    let r = w.send(Method::PUT, &uri, &w.operator, Some(pause.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json["Policy"]["Status"], "paused");
+    let listed = w.get(&format!("/api/findings?policy={top}&limit=1"), &w.viewer).await;
+    assert_eq!(listed.json["Items"][0]["PolicyPaused"], json!(true));
+    assert_eq!(w.send(Method::PUT, &uri, &w.operator, Some(pause)).await.status, StatusCode::CONFLICT);
+    let scope_change = json!({"scope": {"include_regions": ["us-east-1"]}});
+    assert_eq!(w.send(Method::PUT, &uri, &w.operator, Some(scope_change)).await.status, StatusCode::FORBIDDEN);
+    let r = w.send(Method::PUT, &uri, &w.operator, Some(json!({"status": "active"}))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    w.wait_job(r.json["JobId"].as_str().unwrap()).await;
+
+    let audit = w.get("/api/audit?limit=1000", &w.viewer).await;
+    let actions: Vec<&str> =
+        audit.json["Entries"].as_array().unwrap().iter().filter_map(|e| e["Action"].as_str()).collect();
+    for a in [
+        "suppression.create",
+        "suppression.edit",
+        "suppression.disable",
+        "suppression.delete",
+        "policy.pause",
+        "policy.resume",
+    ] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    let mine = w.get("/api/audit?actor=token:nobody", &w.viewer).await;
+    assert_eq!(mine.json["Entries"], json!([]));
+    assert_eq!(w.get("/api/audit?since=yesterday", &w.viewer).await.status, StatusCode::BAD_REQUEST);
+}

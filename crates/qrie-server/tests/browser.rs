@@ -252,9 +252,129 @@ async fn run(c: &Client, base: &str, w: &World, evil: &qrie_model::Resource, top
     assert_eq!(text_of(c, "main h1").await, EVIL_NAME, "the name is shown as text");
     assert!(text_of(c, "main").await.contains(EVIL_TAG), "the tag is shown as text");
 
+    triage(c, base, w, top).await;
+
     // Log out: pages need a login again.
     c.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
     wait_path(c, "/login").await;
     c.goto(&format!("{base}/accounts")).await.unwrap();
     assert!(c.current_url().await.unwrap().path().starts_with("/login"));
+}
+
+/// The policies with active findings other than `except`, busiest first.
+async fn policies_with_findings(w: &World, except: &str) -> Vec<(String, u64)> {
+    let filter = qrie_store::FindingFilter { state: Some(qrie_model::FindingState::Active), ..Default::default() };
+    let mut rows = w.state.engine.store.count_findings(&filter, Some(qrie_store::FindingGroup::Policy)).await.unwrap();
+    rows.retain(|(p, _)| p != except);
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
+    rows
+}
+
+async fn submit(c: &Client, css: &str) {
+    c.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let field = c.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+/// Suppress one finding from its page and a filtered list in bulk, each with
+/// its preview; the suppressions page; disable; pause and resume a policy.
+async fn triage(c: &Client, base: &str, w: &World, except: &str) {
+    let store = &*w.state.engine.store;
+    let policies = policies_with_findings(w, except).await;
+    assert!(policies.len() >= 2, "two policies with findings: {policies:?}");
+    let (one_policy, bulk) = (&policies[0].0, &policies[1]);
+    let filter = qrie_store::FindingFilter {
+        state: Some(qrie_model::FindingState::Active),
+        policy: Some(one_policy.clone()),
+        ..Default::default()
+    };
+    let page = qrie_store::PageRequest::first(1);
+    let one = store.list_findings(&filter, qrie_store::FindingSort::Key, &page).await.unwrap().items.remove(0);
+
+    // From the finding's page: the form for that finding, its preview shown.
+    c.goto(&format!(
+        "{base}/findings/detail?{}",
+        serde_urlencoded::to_string([("arn", &one.arn), ("policy", &one.policy)]).unwrap()
+    ))
+    .await
+    .unwrap();
+    c.find(Locator::LinkText("Suppress…")).await.unwrap().click().await.unwrap();
+    wait_path(c, "/suppressions/new").await;
+    assert!(text_of(c, "main .preview-total").await.starts_with("1 active finding"), "{}", text_of(c, "main").await);
+    // The reason is required: the browser does not send the form without it.
+    fill(c, "#f-owner", "secops").await;
+    submit(c, "main form button[value=save]").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/suppressions/new", "saved without a reason");
+    assert!(w.state.engine.suppression_rules().await.unwrap().is_empty());
+    fill(c, "#f-reason", "Behind the VPN; accepted by the CISO").await;
+    submit(c, "main form button[value=save]").await;
+    wait_path(c, "/suppressions/sup-").await;
+    let rule_page = text_of(c, "main").await;
+    assert!(rule_page.contains("Behind the VPN; accepted by the CISO") && rule_page.contains("secops"), "{rule_page}");
+    let listed = format!("{base}/findings?policy={one_policy}&limit=1000");
+    c.goto(&listed).await.unwrap();
+    assert!(!text_of(c, "main tbody").await.contains(&one.arn), "a suppressed finding is hidden by default");
+    c.goto(&format!("{listed}&suppressed=yes")).await.unwrap();
+    let shown = text_of(c, "main tbody").await;
+    assert!(shown.contains(&one.arn) && shown.contains("suppressed"), "{shown}");
+
+    // In bulk, from a filtered list: preview first, then save with an expiry.
+    let bulk_url = format!("{base}/findings?policy={}&limit=1000", bulk.0);
+    c.goto(&bulk_url).await.unwrap();
+    c.find(Locator::LinkText("Suppress these…")).await.unwrap().click().await.unwrap();
+    wait_path(c, "/suppressions/new").await;
+    assert_eq!(
+        c.find(Locator::Css("#f-policies")).await.unwrap().prop("value").await.unwrap().as_deref(),
+        Some(bulk.0.as_str())
+    );
+    fill(c, "#f-reason", "Legacy estate, decommission planned").await;
+    fill(c, "#f-owner", "platform").await;
+    fill(c, "#f-expires", "10d").await;
+    submit(c, "main form button[value=preview]").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let total = text_of(c, "main .preview-total").await;
+    assert!(total.starts_with(&format!("{} active finding", bulk.1)), "{total}");
+    assert_eq!(w.state.engine.suppression_rules().await.unwrap().len(), 1, "a preview saves nothing");
+    submit(c, "main form button[value=save]").await;
+    wait_path(c, "/suppressions/sup-").await;
+    let bulk_rule = c.current_url().await.unwrap().path().to_string();
+    c.goto(&bulk_url).await.unwrap();
+    assert!(text_of(c, "main tbody").await.contains("Nothing to show."));
+
+    // The suppressions page: the ten-day rule is expiring, the other active.
+    c.goto(&format!("{base}/suppressions")).await.unwrap();
+    assert!(text_of(c, "section[aria-labelledby=h-expiring]").await.contains("Legacy estate"));
+    assert!(text_of(c, "section[aria-labelledby=h-active]").await.contains("Behind the VPN"));
+    keep_screenshot(c, "suppressions").await;
+
+    // Disable: the findings come back at once.
+    c.goto(&format!("{base}{bulk_rule}")).await.unwrap();
+    submit(c, "form[action$='/disable'] button").await;
+    wait_for_path_exact(c, &bulk_rule).await;
+    c.goto(&bulk_url).await.unwrap();
+    let rows = c.find_all(Locator::Css("main tbody tr a[href^='/findings/detail']")).await.unwrap();
+    assert_eq!(rows.len() as u64, bulk.1, "disabling unsuppressed them");
+    c.goto(&format!("{base}/audit")).await.unwrap();
+    let audit = text_of(c, "main tbody").await;
+    assert!(audit.contains("suppression.disable") && audit.contains("suppression.create"), "{audit}");
+
+    // Pause and resume the bulk policy from its page.
+    c.goto(&format!("{base}/policies/{}", bulk.0)).await.unwrap();
+    submit(c, "form[action$='/pause'] button").await;
+    wait_for_path_exact(c, &format!("/policies/{}", bulk.0)).await;
+    assert!(text_of(c, "main").await.contains("paused (not evaluated; findings kept)"));
+    c.goto(&bulk_url).await.unwrap();
+    assert!(text_of(c, "main tbody").await.contains("paused"));
+    c.goto(&format!("{base}/policies/{}", bulk.0)).await.unwrap();
+    submit(c, "form[action$='/resume'] button").await;
+    wait_path(c, "/jobs/").await;
+    let job_url = c.current_url().await.unwrap().to_string();
+    wait_for_text(c, &job_url, "succeeded").await;
+    let status = w.state.engine.store.get_policy(&bulk.0).await.unwrap().unwrap().status;
+    assert_eq!(status, qrie_model::PolicyStatus::Active);
 }

@@ -452,3 +452,67 @@ async fn a_sweep_whose_runner_died_is_shown_interrupted() {
     let api = call(&w.app, req(Method::GET, &format!("/api/jobs/{}", job.id), Some(&w.viewer), None)).await;
     assert_eq!(api.json["Status"], "interrupted", "{}", api.text);
 }
+
+/// Suppression forms and policy pause: the CSRF token is required, viewers
+/// read but cannot suppress or pause, operators can but cannot delete a
+/// rule, admins can; the audit page names who did what.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suppressions_and_pause_enforce_csrf_and_roles() {
+    let w = world().await;
+    let (top, n) = busiest_policy(&w.state).await;
+    let rule = [
+        ("policies", top.as_str()),
+        ("reason", "accepted for the test"),
+        ("category", "accepted-risk"),
+        ("owner", "secops"),
+        ("intent", "save"),
+    ];
+    let op = Browser::login(&w, &w.operator).await;
+    assert_eq!(op.post("/suppressions/new", &rule).await.status, StatusCode::FORBIDDEN, "no CSRF token");
+    assert!(w.state.engine.suppression_rules().await.unwrap().is_empty());
+    let viewer = Browser::login(&w, &w.viewer).await;
+    assert!(viewer.page("/suppressions").await.contains("Suppressions"));
+    assert!(!viewer.page("/suppressions").await.contains("New rule"), "a viewer gets no New rule button");
+    let r = viewer.submit("/suppressions", "/suppressions/new", &rule).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    // A preview saves nothing and says what would be suppressed.
+    let preview = [("policies", top.as_str()), ("intent", "preview")];
+    let r = op.submit("/suppressions", "/suppressions/new", &preview).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains(&format!("<strong>{n}</strong> active finding(s)")), "{}", r.text);
+    assert!(w.state.engine.suppression_rules().await.unwrap().is_empty());
+    // Without a reason the form comes back with the reason to give one.
+    let no_reason: Vec<(&str, &str)> = rule.iter().copied().filter(|(k, _)| *k != "reason").collect();
+    let r = op.submit("/suppressions", "/suppressions/new", &no_reason).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("reason is required"), "{}", r.text);
+    let r = op.submit("/suppressions", "/suppressions/new", &rule).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let at = r.headers[header::LOCATION].to_str().unwrap().to_string();
+    let id = at.trim_start_matches("/suppressions/").to_string();
+    let page = op.page(&at).await;
+    assert!(page.contains("accepted for the test") && page.contains(&format!("{n} active finding")));
+    assert!(!page.contains("Delete rule"), "an operator cannot delete a rule");
+    let r = op.submit(&at, &format!("{at}/delete"), &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Disabling needs the token too.
+    assert_eq!(op.post(&format!("{at}/disable"), &[]).await.status, StatusCode::FORBIDDEN);
+    let r = op.submit(&at, &format!("{at}/disable"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let admin = Browser::login(&w, &w.admin).await;
+    let r = admin.submit(&at, &format!("{at}/delete"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(w.state.engine.suppression_rule(&id).await.unwrap().deleted_at.is_some());
+    // Pausing is an operator's; a viewer is refused, with or without the token.
+    let r = viewer.submit("/policies", &format!("/policies/{top}/pause"), &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = op.submit(&format!("/policies/{top}"), &format!("/policies/{top}/pause"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let status = w.state.engine.store.get_policy(&top).await.unwrap().unwrap().status;
+    assert_eq!(status, qrie_model::PolicyStatus::Paused);
+    let audit = viewer.page("/audit").await;
+    for needle in ["suppression.create", "suppression.disable", "suppression.delete", "policy.pause"] {
+        assert!(audit.contains(needle), "{needle} in the audit page");
+    }
+    assert!(audit.contains("token:operator-") && audit.contains("token:admin-"), "the actors are named");
+}

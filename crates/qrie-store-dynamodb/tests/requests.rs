@@ -21,6 +21,9 @@ use rand::SeedableRng;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+/// Triage on both backends, in this binary so the SDK is linked once more only.
+mod triage;
+
 #[derive(Debug, Clone, Default)]
 struct Counter(Arc<Mutex<BTreeMap<String, u64>>>);
 

@@ -969,10 +969,9 @@ pub async fn finding_round_trip(store: Arc<dyn Store>) {
         kind: TransitionKind::Reopened,
         reason: None,
         trigger: Trigger {
-            detected_by: DetectedBy::Event,
-            job_id: None,
             event_id: Some("evt-1".into()),
             event_time: Some(at(29)),
+            ..Trigger::new(DetectedBy::Event)
         },
     });
     let replaced = store.write_findings(vec![write(resolved.clone(), PolicyFence::Unchecked)]).await.expect("write");

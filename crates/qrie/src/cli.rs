@@ -57,6 +57,16 @@ pub enum Command {
     /// List and inspect findings.
     #[command(subcommand)]
     Findings(FindingsCmd),
+    /// Suppression rules: accept findings with a reason, an owner and an expiry.
+    ///
+    /// A suppressed finding keeps being evaluated and keeps its state; it is
+    /// shown apart (dashboards and compliance count it separately) for as long
+    /// as a rule in effect covers it. Expiring, disabling or deleting a rule
+    /// unsuppresses its findings at once.
+    #[command(subcommand)]
+    Suppressions(SuppressionsCmd),
+    /// The audit log: who changed rules, policies and findings, and when.
+    Audit(AuditArgs),
     /// Dashboard counts, or the drift the last anti-entropy sweeps measured.
     Summary(SummaryArgs),
     /// Running and past sweeps.
@@ -258,6 +268,7 @@ pub struct DemoChangeArgs {
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum PolicyStatusArg {
     Active,
+    Paused,
     Suspended,
     Available,
     All,
@@ -265,7 +276,7 @@ pub enum PolicyStatusArg {
 
 #[derive(Subcommand, Debug)]
 pub enum PoliciesCmd {
-    /// List policies: active, suspended, available (the whole catalog) or all.
+    /// List policies: active, paused, suspended, available (the whole catalog) or all.
     List {
         #[arg(long, value_enum, default_value_t = PolicyStatusArg::All)]
         status: PolicyStatusArg,
@@ -300,6 +311,11 @@ pub enum PoliciesCmd {
     },
     /// Suspend a policy: its active findings are resolved (POLICY_SUSPENDED).
     Suspend(PurgeArgs),
+    /// Pause a policy: events and sweeps skip it; its findings keep their
+    /// state (shown as paused) until it is resumed.
+    Pause { policy_id: String },
+    /// Resume a paused policy: everything in its scope is evaluated again.
+    Resume { policy_id: String },
     /// Delete a launched policy: its active findings are resolved (POLICY_DELETED).
     Delete(PurgeArgs),
 }
@@ -554,6 +570,9 @@ pub enum FindingsCmd {
         /// Include findings of removed accounts.
         #[arg(long)]
         include_removed: bool,
+        /// Findings a suppression rule covers: no (the default), yes or all.
+        #[arg(long, value_enum, default_value_t = SuppressedArg::No)]
+        suppressed: SuppressedArg,
     },
     /// One finding with its evidence, remediation and history.
     Show { arn: String, policy: String },
@@ -601,4 +620,162 @@ pub enum JobsCmd {
 
 fn parse_scan_type(s: &str) -> Result<ScanType, String> {
     s.parse().map_err(|e: qrie_model::ValidationError| e.to_string())
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum SuppressedArg {
+    No,
+    Yes,
+    All,
+}
+
+/// What a suppression rule covers. Every option given must match; a list
+/// matches any of its entries, except tags, which must all match.
+#[derive(Args, Debug, Default, Clone)]
+pub struct RuleScopeArgs {
+    /// Findings of these policies.
+    #[arg(long = "policy", value_delimiter = ',', value_name = "POLICY")]
+    pub policies: Vec<String>,
+    /// Findings in these accounts.
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub accounts: Vec<String>,
+    /// Findings in accounts under these Organizations OUs.
+    #[arg(long, value_delimiter = ',', value_name = "OU")]
+    pub ous: Vec<String>,
+    /// Findings in these regions (`global` for IAM and account settings).
+    #[arg(long, value_delimiter = ',', value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Findings on this resource ARN, or on ARNs matching a glob (`*`, `?`).
+    #[arg(long, value_name = "ARN")]
+    pub arn: Option<String>,
+    /// Findings on resources with all of these tags: KEY or KEY=VALUE.
+    #[arg(long, value_delimiter = ',', value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Exactly one finding, named by its resource ARN and policy: ARN POLICY.
+    #[arg(long, num_args = 2, value_names = ["ARN", "POLICY"])]
+    pub finding: Vec<String>,
+}
+
+impl RuleScopeArgs {
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+            && self.accounts.is_empty()
+            && self.ous.is_empty()
+            && self.regions.is_empty()
+            && self.arn.is_none()
+            && self.tags.is_empty()
+            && self.finding.is_empty()
+    }
+
+    pub fn to_scope(&self) -> Result<qrie_model::suppression::SuppressionScope, qrie_model::ValidationError> {
+        let scope = qrie_model::suppression::SuppressionScope {
+            policies: self.policies.clone(),
+            accounts: self.accounts.clone(),
+            ous: self.ous.clone(),
+            regions: self.regions.clone(),
+            arn: self.arn.clone(),
+            tags: self.tags.iter().map(|t| t.parse()).collect::<Result<_, _>>()?,
+            finding: match self.finding.as_slice() {
+                [arn, policy] => Some(qrie_model::suppression::FindingKey { arn: arn.clone(), policy: policy.clone() }),
+                _ => None,
+            },
+        };
+        scope.validate()?;
+        Ok(scope)
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RuleStatusArg {
+    Active,
+    Expiring,
+    Expired,
+    Disabled,
+    Deleted,
+    All,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SuppressionsCmd {
+    /// Create a rule. It shows what it suppresses now; `preview` shows it before.
+    Add {
+        #[command(flatten)]
+        scope: RuleScopeArgs,
+        /// Why these findings are accepted (3 to 1000 characters).
+        #[arg(long)]
+        reason: String,
+        /// accepted-risk, false-positive, compensating-control or by-design.
+        #[arg(long)]
+        category: String,
+        /// Who answers for the rule (a team or a person).
+        #[arg(long)]
+        owner: String,
+        /// When it stops suppressing: a duration (30d, 12h, 2w), a date
+        /// (2027-01-31, at 00:00 UTC) or an RFC 3339 time. Default: never.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List rules: active (default), expiring (within 14 days), expired, disabled, deleted or all.
+    List {
+        #[arg(long, value_enum, default_value_t = RuleStatusArg::Active)]
+        status: RuleStatusArg,
+    },
+    /// One rule, and the findings it suppresses now.
+    Show { id: String },
+    /// Change a rule. Scope options, when any is given, replace the whole scope.
+    Edit {
+        id: String,
+        #[command(flatten)]
+        scope: RuleScopeArgs,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        /// A new expiry (as for `add`).
+        #[arg(long, conflicts_with = "no_expiry")]
+        expires: Option<String>,
+        /// Remove the expiry.
+        #[arg(long)]
+        no_expiry: bool,
+    },
+    /// Disable a rule: its findings are unsuppressed at once.
+    Disable { id: String },
+    /// Re-enable a disabled rule.
+    Enable { id: String },
+    /// Delete a rule (kept as deleted, with its audit trail): its findings are unsuppressed at once.
+    Delete {
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// What a rule with this scope would suppress now, by policy and account.
+    Preview {
+        #[command(flatten)]
+        scope: RuleScopeArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// From this time (RFC 3339 or a date; default: 30 days ago).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Up to this time (default: now).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only this actor (token:NAME, cli:USER or qrie).
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only this action (suppression.create, policy.pause, findings.purge, ...).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only entries about this rule or policy id.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// At most this many entries, newest first (1-1000).
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
 }

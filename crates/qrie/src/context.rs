@@ -52,7 +52,7 @@ impl Ctx {
     /// An engine that can read no cloud: enough for everything that works from
     /// the stored inventory (policy sweeps, management, listings).
     pub fn engine(&self) -> Engine {
-        Engine::new(self.store.clone(), Arc::new(CloudRouter { simulated: None, aws: None }))
+        Engine::new(self.store.clone(), Arc::new(CloudRouter { simulated: None, aws: None })).acting_as(&cli_actor())
     }
 
     /// An engine that reads accounts: simulated ones from the estate saved in
@@ -71,14 +71,14 @@ impl Ctx {
             self.store.list_accounts().await?.iter().any(|a| a.is_active() && a.source != AccountSource::Simulated);
         let aws = if real_accounts { Some(self.aws_cloud().await?) } else { None };
         let cloud = CloudRouter { simulated, aws };
-        Ok(Engine::new(self.store.clone(), Arc::new(cloud)))
+        Ok(Engine::new(self.store.clone(), Arc::new(cloud)).acting_as(&cli_actor()))
     }
 
     /// An engine whose only cloud is AWS, for commands that read AWS before
     /// any account is known (Organizations discovery).
     pub async fn engine_with_aws(&self) -> Result<Engine> {
         let cloud = CloudRouter { simulated: None, aws: Some(self.aws_cloud().await?) };
-        Ok(Engine::new(self.store.clone(), Arc::new(cloud)))
+        Ok(Engine::new(self.store.clone(), Arc::new(cloud)).acting_as(&cli_actor()))
     }
 
     async fn aws_cloud(&self) -> Result<Arc<dyn qrie_engine::Cloud>> {
@@ -93,4 +93,10 @@ impl Ctx {
             .await?;
         Ok(cloud.clone())
     }
+}
+
+/// How the audit log names a CLI user: `cli:` and the login name.
+pub fn cli_actor() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    format!("cli:{}", qrie_model::text::terminal_safe(&user, false))
 }

@@ -51,18 +51,25 @@ fn demo_opens_findings_for_every_service_with_evidence() {
     let severities: Vec<u64> = findings.iter().map(|f| f["Severity"].as_u64().unwrap()).collect();
     assert!(severities.windows(2).all(|w| w[0] >= w[1]));
 
+    // The demo's example rules suppress some: counted apart, adding up.
     let dashboard = q.json(&["summary", "dashboard"]);
-    assert_eq!(dashboard["Findings"]["Active"].as_u64().unwrap(), findings.len() as u64);
-    let by_label: u64 =
-        dashboard["Findings"]["BySeverity"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
-    assert_eq!(by_label, findings.len() as u64);
+    let count = |k: &str| dashboard["Findings"][k].as_u64().unwrap();
+    let suppressed = findings.iter().filter(|f| !f["Suppression"].is_null()).count() as u64;
+    assert!(suppressed >= 2, "the example rules suppress findings");
+    assert_eq!(count("Suppressed"), suppressed);
+    assert_eq!(count("Active") + suppressed, findings.len() as u64);
+    let sum =
+        |k: &str| -> u64 { dashboard["Findings"][k].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum() };
+    assert_eq!(sum("BySeverity"), count("Active"));
+    assert_eq!(sum("SuppressedBySeverity"), suppressed);
     let critical = findings.iter().filter(|f| f["Severity"].as_u64().unwrap() >= 90).count() as u64;
-    assert_eq!(dashboard["Findings"]["BySeverity"]["critical"].as_u64().unwrap(), critical);
+    let both = |k: &str| dashboard["Findings"][k]["critical"].as_u64().unwrap();
+    assert_eq!(both("BySeverity") + both("SuppressedBySeverity"), critical);
     assert!(dashboard["Resources"].as_u64().unwrap() >= 180);
 
-    // Table and CSV print the same findings.
+    // Table and CSV print the same findings: the unsuppressed ones by default.
     let csv = q.ok(&["findings", "list", "--format", "csv"]);
-    assert_eq!(csv.lines().count(), findings.len() + 1);
+    assert_eq!(csv.lines().count() as u64, count("Active") + 1);
     assert!(q.ok(&["findings", "list"]).contains("SEVERITY"));
 }
 
@@ -649,4 +656,104 @@ fn hostile_names_reach_neither_terminal_nor_spreadsheet() {
     let stats = q.run(&["events", "stats"]);
     let shown = String::from_utf8_lossy(&stats.stdout);
     assert!(!shown.contains('\u{1b}'), "{shown}");
+}
+
+#[test]
+fn suppressions_pause_and_audit_from_the_command_line() {
+    let q = Qrie::new();
+    q.demo();
+    // The demo's two example rules, one expiring within 14 days.
+    let rules = q.json(&["suppressions", "list"]);
+    assert_eq!(rules.as_array().unwrap().len(), 2, "{rules}");
+    assert_eq!(q.json(&["suppressions", "list", "--status", "expiring"]).as_array().unwrap().len(), 1);
+
+    let policy = "ec2-sg-open-ssh";
+    let mine = q.findings(&["--policy", policy, "--suppressed", "no"]);
+    assert!(!mine.is_empty());
+    let preview = q.json(&["suppressions", "preview", "--policy", policy]);
+    assert_eq!(preview["Total"].as_u64().unwrap() as usize, q.findings(&["--policy", policy]).len());
+    // A reason is required, and a policy must exist.
+    let err = q.fails(&[
+        "suppressions",
+        "add",
+        "--policy",
+        policy,
+        "--reason",
+        "x",
+        "--category",
+        "by-design",
+        "--owner",
+        "me",
+    ]);
+    assert!(err.contains("reason"), "{err}");
+    let err = q.fails(&[
+        "suppressions",
+        "add",
+        "--policy",
+        "nope",
+        "--reason",
+        "legit",
+        "--category",
+        "by-design",
+        "--owner",
+        "me",
+    ]);
+    assert!(err.contains("unknown policy"), "{err}");
+    let added = q.json(&[
+        "suppressions",
+        "add",
+        "--policy",
+        policy,
+        "--reason",
+        "bastions, by design",
+        "--category",
+        "by-design",
+        "--owner",
+        "netops",
+        "--expires",
+        "30d",
+    ]);
+    let id = added["Rule"]["Id"].as_str().unwrap().to_string();
+    assert!(added["Rule"]["CreatedBy"].as_str().unwrap().starts_with("cli:"));
+    assert!(q.findings(&["--policy", policy, "--suppressed", "no"]).is_empty(), "hidden by default");
+    let shown = q.findings(&["--policy", policy, "--suppressed", "yes"]);
+    assert!(shown.len() >= mine.len() && shown.iter().all(|f| !f["Suppression"].is_null()));
+    let table = q.ok(&["findings", "list", "--policy", policy, "--suppressed", "yes"]);
+    assert!(table.contains(&format!("suppressed ({id})")), "{table}");
+    assert!(q.ok(&["summary"]).contains("suppressed (counted apart)"));
+
+    q.ok(&["suppressions", "edit", &id, "--reason", "bastions only, by design"]);
+    q.ok(&["suppressions", "disable", &id]);
+    assert_eq!(q.findings(&["--policy", policy, "--suppressed", "no"]).len(), mine.len(), "unsuppressed at once");
+    assert!(q.fails(&["suppressions", "delete", &id]).contains("--yes"));
+    q.ok(&["suppressions", "delete", &id, "--yes"]);
+    assert_eq!(q.json(&["suppressions", "show", &id])["Rule"]["Status"], "deleted");
+
+    // Pause keeps the findings; resume re-evaluates.
+    q.ok(&["policies", "pause", policy]);
+    assert_eq!(q.json(&["policies", "list", "--status", "paused"])[0]["PolicyId"], policy);
+    let paused = q.findings(&["--policy", policy]);
+    assert!(paused.iter().all(|f| f["PolicyPaused"] == true && f["State"] == "ACTIVE"));
+    assert!(q.ok(&["findings", "list", "--policy", policy]).contains("paused"));
+    assert!(q.fails(&["policies", "launch", policy]).contains("paused"));
+    q.ok(&["policies", "resume", policy]);
+    let resumed = q.findings(&["--policy", policy]);
+    assert_eq!(resumed.len(), paused.len());
+    assert!(resumed.iter().all(|f| f["PolicyPaused"] == false));
+
+    let audit = q.json(&["audit", "--limit", "1000"]);
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["Action"].as_str().unwrap()).collect();
+    for a in [
+        "suppression.create",
+        "suppression.edit",
+        "suppression.disable",
+        "suppression.delete",
+        "policy.pause",
+        "policy.resume",
+    ] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    let by_me = q.json(&["audit", "--target", &id]);
+    assert_eq!(by_me.as_array().unwrap().len(), 4, "{by_me}");
+    assert!(q.fails(&["audit", "--action", "nope"]).contains("audit action"));
 }

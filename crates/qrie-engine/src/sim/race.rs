@@ -156,7 +156,7 @@ pub async fn violations(engine: &Engine) -> Result<Vec<String>, EngineError> {
     let store = &*engine.store;
     let mut out = Vec::new();
     let launched: HashMap<String, bool> =
-        store.list_policies().await?.into_iter().map(|p| (p.policy_id.clone(), p.is_active())).collect();
+        store.list_policies().await?.into_iter().map(|p| (p.policy_id.clone(), p.keeps_findings())).collect();
     let accounts: HashMap<String, Account> =
         store.list_accounts().await?.into_iter().map(|a| (a.account_id.clone(), a)).collect();
     let findings = all_findings(store).await?;
@@ -239,6 +239,8 @@ fn history_problem(f: &Finding) -> Option<String> {
             TransitionKind::Resolved => pair[0] != TransitionKind::Resolved,
             TransitionKind::Reopened => pair[0] == TransitionKind::Resolved,
             TransitionKind::Opened => false,
+            // Markers live in the full log only.
+            TransitionKind::Paused | TransitionKind::Resumed | TransitionKind::Unsuppressed => false,
         };
         if !ok {
             return Some(format!("transitions out of order: {kinds:?}"));

@@ -41,6 +41,7 @@ async fn show(State(state): State<AppState>, viewer: Viewer) -> UiResult<Html<St
                 h2 #h-state { "Findings by state" }
                 (charts::donut("Findings by state", &[
                     ("Active".into(), d.findings.active, "active".into()),
+                    ("Suppressed".into(), d.findings.suppressed, "suppressed".into()),
                     ("Resolved".into(), d.findings.resolved, "resolved".into()),
                 ]))
             }
@@ -89,6 +90,7 @@ fn cards(d: &Dashboard) -> Markup {
             a.card href="/inventory" { span.big { (d.resources) } "resources" }
             a.card href="/accounts" { span.big { (d.accounts) } "accounts" }
             a.card href="/findings" { span.big { (d.findings.active) } "active findings" }
+            a.card href="/findings?suppressed=yes" { span.big { (d.findings.suppressed) } "suppressed findings" }
             a.card href="/findings?state=resolved" { span.big { (d.findings.resolved) } "resolved findings" }
         }
     }

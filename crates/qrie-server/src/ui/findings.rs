@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
-use qrie_model::{Finding, Service, SeverityLabel};
+use qrie_model::{Service, SeverityLabel};
 use qrie_store::PageRequest;
 use serde::Deserialize;
 use serde_json::Value;
@@ -20,8 +20,9 @@ use super::widgets::{
 };
 use super::{PageQuery, UiError, UiResult, Viewer};
 use crate::extract::page_request;
-use crate::findings::{filter_of, ListQuery};
+use crate::findings::{filter_of, suppressed_of, ListQuery};
 use crate::AppState;
+use qrie_engine::suppressions::FindingView;
 
 pub fn routes(r: Router<AppState>) -> Router<AppState> {
     r.route("/findings", get(list))
@@ -45,6 +46,7 @@ fn params(q: &ListQuery) -> Vec<(&'static str, String)> {
         ("region", o(&q.region)),
         ("type", o(&q.resource_type)),
         ("severity_min", q.severity_min.map(|s| s.to_string()).unwrap_or_default()),
+        ("suppressed", o(&q.suppressed)),
         ("sort", o(&q.sort)),
     ]
 }
@@ -80,6 +82,7 @@ async fn filter_form(state: &AppState, q: &ListQuery) -> UiResult<Markup> {
             (select("policy", "Policy", &policies, q.policy.as_deref()))
             (select("severity_min", "Severity", &severities, sev.as_deref()))
             (choice("state", "State", &[("active", "Active"), ("resolved", "Resolved"), ("all", "All")], q.state.as_deref().unwrap_or("active")))
+            (choice("suppressed", "Suppressed", &[("no", "No"), ("yes", "Yes"), ("all", "All")], q.suppressed.as_deref().unwrap_or("no")))
             (choice("sort", "Sort by", &[("severity", "Most severe"), ("recent", "Most recently evaluated"), ("arn", "Resource ARN")], q.sort.as_deref().unwrap_or("severity")))
             @if let Some(r) = &q.region { input type="hidden" name="region" value=(r); }
             @if let Some(t) = &q.resource_type { input type="hidden" name="type" value=(t); }
@@ -88,7 +91,22 @@ async fn filter_form(state: &AppState, q: &ListQuery) -> UiResult<Markup> {
     })
 }
 
-fn row(f: &Finding) -> Markup {
+/// The state, with what is derived beside it: the suppression (linked to
+/// its rule) and a paused policy.
+fn state_cell(v: &FindingView) -> Markup {
+    let f = &v.finding;
+    html! {
+        (state_badge(f.is_active(), f.state.as_str()))
+        @if let Some(r) = f.resolved_reason { " " span.muted { (r.as_str()) } }
+        @if let Some(s) = &v.suppression {
+            " " a.badge.suppressed href=(super::suppressions::rule_href(&s.rule_id)) title=(s.category.label()) { "suppressed" }
+        }
+        @if v.policy_paused { " " span.badge.paused { "paused" } }
+    }
+}
+
+fn row(v: &FindingView) -> Markup {
+    let f = &v.finding;
     html! {
         tr {
             td { (severity(f.severity)) }
@@ -96,10 +114,19 @@ fn row(f: &Finding) -> Markup {
             td.break { a href=(resource_href(&f.arn)) { (f.arn) } }
             td { (f.account_id) }
             td { (f.region) }
-            td { (state_badge(f.is_active(), f.state.as_str())) @if let Some(r) = f.resolved_reason { " " span.muted { (r.as_str()) } } }
+            td { (state_cell(v)) }
             td { (time(&f.last_evaluated)) }
         }
     }
+}
+
+/// The new-rule form for what a findings filter shows (policy, account,
+/// region): "Suppress…" on a filtered list.
+fn suppress_href(q: &ListQuery) -> String {
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    let p = [("policies", o(&q.policy)), ("accounts", o(&q.account)), ("regions", o(&q.region))];
+    let kept: Vec<(&str, &str)> = p.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, v.as_str())).collect();
+    href("/suppressions/new", &kept)
 }
 
 async fn list(
@@ -109,9 +136,11 @@ async fn list(
 ) -> UiResult<Html<String>> {
     let store = &*state.engine.store;
     let (filter, sort) = filter_of(store, &q).await?;
+    let which = suppressed_of(&q)?;
     let limit = q.limit.unwrap_or(PAGE_SIZE);
     let page_req = page_request(&state, Some(limit), q.next_token.clone()).await?;
-    let found = store.list_findings(&filter, sort, &page_req).await?;
+    let found = state.engine.list_finding_views(&filter, sort, &page_req, which, qrie_engine::Engine::now()).await?;
+    let filtered = q.policy.is_some() || q.account.is_some() || q.region.is_some();
     let next = crate::extract::next_token(&state, found.next_token.clone()).await?;
     let p = params(&q);
     let p = borrowed(&p);
@@ -123,6 +152,9 @@ async fn list(
             // the findings on each page view.
             p { (found.items.len()) " on this page." }
             a.button.secondary href=(href("/findings.csv", &p)) download { "Export CSV" }
+            @if filtered && viewer.may(crate::auth::Role::Operator) {
+                a.button.secondary href=(suppress_href(&q)) { "Suppress these…" }
+            }
         }
         (table("Findings", &["Severity", "Policy", "Resource", "Account", "Region", "State", "Last evaluated"],
             found.items.iter().map(row).collect()))
@@ -137,7 +169,7 @@ fn cell(s: &str) -> String {
     qrie_model::text::csv_cell(s).into_owned()
 }
 
-pub const CSV_HEADERS: [&str; 12] = [
+pub const CSV_HEADERS: [&str; 13] = [
     "ARN",
     "Policy",
     "Severity",
@@ -150,9 +182,11 @@ pub const CSV_HEADERS: [&str; 12] = [
     "ResourceType",
     "FirstSeen",
     "LastEvaluated",
+    "SuppressedBy",
 ];
 
-fn csv_row(f: &Finding) -> Vec<String> {
+fn csv_row(v: &FindingView) -> Vec<String> {
+    let f = &v.finding;
     vec![
         cell(&f.arn),
         cell(&f.policy),
@@ -166,19 +200,23 @@ fn csv_row(f: &Finding) -> Vec<String> {
         cell(&f.resource_type),
         f.first_seen.to_rfc3339(),
         f.last_evaluated.to_rfc3339(),
+        v.suppression.as_ref().map(|s| s.rule_id.clone()).unwrap_or_default(),
     ]
 }
 
 async fn csv(State(state): State<AppState>, _viewer: Viewer, PageQuery(q): PageQuery<ListQuery>) -> UiResult<Response> {
     let store = &*state.engine.store;
     let (filter, sort) = filter_of(store, &q).await?;
+    let which = suppressed_of(&q)?;
+    let now = qrie_engine::Engine::now();
     let mut w = csv::Writer::from_writer(Vec::new());
     let internal = |e: csv::Error| UiError::from(crate::ApiError::internal(e));
     w.write_record(CSV_HEADERS).map_err(internal)?;
     let mut next: Option<String> = None;
     let mut rows = 0;
     loop {
-        let page = store.list_findings(&filter, sort, &PageRequest { limit: 1000, next_token: next.take() }).await?;
+        let request = PageRequest { limit: 1000, next_token: next.take() };
+        let page = state.engine.list_finding_views(&filter, sort, &request, which, now).await?;
         for f in &page.items {
             w.write_record(csv_row(f)).map_err(internal)?;
         }
@@ -325,6 +363,12 @@ async fn detail(
     let def = qrie_policies::get(&f.policy);
     let launched = store.get_policy(&f.policy).await?;
     let resource = store.get_resource(&f.arn).await?;
+    let suppressor = state.engine.suppressor(qrie_engine::Engine::now()).await?;
+    let suppression = suppressor.overlays(store, std::slice::from_ref(&f)).await?.pop().flatten();
+    let paused = launched.as_ref().is_some_and(|l| l.status == qrie_model::PolicyStatus::Paused);
+    let view = FindingView { finding: f.clone(), suppression: suppression.clone(), policy_paused: paused };
+    let suppress_one =
+        href("/suppressions/new", &[("finding_arn", f.arn.as_str()), ("finding_policy", f.policy.as_str())]);
     let log = state
         .engine
         .finding_history(&f.arn, &f.policy, 0, HISTORY_PAGE)
@@ -338,8 +382,17 @@ async fn detail(
         h1 { (title) }
         (facts(vec![
             ("Severity", severity(f.severity)),
-            ("State", html! { (state_badge(f.is_active(), f.state.as_str())) @if let Some(r) = f.resolved_reason { " " (r.as_str()) } }),
-            ("Policy", html! { a href=(policy_href(&f.policy)) { (f.policy) } }),
+            ("State", state_cell(&view)),
+            ("Suppression", html! {
+                @match &suppression {
+                    Some(s) => {
+                        a href=(super::suppressions::rule_href(&s.rule_id)) { (s.rule_id) } " (" (s.category.label()) ") since " (time(&s.since))
+                        @if let Some(u) = s.until { " until " (time(&u)) }
+                    }
+                    None => "none",
+                }
+            }),
+            ("Policy", html! { a href=(policy_href(&f.policy)) { (f.policy) } @if paused { " (paused: not evaluated until resumed)" } }),
             ("Resource", html! { a.break href=(resource_href(&f.arn)) { @if let Some(r) = &resource { (r.name) } @else { (f.arn) } } }),
             ("ARN", html! { span.break { (f.arn) } }),
             ("Account", html! { (f.account_id) }),
@@ -350,6 +403,9 @@ async fn detail(
             ("Detected by", html! { (f.detected_by.as_str()) }),
         ]))
         @if let Some(d) = def { p { (d.description) } }
+        @if suppression.is_none() && viewer.may(crate::auth::Role::Operator) {
+            div.actions { a.button.secondary href=(suppress_one) { "Suppress…" } }
+        }
         section.evidence aria-labelledby="h-evidence" {
             h2 #h-evidence { "Evidence" }
             @if !paths.is_empty() {

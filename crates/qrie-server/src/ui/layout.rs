@@ -17,17 +17,21 @@ pub enum Nav {
     Findings,
     Inventory,
     Policies,
+    Suppressions,
+    Audit,
     Accounts,
     Jobs,
     Docs,
     None,
 }
 
-const SECTIONS: [(Nav, &str, &str); 7] = [
+const SECTIONS: [(Nav, &str, &str); 9] = [
     (Nav::Dashboard, "/", "Dashboard"),
     (Nav::Findings, "/findings", "Findings"),
     (Nav::Inventory, "/inventory", "Inventory"),
     (Nav::Policies, "/policies", "Policies"),
+    (Nav::Suppressions, "/suppressions", "Suppressions"),
+    (Nav::Audit, "/audit", "Audit"),
     (Nav::Accounts, "/accounts", "Accounts"),
     (Nav::Jobs, "/jobs", "Jobs"),
     (Nav::Docs, "/docs", "Docs"),

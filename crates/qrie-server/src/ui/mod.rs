@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod layout;
 pub mod login;
 pub mod policies;
+pub mod suppressions;
 pub mod widgets;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
     let r = findings::routes(r);
     let r = inventory::routes(r);
     let r = policies::routes(r);
+    let r = suppressions::routes(r);
     let r = accounts::routes(r);
     let r = jobs::routes(r);
     let r = docs::routes(r);

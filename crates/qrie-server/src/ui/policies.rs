@@ -28,6 +28,8 @@ pub fn routes(r: Router<AppState>) -> Router<AppState> {
         .route("/policies/{id}/launch", get(launch_form).post(launch))
         .route("/policies/{id}/edit", post(edit))
         .route("/policies/{id}/reactivate", post(reactivate))
+        .route("/policies/{id}/pause", post(pause))
+        .route("/policies/{id}/resume", post(resume))
         .route("/policies/{id}/suspend", get(suspend_confirm).post(suspend))
         .route("/policies/{id}/delete", get(delete_confirm).post(delete))
 }
@@ -67,6 +69,7 @@ async fn list(
 fn status_text(status: &str) -> &str {
     match status {
         "available" => "not launched",
+        "paused" => "paused (not evaluated; findings kept)",
         s => s,
     }
 }
@@ -76,10 +79,21 @@ fn actions(viewer: &Viewer, p: &PolicyView) -> Markup {
     let base = policy_href(id);
     html! {
         div.actions {
+            @if viewer.may(Role::Operator) {
+                @match p.status.as_str() {
+                    "active" => (post_button(viewer, &format!("{base}/pause"), "Pause", "secondary")),
+                    "paused" => (post_button(viewer, &format!("{base}/resume"), "Resume", "secondary")),
+                    _ => {}
+                }
+            }
             @if viewer.may(Role::Admin) {
                 @match p.status.as_str() {
                     "available" => a.button href=(format!("{base}/launch")) { "Launch" span.visually-hidden { " " (id) } },
                     "active" => {
+                        a.button.secondary href=(format!("{base}/suspend")) { "Suspend" }
+                        a.button.danger href=(format!("{base}/delete")) { "Delete" }
+                    },
+                    "paused" => {
                         a.button.secondary href=(format!("{base}/suspend")) { "Suspend" }
                         a.button.danger href=(format!("{base}/delete")) { "Delete" }
                     },
@@ -374,7 +388,7 @@ async fn launch(
         remediation: f.remediation(),
         params: f.params(catalog_def(&id)?)?,
     };
-    let started = start_launch(&state, &id, opts).await?;
+    let started = start_launch(&state, &viewer.who, &id, opts).await?;
     Ok(after_start(started, &policy_href(&id)))
 }
 
@@ -391,7 +405,7 @@ async fn edit(
         remediation: Some(f.remediation()),
         params: Some(f.params(catalog_def(&id)?)?),
     };
-    let started = start_update(&state, &id, update).await?;
+    let started = start_update(&state, &viewer.who, &id, update).await?;
     Ok(after_start(started, &policy_href(&id)))
 }
 
@@ -401,7 +415,28 @@ async fn reactivate(
     CsrfForm(viewer, _): CsrfForm<NoFields>,
 ) -> UiResult<Response> {
     viewer.require(Role::Admin)?;
-    Ok(after_start(start_reactivate(&state, &id).await?, &policy_href(&id)))
+    Ok(after_start(start_reactivate(&state, &viewer.who, &id).await?, &policy_href(&id)))
+}
+
+/// Pauses an active policy: not evaluated, its findings kept as they are.
+async fn pause(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(viewer, _): CsrfForm<NoFields>,
+) -> UiResult<Response> {
+    viewer.require(Role::Operator)?;
+    viewer.who.engine(&state).pause_policy(&id).await?;
+    Ok(see_other(&policy_href(&id)))
+}
+
+/// Resumes a paused policy; everything in its scope is re-evaluated (a job).
+async fn resume(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(viewer, _): CsrfForm<NoFields>,
+) -> UiResult<Response> {
+    viewer.require(Role::Operator)?;
+    Ok(after_start(crate::policies::start_resume(&state, &viewer.who, &id).await?, &policy_href(&id)))
 }
 
 /// A confirmation page: what the action costs, and the button that does it.
@@ -445,7 +480,7 @@ async fn suspend(
     CsrfForm(viewer, _): CsrfForm<NoFields>,
 ) -> UiResult<Response> {
     viewer.require(Role::Admin)?;
-    state.engine.suspend_policy(&id).await?;
+    viewer.who.engine(&state).suspend_policy(&id).await?;
     Ok(see_other(&policy_href(&id)))
 }
 
@@ -477,6 +512,6 @@ async fn delete(
     CsrfForm(viewer, _): CsrfForm<NoFields>,
 ) -> UiResult<Response> {
     viewer.require(Role::Admin)?;
-    state.engine.delete_policy(&id).await?;
+    viewer.who.engine(&state).delete_policy(&id).await?;
     Ok(see_other("/policies"))
 }

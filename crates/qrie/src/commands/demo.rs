@@ -88,6 +88,7 @@ pass --reset to replace it, or use another --store",
         ..Default::default()
     };
     let report = engine.inventory_sweep(&req, &Bar::new("inventory")).await?;
+    example_rules(&engine).await?;
     let dashboard = engine.compute_dashboard().await?;
     output::document(format, &serde_json::json!({"Job": report.job, "Dashboard": dashboard}), || {
         let mut s = format!("\nqrie demo is loaded in {}\n\n", engine.store.location());
@@ -104,6 +105,57 @@ pass --reset to replace it, or use another --store",
     }
     let changes = (args.change_every > 0).then(|| (estate.clone(), std::time::Duration::from_secs(args.change_every)));
     super::serve::serve(ctx, args.listen, &args.server, engine, changes, true).await
+}
+
+/// Two suppression rules a newcomer can look at (when the store has none):
+/// one accepting a policy's findings in one account for good, one accepting
+/// a single finding for ten days (so it is listed as expiring).
+async fn example_rules(engine: &qrie_engine::Engine) -> Result<()> {
+    use qrie_engine::suppressions::RuleDraft;
+    use qrie_model::suppression::{FindingKey, SuppressionCategory, SuppressionScope};
+    if !engine.suppression_rules().await?.is_empty() {
+        return Ok(());
+    }
+    let engine = engine.acting_as("qrie-demo");
+    let now = qrie_engine::Engine::now();
+    let filter = qrie_store::FindingFilter { state: Some(qrie_model::FindingState::Active), ..Default::default() };
+    let page = qrie_store::PageRequest::first(500);
+    let findings = engine.store.list_findings(&filter, qrie_store::FindingSort::SeverityDesc, &page).await?.items;
+    // The least severe policy's findings in one account: a by-design exception.
+    if let Some(f) = findings.last() {
+        let scope = SuppressionScope {
+            policies: vec![f.policy.clone()],
+            accounts: vec![f.account_id.clone()],
+            ..Default::default()
+        };
+        let reason = format!("{} in this sandbox account is by design: nothing here holds customer data", f.policy);
+        let draft = RuleDraft {
+            scope,
+            reason,
+            category: SuppressionCategory::ByDesign,
+            owner: "platform-team".into(),
+            expires_at: None,
+        };
+        engine.add_suppression(draft, now).await?;
+    }
+    // The most severe finding of another policy, accepted while a fix ships.
+    if let Some(f) = findings.iter().find(|f| findings.last().is_none_or(|l| l.policy != f.policy)) {
+        let scope = SuppressionScope {
+            finding: Some(FindingKey { arn: f.arn.clone(), policy: f.policy.clone() }),
+            ..Default::default()
+        };
+        let draft = RuleDraft {
+            scope,
+            reason: "Accepted until the fix in change CHG-1042 ships; the resource is behind a compensating WAF rule"
+                .into(),
+            category: SuppressionCategory::AcceptedRisk,
+            owner: "secops".into(),
+            expires_at: Some(now + chrono::Duration::days(10)),
+        };
+        engine.add_suppression(draft, now).await?;
+    }
+    eprintln!("created two example suppression rules (`qrie suppressions list`)");
+    Ok(())
 }
 
 async fn change(ctx: &Ctx, format: Format, args: DemoChangeArgs) -> Result<()> {

@@ -1,18 +1,30 @@
 //! `qrie findings list|show`.
 
 use anyhow::{bail, Result};
+use qrie_engine::suppressions::{FindingView, SuppressedFilter};
 use qrie_model::{Finding, FindingState};
 use qrie_store::{FindingFilter, FindingSort, PageRequest};
 use serde_json::json;
 
 use super::sweeps::services;
-use crate::cli::{FindingsCmd, SortArg, StateArg};
+use crate::cli::{FindingsCmd, SortArg, StateArg, SuppressedArg};
 use crate::context::Ctx;
 use crate::output::{self, Format};
 
 pub async fn run(ctx: &Ctx, format: Format, cmd: FindingsCmd) -> Result<()> {
     match cmd {
-        FindingsCmd::List { state, policy, account, service, region, severity_min, sort, limit, include_removed } => {
+        FindingsCmd::List {
+            state,
+            policy,
+            account,
+            service,
+            region,
+            severity_min,
+            sort,
+            limit,
+            include_removed,
+            suppressed,
+        } => {
             if let Some(p) = &policy {
                 if qrie_policies::get(p).is_none() && ctx.store.get_policy(p).await?.is_none() {
                     return Err(qrie_engine::EngineError::UnknownPolicy(p.clone()).into());
@@ -48,15 +60,21 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: FindingsCmd) -> Result<()> {
                 SortArg::Recent => FindingSort::LastEvaluatedDesc,
                 SortArg::Arn => FindingSort::Key,
             };
-            let items = collect(ctx, &filter, sort, limit).await?;
+            let which = match suppressed {
+                SuppressedArg::No => SuppressedFilter::No,
+                SuppressedArg::Yes => SuppressedFilter::Yes,
+                SuppressedArg::All => SuppressedFilter::All,
+            };
+            let items = collect(ctx, &filter, sort, which, limit).await?;
             output::list(
                 format,
                 &["SEVERITY", "STATE", "POLICY", "ACCOUNT", "REGION", "RESOURCE", "FIRST SEEN", "LAST EVALUATED"],
                 &items,
-                |f| {
+                |v| {
+                    let f = &v.finding;
                     vec![
                         format!("{} {}", f.severity, f.severity.label()),
-                        f.state.as_str().into(),
+                        state_text(v),
                         f.policy.clone(),
                         f.account_id.clone(),
                         f.region.clone(),
@@ -72,21 +90,67 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: FindingsCmd) -> Result<()> {
                 bail!("no finding for resource {arn:?} and policy {policy:?}: `qrie findings list --state all` lists them");
             };
             let def = qrie_policies::get(&policy);
-            let doc = json!({"Finding": f, "Policy": def, "Resource": ctx.store.get_resource(&arn).await?});
-            output::document(format, &doc, || show_text(&f, def))
+            let engine = ctx.engine();
+            let suppressor = engine.suppressor(qrie_engine::Engine::now()).await?;
+            let suppression = suppressor.overlays(&*ctx.store, std::slice::from_ref(&f)).await?.pop().flatten();
+            let paused =
+                ctx.store.get_policy(&policy).await?.is_some_and(|p| p.status == qrie_model::PolicyStatus::Paused);
+            let doc = json!({
+                "Finding": f,
+                "Suppression": suppression,
+                "PolicyPaused": paused,
+                "Policy": def,
+                "Resource": ctx.store.get_resource(&arn).await?,
+            });
+            output::document(format, &doc, || {
+                let mut s = show_text(&f, def);
+                if let Some(sup) = &suppression {
+                    s += &format!(
+                        "suppressed by {} ({}) since {}{}\n",
+                        sup.rule_id,
+                        sup.category.label(),
+                        output::time(&sup.since),
+                        sup.until.map(|u| format!(" until {}", output::time(&u))).unwrap_or_default()
+                    );
+                }
+                if paused {
+                    s += "its policy is paused: not evaluated until resumed\n";
+                }
+                s
+            })
         }
     }
 }
 
+/// The state with what is derived beside it: suppressed, paused.
+fn state_text(v: &FindingView) -> String {
+    let mut s = v.finding.state.as_str().to_string();
+    if let Some(sup) = &v.suppression {
+        s += &format!(" suppressed ({})", sup.rule_id);
+    }
+    if v.policy_paused {
+        s += " paused";
+    }
+    s
+}
+
 /// Walks the pages until `limit` findings (or all of them).
-async fn collect(ctx: &Ctx, filter: &FindingFilter, sort: FindingSort, limit: Option<usize>) -> Result<Vec<Finding>> {
+async fn collect(
+    ctx: &Ctx,
+    filter: &FindingFilter,
+    sort: FindingSort,
+    which: SuppressedFilter,
+    limit: Option<usize>,
+) -> Result<Vec<FindingView>> {
+    let engine = ctx.engine();
+    let now = qrie_engine::Engine::now();
     let mut items = Vec::new();
     let mut page = PageRequest::first(1000);
     loop {
         if let Some(l) = limit {
             page.limit = (l - items.len()).min(1000);
         }
-        let p = ctx.store.list_findings(filter, sort, &page).await?;
+        let p = engine.list_finding_views(filter, sort, &page, which, now).await?;
         items.extend(p.items);
         match p.next_token {
             Some(t) if limit.is_none_or(|l| items.len() < l) => page.next_token = Some(t),

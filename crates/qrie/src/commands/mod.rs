@@ -10,6 +10,7 @@ mod policies;
 mod serve;
 mod store;
 mod summary;
+mod suppressions;
 mod sweeps;
 mod tokens;
 
@@ -28,6 +29,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Inventory(cmd) => sweeps::inventory(&ctx, format, cmd).await,
         Command::Accounts(cmd) => accounts::run(&ctx, format, cmd).await,
         Command::Findings(cmd) => findings::run(&ctx, format, cmd).await,
+        Command::Suppressions(cmd) => suppressions::run(&ctx, format, cmd).await,
+        Command::Audit(args) => suppressions::audit(&ctx, format, args).await,
         Command::Summary(args) => summary::run(&ctx, format, args).await,
         Command::Jobs(cmd) => jobs::run(&ctx, format, cmd).await,
         Command::Events(cmd) => events::run(&ctx, format, cmd).await,

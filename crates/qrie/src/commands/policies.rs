@@ -19,6 +19,7 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: PoliciesCmd) -> Result<()> {
         PoliciesCmd::List { status } => {
             let which = match status {
                 PolicyStatusArg::Active => PolicyListing::Active,
+                PolicyStatusArg::Paused => PolicyListing::Paused,
                 PolicyStatusArg::Suspended => PolicyListing::Suspended,
                 PolicyStatusArg::Available => PolicyListing::Available,
                 PolicyStatusArg::All => PolicyListing::All,
@@ -104,6 +105,19 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: PoliciesCmd) -> Result<()> {
                 Some(r) => print_report(format, &r),
                 None => output::document(format, &p, || format!("updated {policy_id} (no re-scan needed)\n")),
             }
+        }
+        PoliciesCmd::Pause { policy_id } => {
+            let p = engine.pause_policy(&policy_id).await?;
+            let held = engine.active_findings_of(&policy_id).await?.len();
+            output::document(format, &p, || {
+                format!("paused {policy_id}: not evaluated until resumed; its {held} active finding(s) are kept\n")
+            })
+        }
+        PoliciesCmd::Resume { policy_id } => {
+            let (_, sweep) = engine.resume_policy(&policy_id).await?;
+            eprintln!("resumed {policy_id}: every resource in scope is evaluated again");
+            let report = engine.policy_sweep(&sweep, &Bar::new("resume")).await?;
+            print_report(format, &report)
         }
         PoliciesCmd::Suspend(args) => purge(ctx, format, args, false).await,
         PoliciesCmd::Delete(args) => purge(ctx, format, args, true).await,

@@ -120,15 +120,23 @@ use it as `Authorization: Bearer <token>`; `qrie tokens create --role viewer` ma
 /// How often the server looks for inventory sweeps whose runner stopped.
 const RESUME_EVERY: Duration = Duration::from_secs(30);
 
-/// Resumes interrupted sweeps (a `qrie inventory generate` or `qrie scan
-/// policies` killed,
-/// a server stopped mid-sweep), one at a time, now and every
+/// Records expired suppression rules, and resumes interrupted sweeps (a
+/// `qrie inventory generate` or `qrie scan policies` killed, a server
+/// stopped mid-sweep), one at a time, now and every
 /// [`RESUME_EVERY`]: a job is interrupted within a minute of its runner
 /// stopping. A resume that fails is logged; the job stays resumable.
 async fn resume_interrupted(engine: Engine) {
     let mut tick = tokio::time::interval(RESUME_EVERY);
     loop {
         tick.tick().await;
+        // Suppression rules that expired since the last tick: their
+        // findings are unsuppressed already (the overlay is derived when
+        // read); this records it once, as audit and finding-history entries.
+        match engine.record_expiries(qrie_engine::Engine::now()).await {
+            Ok(ids) if !ids.is_empty() => tracing::info!(rules = ?ids, "suppression rules expired"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not record expired suppression rules"),
+        }
         let jobs = match engine.interrupted_sweeps().await {
             Ok(jobs) => jobs,
             Err(e) => {

@@ -103,7 +103,11 @@ pub fn dashboard_text(d: &Dashboard) -> String {
     if !d.unbaselined_accounts.is_empty() {
         let _ = writeln!(s, "           not baselined yet: {}", d.unbaselined_accounts.join(", "));
     }
-    let _ = writeln!(s, "findings   {} active, {} resolved", d.findings.active, d.findings.resolved);
+    let _ = writeln!(
+        s,
+        "findings   {} active, {} suppressed (counted apart), {} resolved",
+        d.findings.active, d.findings.suppressed, d.findings.resolved
+    );
     for label in qrie_model::SeverityLabel::ALL {
         let n = d.findings.by_severity.get(label.as_str()).copied().unwrap_or(0);
         let _ = writeln!(s, "  {:<14}{n}", label.as_str());

@@ -36,6 +36,9 @@ pub async fn handle(
     deadline: Timestamp,
 ) -> Result<InventoryAnswer> {
     let engine = container.engine().await?;
+    // The scheduled sweeps are the deployment's clock: record the suppression
+    // rules that expired since (their findings are unsuppressed already).
+    engine.record_expiries(qrie_engine::Engine::now()).await?;
     sweep_with(&engine, container.units_queue.as_ref(), payload, deadline).await
 }
 

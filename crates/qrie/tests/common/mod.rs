@@ -102,9 +102,14 @@ impl Qrie {
     }
 
     /// `findings list EXTRA...` as JSON.
+    /// `findings list` as JSON; suppressed findings included unless `extra`
+    /// says otherwise (the demo suppresses some).
     pub fn findings(&self, extra: &[&str]) -> Vec<Value> {
         let mut args = vec!["findings", "list"];
         args.extend(extra);
+        if !extra.contains(&"--suppressed") {
+            args.extend(["--suppressed", "all"]);
+        }
         self.json(&args).as_array().expect("a JSON array").clone()
     }
 }
