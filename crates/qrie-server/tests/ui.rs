@@ -491,7 +491,7 @@ async fn suppressions_and_pause_enforce_csrf_and_roles() {
     let at = r.headers[header::LOCATION].to_str().unwrap().to_string();
     let id = at.trim_start_matches("/suppressions/").to_string();
     let page = op.page(&at).await;
-    assert!(page.contains("accepted for the test") && page.contains(&format!("{n} active finding")));
+    assert!(page.contains("accepted for the test") && page.contains(&format!("<strong>{n}</strong> active finding")));
     assert!(!page.contains("Delete rule"), "an operator cannot delete a rule");
     let r = op.submit(&at, &format!("{at}/delete"), &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
