@@ -131,3 +131,13 @@ where
 pub async fn removed_accounts(store: &dyn qrie_store::Store) -> Result<Vec<String>, ApiError> {
     Ok(store.list_accounts().await?.into_iter().filter(|a| !a.is_active()).map(|a| a.account_id).collect())
 }
+
+/// For `Option<Option<T>>` body fields: absent stays `None`; `null` becomes
+/// `Some(None)` (clear the value); a value is `Some(Some(v))`.
+pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Ok(Some(<Option<T> as serde::Deserialize>::deserialize(d)?))
+}

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use qrie_engine::policies::{bootstrap_of, LaunchOptions, PolicyListing, PolicyUpdate};
 use qrie_model::{LaunchedPolicy, Scope, Severity, TagCondition};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -161,11 +161,6 @@ fn accepted_or_done(policy_id: &str, started: Started<LaunchedPolicy>) -> Respon
     }
 }
 
-/// Absent stays absent; `null` becomes `Some(None)` (clear the override).
-fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Ok(Some(Option::deserialize(d)?))
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
@@ -174,9 +169,9 @@ pub struct UpdateBody {
     /// suspended one with its settings.
     status: Option<String>,
     scope: Option<ScopeBody>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
     severity: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
     remediation: Option<Option<String>>,
     params: Option<BTreeMap<String, Value>>,
 }

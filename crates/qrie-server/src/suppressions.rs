@@ -13,7 +13,7 @@ use qrie_engine::suppressions::{RuleDraft, RuleEdit, RuleListing, RuleView};
 use qrie_engine::Engine;
 use qrie_model::suppression::{parse_expiry, FindingKey, SuppressionScope};
 use qrie_model::{TagCondition, Timestamp};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::{Principal, Role};
@@ -110,11 +110,6 @@ async fn create(State(state): State<AppState>, who: Principal, ApiJson(b): ApiJs
     Ok((StatusCode::CREATED, Json(RuleView::of(rule, now))).into_response())
 }
 
-/// Absent stays absent; `null` becomes `Some(None)` (remove the expiry).
-fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Ok(Some(Option::deserialize(d)?))
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EditBody {
@@ -122,7 +117,7 @@ pub struct EditBody {
     reason: Option<String>,
     category: Option<String>,
     owner: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
     expires: Option<Option<String>>,
     /// `false` disables the rule, `true` re-enables it; sent alone.
     enabled: Option<bool>,
