@@ -16,6 +16,7 @@
 //! nothing. API calls and throttles are counted per operation by an interceptor
 //! ([`calls::CallLog`]) into the listing.
 
+pub mod archive;
 pub mod calls;
 mod cloud;
 mod ec2;

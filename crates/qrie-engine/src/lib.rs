@@ -19,6 +19,7 @@
 //! policy's generation, re-deciding on conflict).
 
 pub mod accounts;
+pub mod archive;
 pub mod audit;
 pub mod cloud;
 pub mod commit;
@@ -78,6 +79,9 @@ pub enum EngineError {
     Paused(String),
     #[error("policy {0:?} is not paused (only a paused policy can be resumed)")]
     NotPaused(String),
+    /// The archive could not be written or stored: nothing was purged.
+    #[error("the archive could not be stored, so nothing was purged: {0}")]
+    Archive(String),
 }
 
 /// The engine over one store and one cloud.

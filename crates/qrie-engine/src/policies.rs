@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
+use crate::archive::{ArchiveReport, ArchiveSelection, ArchiveSink};
 use crate::commit::commit;
 use crate::evaluate::{close_findings, FindingIndex, Tally};
 use crate::jobs::{JobReport, Progress};
@@ -324,6 +325,28 @@ impl Engine {
         let details = json!({"Policy": p, "Resolved": purge.resolved});
         self.audit(Engine::now(), &self.actor, AuditAction::PolicyDelete, policy_id, details).await?;
         Ok(purge)
+    }
+
+    /// Deletes a launched policy (its active findings resolved, as
+    /// [`delete_policy`](Self::delete_policy)), then archives every finding it
+    /// has to `sink` and hard-deletes them. If the archive cannot be stored,
+    /// the policy stays deleted and its findings stay, resolved.
+    pub async fn delete_policy_purging(
+        &self,
+        policy_id: &str,
+        sink: &dyn ArchiveSink,
+        progress: &dyn Progress,
+    ) -> Result<(Purge, ArchiveReport), EngineError> {
+        let purge = self.delete_policy(policy_id).await?;
+        let selection = ArchiveSelection { policy: Some(policy_id.to_string()), ..Default::default() };
+        match self.archive_findings(&selection, sink, false, progress).await {
+            Ok(report) => Ok((purge, report)),
+            Err(EngineError::Archive(why)) => Err(EngineError::Archive(format!(
+                "{why}. Policy {policy_id:?} is deleted; its findings are resolved and kept: \
+                 `qrie findings archive --policy {policy_id}` archives and purges them"
+            ))),
+            Err(e) => Err(e),
+        }
     }
 
     /// Writes a policy on the condition that it is still at the generation

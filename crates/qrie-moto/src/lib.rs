@@ -108,11 +108,23 @@ impl MotoServer {
         assert_eq!(self.http("POST", "/moto-api/reset"), Some(200), "moto reset failed");
     }
 
+    /// From now on, every request must be signed by an IAM user's access key
+    /// and is allowed only as that user's policies allow (moto's IAM
+    /// enforcement, off by default). For a test that needs AWS to deny.
+    pub fn enforce_iam(&self) {
+        assert_eq!(self.http_with("POST", "/moto-api/reset-auth", "0"), Some(200), "moto reset-auth failed");
+    }
+
     /// One plain HTTP/1.0 request; the status code, or `None` if nothing answered.
     pub fn http(&self, method: &str, path: &str) -> Option<u16> {
+        self.http_with(method, path, "")
+    }
+
+    fn http_with(&self, method: &str, path: &str, body: &str) -> Option<u16> {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n").ok()?;
+        let length = body.len();
+        write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {length}\r\n\r\n{body}").ok()?;
         let mut out = String::new();
         s.read_to_string(&mut out).ok()?;
         out.split_whitespace().nth(1)?.parse().ok()

@@ -13,6 +13,8 @@ use qrie_store::{
 };
 
 use crate::batch::{write_all, Write};
+use crate::transact::at_version;
+use futures::StreamExt;
 use crate::error::sdk;
 use crate::item::{doc, get_n, get_s, key, millis, n, s, to_doc, Item};
 use crate::query::{self, project_query, project_scan, tally, SortKey};
@@ -213,6 +215,29 @@ impl FindingStore for DynamoStore {
         let next_token = if more { keyed.last().map(|(k, _)| query::encode(tag, k)) } else { None };
         let items = keyed.iter().map(|(_, item)| doc(item)).collect::<Result<Vec<Finding>>>()?;
         Ok(Page { items, next_token })
+    }
+
+    /// One conditional DeleteItem per finding (a batch write cannot carry
+    /// conditions), a few in flight at once, answers in input order.
+    async fn delete_findings(&self, keys: Vec<(String, String, u64)>) -> Result<Vec<bool>> {
+        let table = &self.tables().findings;
+        let deletes = keys.into_iter().map(|(arn, policy, version)| async move {
+            let out = self
+                .client()
+                .delete_item()
+                .table_name(table)
+                .set_key(Some(key([("ARN", s(&arn)), ("Policy", s(&policy))])))
+                .condition_expression(at_version("Version", "ARN", version))
+                .expression_attribute_values(":v", n(version as i64))
+                .send()
+                .await;
+            match out {
+                Ok(_) => Ok(true),
+                Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+                Err(e) => Err(sdk("DeleteItem", table, e)),
+            }
+        });
+        futures::stream::iter(deletes).buffered(8).collect::<Vec<Result<bool>>>().await.into_iter().collect()
     }
 
     async fn count_findings(&self, filter: &FindingFilter, group: Option<FindingGroup>) -> Result<Vec<(String, u64)>> {

@@ -220,6 +220,23 @@ impl SummaryStore for DynamoStore {
         }
         Ok(out)
     }
+
+    async fn delete_history(&self, series: Vec<String>) -> Result<()> {
+        let table = &self.tables().summary;
+        for name in &series {
+            let q = self
+                .client()
+                .query()
+                .table_name(table)
+                .consistent_read(true)
+                .key_condition_expression("#part = :p")
+                .expression_attribute_names("#part", "Partition")
+                .expression_attribute_values(":p", s(history_partition(name)));
+            let keys = Pages::new(Source::Query(project_query(q, &["Partition", "Key"])), table, None).collect().await?;
+            write_all(self.client(), table, keys.into_iter().map(Write::Delete).collect()).await?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1250,6 +1250,25 @@ pub async fn finding_conditional_writes(store: Arc<dyn Store>) {
     legacy.as_object_mut().expect("object").remove("Version");
     let legacy: Finding = serde_json::from_value(legacy).expect("a finding without a version");
     assert_eq!(legacy.version, 1);
+
+    // A hard delete lands only on the version its caller read; the others stay.
+    let key = |f: &Finding, v: u64| (f.arn.clone(), f.policy.clone(), v);
+    let deleted = store
+        .delete_findings(vec![key(&v4, v4.version - 1), key(&v4, v4.version), key(&bucket_gone(&bucket), 1)])
+        .await
+        .expect("delete");
+    assert_eq!(deleted, vec![false, true, false], "stale version kept, read version deleted, absent answered false");
+    assert_eq!(get().await.expect("get"), None);
+    let other = store.get_finding(&bucket.arn, "s3-bucket-unencrypted").await.expect("get").expect("untouched");
+    assert_eq!(store.delete_findings(vec![key(&other, other.version)]).await.expect("delete"), vec![true]);
+    assert_eq!(store.delete_findings(Vec::new()).await.expect("delete none"), Vec::<bool>::new());
+    // A deleted finding can be written afresh.
+    assert_eq!(store.write_findings(vec![unchecked(&v1)]).await.expect("write"), vec![Written]);
+}
+
+/// A finding on a key no one stored.
+fn bucket_gone(bucket: &Resource) -> Finding {
+    finding(bucket, "never-stored", 10, FindingState::Resolved, 1)
 }
 
 pub async fn finding_policy_fences(store: Arc<dyn Store>) {
@@ -1574,6 +1593,17 @@ pub async fn history(store: Arc<dyn Store>) {
     assert_eq!(even.iter().map(|p| p.0).collect::<Vec<_>>(), (0..30).step_by(2).map(|i| 1000 + i).collect::<Vec<_>>());
     assert_eq!(even[0].1, json!({"i": 0}));
     assert_eq!(store.list_history("finding:arn:aws:s3:::b1 p", 0, 100).await.expect("list").len(), 15);
+
+    // Deleting series removes all their points and nothing of the others.
+    store
+        .delete_history(vec!["finding:arn:aws:s3:::b0 p".into(), "drift".into(), "never written".into()])
+        .await
+        .expect("delete");
+    store.delete_history(Vec::new()).await.expect("delete none");
+    assert!(store.list_history("finding:arn:aws:s3:::b0 p", i64::MIN, 100).await.expect("list").is_empty());
+    assert!(store.list_history("drift", i64::MIN, 100).await.expect("list").is_empty());
+    assert_eq!(store.list_history("finding:arn:aws:s3:::b1 p", 0, 100).await.expect("list").len(), 15);
+    assert_eq!(store.list_history("trend", 0, 10).await.expect("list").len(), 1);
 }
 
 pub async fn kv(store: Arc<dyn Store>) {

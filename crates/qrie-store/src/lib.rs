@@ -121,6 +121,11 @@ pub trait FindingStore: Send + Sync {
         }
         Ok(out)
     }
+    /// Hard-deletes each finding `(ARN, Policy, version)` only if it is still
+    /// at the version its caller read (and archived): a finding that changed
+    /// since (reopened by an event, say) is kept. One answer per input, in
+    /// order: `true` where it was deleted.
+    async fn delete_findings(&self, keys: Vec<(String, String, u64)>) -> Result<Vec<bool>>;
 }
 
 #[async_trait]
@@ -188,6 +193,8 @@ pub trait SummaryStore: Send + Sync {
     }
     /// Points of a series with `timestamp_ms >= since_ms`, oldest first, at most `limit`.
     async fn list_history(&self, series: &str, since_ms: i64, limit: usize) -> Result<Vec<(i64, Value)>>;
+    /// Removes every point of each of these series (a purged finding's log).
+    async fn delete_history(&self, series: Vec<String>) -> Result<()>;
 }
 
 /// Small named documents (e.g. the simulated estate's state).

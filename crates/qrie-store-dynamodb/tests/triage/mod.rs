@@ -4,6 +4,8 @@
 //! counts kept apart in the dashboard and compliance posture, policy pause
 //! and resume, the audit log, and the races on rules forced.
 
+mod archive;
+
 use chrono::Duration;
 use qrie_engine::audit::AuditQuery;
 use qrie_engine::suppressions::{RuleDraft, RuleEdit, SuppressedFilter};
@@ -309,5 +311,17 @@ async fn suppressions_pause_and_audit_on_both_backends() {
     let sqlite = qrie_store::open(&format!("sqlite:{}", dir.path().join("t.db").display())).unwrap();
     for store in [sqlite, Arc::new(dynamo) as Arc<dyn Store>] {
         scenario(store).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_before_purge_on_both_backends() {
+    let moto = Moto::shared();
+    let dynamo = DynamoStore::new(moto.client().await, "archive_");
+    dynamo.init().await.expect("tables");
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = qrie_store::open(&format!("sqlite:{}", dir.path().join("a.db").display())).unwrap();
+    for store in [sqlite, Arc::new(dynamo) as Arc<dyn Store>] {
+        archive::scenario(store).await;
     }
 }

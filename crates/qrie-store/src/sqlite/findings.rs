@@ -218,6 +218,24 @@ impl FindingStore for SqliteStore {
         self.select_findings(filter, BY_POLICY_INDEX).await
     }
 
+    async fn delete_findings(&self, keys: Vec<(String, String, u64)>) -> Result<Vec<bool>> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut deleted = Vec::with_capacity(keys.len());
+            {
+                let mut delete =
+                    tx.prepare_cached("DELETE FROM findings WHERE arn = ?1 AND policy = ?2 AND version = ?3")?;
+                for (arn, policy, version) in &keys {
+                    let version = i64::try_from(*version).unwrap_or(i64::MAX);
+                    deleted.push(delete.execute(params![arn, policy, version])? == 1);
+                }
+            }
+            tx.commit()?;
+            Ok(deleted)
+        })
+        .await
+    }
+
     async fn list_findings(
         &self,
         filter: &FindingFilter,

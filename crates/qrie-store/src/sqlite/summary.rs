@@ -117,4 +117,22 @@ impl SummaryStore for SqliteStore {
         })
         .await
     }
+
+    async fn delete_history(&self, series: Vec<String>) -> Result<()> {
+        if series.is_empty() {
+            return Ok(());
+        }
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            {
+                let mut delete = tx.prepare_cached("DELETE FROM history WHERE series = ?1")?;
+                for name in &series {
+                    delete.execute([name])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
 }
