@@ -15,7 +15,8 @@ use flate2::Compression;
 use futures::StreamExt;
 use qrie_model::audit::AuditAction;
 use qrie_model::{history_series, Finding, FindingState, Timestamp, Transition};
-use qrie_store::{FindingFilter, FindingSort, PageRequest};
+use qrie_store::{FindingFilter, FindingSort, PageRequest, Store};
+use std::sync::Arc;
 use serde::Serialize;
 use serde_json::json;
 use std::io::Write as _;
@@ -166,12 +167,11 @@ impl Engine {
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
         let local = std::env::temp_dir().join(format!("qrie-{name}"));
-        let stored = async {
-            progress.start(findings.len() as u64, "writing the archive");
-            self.write_archive(&findings, &local, progress).await?;
-            sink.store(&name, &local).await.map_err(|e| EngineError::Archive(format!("{}: {e}", sink.describe())))
-        }
-        .await;
+        progress.start(findings.len() as u64, "writing the archive");
+        let stored = match self.write_archive(&findings, &local, progress).await {
+            Ok(()) => sink.store(&name, &local).await.map_err(|e| EngineError::Archive(format!("{}: {e}", sink.describe()))),
+            Err(e) => Err(e),
+        };
         let _ = std::fs::remove_file(&local);
         let location = stored?;
         report.location = Some(location.clone());
@@ -225,32 +225,43 @@ impl Engine {
         let io = |e: std::io::Error| EngineError::Archive(format!("writing {}: {e}", local.display()));
         let file = std::fs::File::create(local).map_err(io)?;
         let mut gz = GzEncoder::new(std::io::BufWriter::new(file), Compression::default());
-        let mut lines = futures::stream::iter(findings.iter().map(|f| async move {
-            let logged = self.store.list_history(&history_series(&f.arn, &f.policy), i64::MIN, HISTORY_LIMIT).await?;
-            let history: Vec<Transition> = if logged.is_empty() {
-                f.history.clone()
-            } else {
-                logged.into_iter().map(|(_, v)| serde_json::from_value(v)).collect::<Result<_, _>>().map_err(|e| {
-                    EngineError::Archive(format!("the history of {} {} does not decode: {e}", f.arn, f.policy))
-                })?
-            };
-            serde_json::to_vec(&ArchiveLine { finding: f, history })
-                .map_err(|e| EngineError::Archive(format!("encoding {} {}: {e}", f.arn, f.policy)))
-        }))
-        .buffered(HISTORY_READS);
         let mut done = 0u64;
-        while let Some(line) = lines.next().await {
-            let mut line = line?;
-            line.push(b'\n');
-            gz.write_all(&line).map_err(io)?;
-            done += 1;
-            if done % 1000 == 0 {
-                progress.advance(done, "");
+        for chunk in findings.chunks(PAGE) {
+            // Owned inputs per read: a stream of futures made by a closure over
+            // borrowed findings is not `Send` for every lifetime, which a
+            // server handler needs.
+            let store = self.store.clone();
+            let reads = futures::stream::iter(chunk.to_vec()).map(move |f| full_log(store.clone(), f));
+            let mut lines = reads.buffered(HISTORY_READS);
+            while let Some(read) = lines.next().await {
+                let (f, history) = read?;
+                let mut line = serde_json::to_vec(&ArchiveLine { finding: &f, history })
+                    .map_err(|e| EngineError::Archive(format!("encoding {} {}: {e}", f.arn, f.policy)))?;
+                line.push(b'\n');
+                gz.write_all(&line).map_err(io)?;
+                done += 1;
             }
+            progress.advance(done, "");
         }
         let inner = gz.finish().map_err(io)?;
         let file = inner.into_inner().map_err(|e| io(e.into_error()))?;
         file.sync_all().map_err(io)?;
         Ok(())
     }
+}
+
+/// A finding with every transition it has had, oldest first: the store's log,
+/// else (findings from before the log) the inline one.
+async fn full_log(store: Arc<dyn Store>, f: Finding) -> Result<(Finding, Vec<Transition>), EngineError> {
+    let logged = store.list_history(&history_series(&f.arn, &f.policy), i64::MIN, HISTORY_LIMIT).await?;
+    if logged.is_empty() {
+        let inline = f.history.clone();
+        return Ok((f, inline));
+    }
+    let history = logged
+        .into_iter()
+        .map(|(_, v)| serde_json::from_value(v))
+        .collect::<Result<_, _>>()
+        .map_err(|e| EngineError::Archive(format!("the history of {} {} does not decode: {e}", f.arn, f.policy)))?;
+    Ok((f, history))
 }

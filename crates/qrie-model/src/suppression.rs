@@ -373,25 +373,35 @@ pub fn strongest<'a>(rules: impl IntoIterator<Item = &'a SuppressionRule>) -> Op
     })
 }
 
+/// A duration as an operator writes it: a count and a unit, `m`, `h`, `d` or
+/// `w` (`30d`, `12h`, `2w`, `0d`). `None` when `s` is not of that form; an
+/// error when it is but cannot be (an unknown unit, more than ten years).
+pub fn parse_duration(s: &str) -> Option<Result<chrono::Duration, String>> {
+    let s = s.trim();
+    let (i, unit) = s.char_indices().last()?;
+    let n = s[..i].parse::<i64>().ok()?;
+    let minutes = match unit {
+        'm' => 1,
+        'h' => 60,
+        'd' => 60 * 24,
+        'w' => 60 * 24 * 7,
+        _ => return Some(Err(format!("unknown unit in {s:?}: expected m, h, d or w (e.g. 30d)"))),
+    };
+    let total = n.saturating_mul(minutes);
+    if !(0..=10 * 365 * 24 * 60).contains(&total) {
+        return Some(Err(format!("{s:?} is not between zero and ten years")));
+    }
+    Some(Ok(chrono::Duration::minutes(total)))
+}
+
 /// An expiry as an operator writes it: a duration from `now` (`30d`, `12h`,
-/// `2w`, `90m`), a date (`2027-01-31`, meaning 00:00 UTC that day) or an
-/// RFC 3339 time. It must be in the future.
+/// `2w`, `90m`; see [`parse_duration`]), a date (`2027-01-31`, meaning 00:00
+/// UTC that day) or an RFC 3339 time. It must be in the future.
 pub fn parse_expiry(s: &str, now: Timestamp) -> Result<Timestamp, ValidationError> {
     let s = s.trim();
     let bad = |reason: String| ValidationError::Parameter { name: "expires".into(), reason };
-    let at = if let Some((n, unit)) = s.char_indices().last().and_then(|(i, c)| Some((s[..i].parse::<i64>().ok()?, c)))
-    {
-        let minutes = match unit {
-            'm' => 1,
-            'h' => 60,
-            'd' => 60 * 24,
-            'w' => 60 * 24 * 7,
-            _ => return Err(bad(format!("unknown unit in {s:?}: expected m, h, d or w (e.g. 30d)"))),
-        };
-        if !(1..=10 * 365 * 24 * 60).contains(&(n.saturating_mul(minutes))) {
-            return Err(bad(format!("{s:?} is not between one minute and ten years")));
-        }
-        now + chrono::Duration::minutes(n * minutes)
+    let at = if let Some(d) = parse_duration(s) {
+        now + d.map_err(bad)?
     } else if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).ok_or_else(|| bad(format!("invalid date {s:?}")))?
     } else if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
@@ -581,6 +591,12 @@ mod tests {
         for bad in ["2020-01-01", "0d", "-3d", "5y", "soon", "", "99999999999d"] {
             assert!(parse_expiry(bad, now()).is_err(), "{bad}");
         }
+        // Durations alone (retention) may be zero.
+        assert_eq!(parse_duration("0d"), Some(Ok(chrono::Duration::zero())));
+        assert_eq!(parse_duration("90d"), Some(Ok(chrono::Duration::days(90))));
+        assert!(matches!(parse_duration("5y"), Some(Err(_))));
+        assert!(matches!(parse_duration("-1d"), Some(Err(_))));
+        assert_eq!(parse_duration("2027-01-31"), None);
     }
 
     #[test]

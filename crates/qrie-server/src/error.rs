@@ -93,6 +93,7 @@ impl From<EngineError> for ApiError {
             EngineError::UnknownRule(_) => (S::NOT_FOUND, "unknown_rule"),
             EngineError::Paused(_) => (S::CONFLICT, "policy_paused"),
             EngineError::NotPaused(_) => (S::CONFLICT, "policy_not_paused"),
+            EngineError::Archive(_) => (S::BAD_GATEWAY, "archive_failed"),
         };
         ApiError::new(status, code, e.to_string())
     }

@@ -17,11 +17,39 @@ use crate::extract::{page_request, parse_opt, removed_accounts, ApiQuery, PageBo
 use crate::{ApiError, ApiResult, AppState, Routes};
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    r.add("/findings", &[Method::GET], get(list)).add("/findings/detail", &[Method::GET], get(detail)).add(
-        "/findings/history",
-        &[Method::GET],
-        get(history),
-    )
+    r.add("/findings", &[Method::GET], get(list))
+        .add("/findings/detail", &[Method::GET], get(detail))
+        .add("/findings/history", &[Method::GET], get(history))
+        .add("/findings/archive", &[Method::POST], axum::routing::post(archive))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ArchiveBody {
+    /// Resolved at least this many days ago (0: every resolved finding).
+    older_than_days: u32,
+    policy: Option<String>,
+    account_id: Option<String>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Archives resolved findings to the server's archive destination, then
+/// hard-deletes them (admin: a purge).
+async fn archive(
+    State(state): State<AppState>,
+    who: Principal,
+    crate::extract::ApiJson(b): crate::extract::ApiJson<ArchiveBody>,
+) -> ApiResult<Json<Value>> {
+    who.require(Role::Admin)?;
+    let sink = state.archive_sink()?;
+    let selection = qrie_engine::archive::ArchiveSelection {
+        policy: b.policy,
+        account_id: b.account_id,
+        resolved_before: Some(qrie_engine::Engine::now() - chrono::Duration::days(i64::from(b.older_than_days))),
+    };
+    let report = who.engine(&state).archive_findings(&selection, sink, b.dry_run, &qrie_engine::NoProgress).await?;
+    Ok(Json(serde_json::to_value(report).map_err(ApiError::internal)?))
 }
 
 #[derive(Deserialize, Default, Clone)]

@@ -86,6 +86,9 @@ pub struct AppState {
     pub failed_logins: Arc<throttle::FailedLogins>,
     /// Seals and checks the pagination tokens handed out.
     pub page_tokens: Arc<page_token::PageTokens>,
+    /// Where findings are archived before they are purged; without one,
+    /// nothing can be purged (`qrie serve --archive-to`).
+    pub archive: Option<Arc<dyn qrie_engine::archive::ArchiveSink>>,
 }
 
 /// Caps on requests in flight: event ingestion (large bodies) apart from the rest.
@@ -115,8 +118,27 @@ impl AppState {
             request_slots: Arc::new(RequestSlots::new(&config.limits)),
             failed_logins: Arc::new(throttle::FailedLogins::default()),
             page_tokens: Arc::new(page_token::PageTokens::default()),
+            archive: None,
             config: Arc::new(config),
         }
+    }
+
+    /// Archives findings there before purging them.
+    pub fn with_archive(mut self, sink: Arc<dyn qrie_engine::archive::ArchiveSink>) -> Self {
+        self.archive = Some(sink);
+        self
+    }
+
+    /// The archive destination, or the error that says how to configure one.
+    pub fn archive_sink(&self) -> Result<&dyn qrie_engine::archive::ArchiveSink, ApiError> {
+        self.archive.as_deref().ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "no_archive",
+                "no archive destination is configured, so nothing can be purged: start the server with \
+                 --archive-to DIR|s3://bucket/prefix/ (QRIE_ARCHIVE_TO)",
+            )
+        })
     }
 
     /// Runs the sweeps requests start through `launcher` instead.

@@ -231,8 +231,44 @@ async fn update(
     Ok(accepted_or_done(&id, start_update(&state, &who, &id, update).await?))
 }
 
+#[derive(Deserialize)]
+pub struct DeleteQuery {
+    /// Also archive and hard-delete every finding of the policy.
+    #[serde(default)]
+    purge: bool,
+    /// With `purge`: the policy id again, as the confirmation.
+    confirm: Option<String>,
+}
+
 /// Deletes a launched policy; its active findings resolve (POLICY_DELETED).
-async fn delete(State(state): State<AppState>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+/// With `purge=true&confirm=ID`, its findings are then archived to the
+/// server's archive destination and hard-deleted.
+async fn delete(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<DeleteQuery>,
+) -> ApiResult<Json<Value>> {
     who.require(Role::Admin)?;
-    Ok(Json(serde_json::to_value(who.engine(&state).delete_policy(&id).await?).map_err(ApiError::internal)?))
+    let engine = who.engine(&state);
+    if !q.purge {
+        return Ok(Json(serde_json::to_value(engine.delete_policy(&id).await?).map_err(ApiError::internal)?));
+    }
+    check_confirmation(&id, q.confirm.as_deref())?;
+    let sink = state.archive_sink()?;
+    let (purge, archive) = engine.delete_policy_purging(&id, sink, &qrie_engine::NoProgress).await?;
+    let mut out = serde_json::to_value(purge).map_err(ApiError::internal)?;
+    out["Archive"] = serde_json::to_value(archive).map_err(ApiError::internal)?;
+    Ok(Json(out))
+}
+
+/// A hard delete is confirmed by typing the policy's id again.
+pub(crate) fn check_confirmation(id: &str, typed: Option<&str>) -> Result<(), ApiError> {
+    match typed.map(str::trim) {
+        Some(t) if t == id => Ok(()),
+        _ => Err(ApiError::bad_request(
+            "confirmation",
+            format!("purging deletes findings for good: confirm with the policy id ({id:?}) typed again"),
+        )),
+    }
 }

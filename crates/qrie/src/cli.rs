@@ -140,6 +140,20 @@ pub struct ServerArgs {
     /// request comes through that proxy: clients can send these headers too.
     #[arg(long, help_heading = "Behind a proxy")]
     pub trust_proxy: bool,
+    #[command(flatten)]
+    pub archive: ArchiveToArgs,
+}
+
+/// Where findings go before they are purged.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ArchiveToArgs {
+    /// Where findings are archived (gzipped JSON Lines, with their whole
+    /// history) before they are purged: a directory, or
+    /// s3://BUCKET/PREFIX/[?kms-key=KEY] (written with qrie's own AWS
+    /// credentials, SSE-KMS with that key, else SSE-S3). Default: the
+    /// `archive` directory beside a SQLite store.
+    #[arg(long = "archive-to", env = "QRIE_ARCHIVE_TO", value_name = "DIR|s3://BUCKET/PREFIX/")]
+    pub archive_to: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -316,8 +330,23 @@ pub enum PoliciesCmd {
     Pause { policy_id: String },
     /// Resume a paused policy: everything in its scope is evaluated again.
     Resume { policy_id: String },
-    /// Delete a launched policy: its active findings are resolved (POLICY_DELETED).
-    Delete(PurgeArgs),
+    /// Delete a launched policy: its active findings are resolved
+    /// (POLICY_DELETED); with --purge, every finding of it is then archived
+    /// and deleted for good.
+    Delete(DeleteArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub common: PurgeArgs,
+    /// Then archive every finding of the policy (with its history) and delete
+    /// them from the store for good. Asks for the policy id to be typed
+    /// again, unless --yes. Nothing is purged if the archive cannot be written.
+    #[arg(long)]
+    pub purge: bool,
+    #[command(flatten)]
+    pub archive: ArchiveToArgs,
 }
 
 #[derive(Args, Debug)]
@@ -576,6 +605,33 @@ pub enum FindingsCmd {
     },
     /// One finding with its evidence, remediation and history.
     Show { arn: String, policy: String },
+    /// Archive resolved findings (with their whole history, as gzipped JSON
+    /// Lines) and then delete them from the store: retention. Active findings
+    /// are never archived. Nothing is deleted if the archive cannot be
+    /// written, and a finding that changes meanwhile is kept.
+    Archive {
+        /// Only findings resolved at least this long ago: 90d, 12w, 0d (every
+        /// resolved finding).
+        #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+        older_than: chrono::Duration,
+        #[arg(long)]
+        policy: Option<String>,
+        #[arg(long)]
+        account: Option<String>,
+        #[command(flatten)]
+        archive: ArchiveToArgs,
+        /// Count what would be archived; write and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+fn parse_age(s: &str) -> Result<chrono::Duration, String> {
+    qrie_model::suppression::parse_duration(s)
+        .unwrap_or_else(|| Err(format!("{s:?} is not a duration: a count and m, h, d or w (90d, 12w)")))
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, Default)]

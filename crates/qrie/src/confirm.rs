@@ -23,3 +23,24 @@ pub fn confirm(warning: &str, yes: bool) -> Result<()> {
         bail!("cancelled")
     }
 }
+
+/// Proceeds when `--yes` was given, or when an operator at a terminal types
+/// `expected` (a policy id) again: for what cannot be undone.
+pub fn confirm_typed(warning: &str, expected: &str, yes: bool) -> Result<()> {
+    eprintln!("warning: {warning}");
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("not confirmed: pass --yes to proceed without a prompt");
+    }
+    eprint!("Type {expected} to confirm: ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() == expected {
+        Ok(())
+    } else {
+        bail!("cancelled: what was typed is not {expected}")
+    }
+}

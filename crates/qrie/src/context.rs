@@ -1,6 +1,7 @@
 //! Opens the store a command names and wires the engine over it.
 
 use anyhow::{Context, Result};
+use qrie_engine::archive::{ArchiveSink, DirSink};
 use qrie_engine::sim::{SimCloud, SimEstate};
 use qrie_engine::{CloudRouter, Engine};
 use qrie_model::AccountSource;
@@ -12,6 +13,8 @@ pub struct Ctx {
     /// `--profile` / `--region` for the AWS collectors.
     pub aws_profile: Option<String>,
     pub aws_region: Option<String>,
+    /// The URL the store was opened from.
+    pub store_url: String,
     /// The AWS clients, made on first need and kept for the process's life
     /// (a Lambda container serves many invocations with them, and their
     /// credential and assumed-role caches).
@@ -46,7 +49,7 @@ fn is_dynamodb(url: &str) -> bool {
 impl Ctx {
     pub async fn open(url: &str, aws_profile: Option<String>, aws_region: Option<String>) -> Result<Self> {
         let store = open_store(url).await?;
-        Ok(Ctx { store, aws_profile, aws_region, aws: tokio::sync::OnceCell::new() })
+        Ok(Ctx { store, aws_profile, aws_region, store_url: url.to_string(), aws: tokio::sync::OnceCell::new() })
     }
 
     /// An engine that can read no cloud: enough for everything that works from
@@ -79,6 +82,41 @@ impl Ctx {
     pub async fn engine_with_aws(&self) -> Result<Engine> {
         let cloud = CloudRouter { simulated: None, aws: Some(self.aws_cloud().await?) };
         Ok(Engine::new(self.store.clone(), Arc::new(cloud)).acting_as(&cli_actor()))
+    }
+
+    /// Where findings are archived before a purge: `to` (`--archive-to`, or
+    /// `QRIE_ARCHIVE_TO`) — a directory, or `s3://bucket/prefix/` written with
+    /// qrie's own AWS credentials — else an `archive` directory beside a
+    /// SQLite store. `None` for a DynamoDB store without one.
+    pub async fn archive_sink(&self, to: Option<&str>) -> Result<Option<Arc<dyn ArchiveSink>>> {
+        let to = to.map(str::trim).filter(|t| !t.is_empty());
+        let Some(to) = to else {
+            if is_dynamodb(&self.store_url) {
+                return Ok(None);
+            }
+            let path = self.store.location();
+            let dir = std::path::Path::new(&path).parent().map(|p| p.join("archive"));
+            return Ok(dir.map(|d| Arc::new(DirSink::new(d)) as Arc<dyn ArchiveSink>));
+        };
+        if to.starts_with("s3://") {
+            let cloud = qrie_aws::AwsCloud::from_env(self.aws_profile.as_deref(), self.aws_region.as_deref())
+                .await
+                .context("setting up the AWS clients for the archive (check --profile, --region and AWS_* variables)")?;
+            let sink = qrie_aws::archive::S3Sink::new(&cloud, to).map_err(|e| anyhow::anyhow!("--archive-to: {e}"))?;
+            return Ok(Some(Arc::new(sink)));
+        }
+        if to.contains("://") {
+            anyhow::bail!("--archive-to {to:?}: expected a directory or s3://bucket/prefix/");
+        }
+        Ok(Some(Arc::new(DirSink::new(to))))
+    }
+
+    /// [`archive_sink`](Self::archive_sink), or the error that says how to name one.
+    pub async fn required_archive_sink(&self, to: Option<&str>) -> Result<Arc<dyn ArchiveSink>> {
+        self.archive_sink(to).await?.context(
+            "a DynamoDB store has no default archive destination: pass --archive-to s3://bucket/prefix/ \
+             (or set QRIE_ARCHIVE_TO); findings are always archived before they are purged",
+        )
     }
 
     async fn aws_cloud(&self) -> Result<Arc<dyn qrie_engine::Cloud>> {

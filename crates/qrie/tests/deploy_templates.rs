@@ -175,7 +175,19 @@ fn qop_schedules_invoke_the_sweeps_with_anti_entropy_payloads() {
         let Some(cron) = rule["Properties"]["ScheduleExpression"].as_str() else { continue };
         let targets = rule["Properties"]["Targets"].as_array().unwrap();
         assert_eq!(targets.len(), 1, "{name}");
-        let input: Value = serde_json::from_str(targets[0]["Input"].as_str().expect("an Input")).expect("JSON Input");
+        // An input is JSON text, or a Fn::Sub of it over parameters (taken at their defaults).
+        let text = match &targets[0]["Input"] {
+            Value::String(s) => s.clone(),
+            sub => {
+                let mut s = sub["Fn::Sub"].as_str().expect("an Input or a Fn::Sub of one").to_string();
+                for (name, p) in t["Parameters"].as_object().unwrap() {
+                    let default = p["Default"].as_str().map(str::to_string).unwrap_or_else(|| p["Default"].to_string());
+                    s = s.replace(&format!("${{{name}}}"), &default);
+                }
+                s
+            }
+        };
+        let input: Value = serde_json::from_str(&text).expect("JSON Input");
         let function = target(&targets[0]["Arn"]).expect("a function");
         schedules.insert(cron.to_string(), (mode_of(function), input));
         // EventBridge may invoke that function from this rule, and only from it.
@@ -194,8 +206,43 @@ fn qop_schedules_invoke_the_sweeps_with_anti_entropy_payloads() {
                 (json!("inventory"), json!({"service": "all", "scan_type": "anti-entropy"}))
             ),
             ("cron(0 4 * * ? *)".to_string(), (json!("scanner"), json!({"scan_type": "anti-entropy"}))),
+            ("cron(0 3 ? * SUN *)".to_string(), (json!("scanner"), json!({"archive_older_than_days": 400}))),
         ])
     );
+    // The retention payload is one the scanner decodes.
+    let retention = &schedules["cron(0 3 ? * SUN *)"].1;
+    serde_json::from_value::<ArchivePayloadShape>(retention.clone()).expect("the scanner's archive payload");
+}
+
+/// The scanner's archive payload (crates/qrie/src/lambda/scanner.rs), as the schedule must send it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ArchivePayloadShape {
+    archive_older_than_days: u32,
+}
+
+#[test]
+fn qop_archive_bucket_is_private_encrypted_and_written_by_api_and_scanner_only() {
+    let t = load("qrie-qop.yaml");
+    let bucket = &t["Resources"]["ArchiveBucket"]["Properties"];
+    assert_eq!(
+        bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"],
+        "AES256"
+    );
+    for flag in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {
+        assert_eq!(bucket["PublicAccessBlockConfiguration"][flag], true, "{flag}");
+    }
+    let writers: Vec<&str> = resources(&t, "AWS::IAM::Role")
+        .into_iter()
+        .filter(|(_, r)| managed_policies(r).contains(&"WriteArchivePolicy"))
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(writers, ["ApiRole", "ScannerRole"]);
+    for function in ["ApiFunction", "ScannerFunction"] {
+        let to = &t["Resources"][function]["Properties"]["Environment"]["Variables"]["QRIE_ARCHIVE_TO"];
+        assert_eq!(to, &json!({"Fn::Sub": "s3://${ArchiveBucket}/findings/"}), "{function}");
+    }
 }
 
 #[test]

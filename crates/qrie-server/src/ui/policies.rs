@@ -32,6 +32,7 @@ pub fn routes(r: Router<AppState>) -> Router<AppState> {
         .route("/policies/{id}/resume", post(resume))
         .route("/policies/{id}/suspend", get(suspend_confirm).post(suspend))
         .route("/policies/{id}/delete", get(delete_confirm).post(delete))
+        .route("/policies/{id}/purge", post(purge))
 }
 
 #[derive(Deserialize, Default)]
@@ -503,7 +504,41 @@ async fn delete_confirm(
         "Delete the policy",
         &policy_href(&id),
     );
-    page(&state, &viewer, Nav::Policies, "Delete a policy", body).await
+    let purge = html! {
+        h2 { "Or delete it and purge its findings" }
+        @match &state.archive {
+            Some(sink) => {
+                p { "Purging resolves its active findings, archives every finding of " (id) " with its whole history to "
+                    code { (sink.describe()) } " (gzipped JSON Lines), and only then deletes them from qrie for good. If the archive cannot be written, nothing is purged." }
+                form.stack method="post" action=(format!("{}/purge", policy_href(&id))) {
+                    (csrf_field(&viewer))
+                    label for="confirm" { "Type the policy id to confirm" }
+                    input #confirm type="text" name="confirm" required autocomplete="off" spellcheck="false" placeholder=(id);
+                    div.actions { button.danger type="submit" { "Delete, archive and purge" } }
+                }
+            }
+            None => p { "No archive destination is configured (" code { "qrie serve --archive-to DIR|s3://bucket/prefix/" } "), so findings cannot be purged: they are archived before they are deleted, always." },
+        }
+    };
+    page(&state, &viewer, Nav::Policies, "Delete a policy", html! { (body) (purge) }).await
+}
+
+#[derive(Deserialize)]
+pub struct PurgeForm {
+    confirm: Option<String>,
+}
+
+/// Deletes the policy and purges its findings, archived first; the typed id confirms it.
+async fn purge(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(viewer, f): CsrfForm<PurgeForm>,
+) -> UiResult<Response> {
+    viewer.require(Role::Admin)?;
+    crate::policies::check_confirmation(&id, f.confirm.as_deref())?;
+    let sink = state.archive_sink()?;
+    viewer.who.engine(&state).delete_policy_purging(&id, sink, &qrie_engine::NoProgress).await?;
+    Ok(see_other("/audit"))
 }
 
 async fn delete(

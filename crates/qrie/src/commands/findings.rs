@@ -1,6 +1,7 @@
 //! `qrie findings list|show`.
 
 use anyhow::{bail, Result};
+use qrie_engine::archive::ArchiveSelection;
 use qrie_engine::suppressions::{FindingView, SuppressedFilter};
 use qrie_model::{Finding, FindingState};
 use qrie_store::{FindingFilter, FindingSort, PageRequest};
@@ -8,7 +9,9 @@ use serde_json::json;
 
 use super::sweeps::services;
 use crate::cli::{FindingsCmd, SortArg, StateArg, SuppressedArg};
+use crate::confirm::confirm;
 use crate::context::Ctx;
+use crate::progress::Bar;
 use crate::output::{self, Format};
 
 pub async fn run(ctx: &Ctx, format: Format, cmd: FindingsCmd) -> Result<()> {
@@ -84,6 +87,41 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: FindingsCmd) -> Result<()> {
                     ]
                 },
             )
+        }
+        FindingsCmd::Archive { older_than, policy, account, archive, dry_run, yes } => {
+            let engine = ctx.engine();
+            let selection = ArchiveSelection {
+                policy,
+                account_id: account,
+                resolved_before: Some(qrie_engine::Engine::now() - older_than),
+            };
+            let sink = ctx.required_archive_sink(archive.archive_to.as_deref()).await?;
+            let counted = engine.archive_findings(&selection, &*sink, true, &qrie_engine::NoProgress).await?;
+            if !dry_run && counted.archived > 0 {
+                confirm(
+                    &format!(
+                        "{} resolved finding(s) will be archived to {} and then deleted from the store",
+                        counted.archived,
+                        sink.describe()
+                    ),
+                    yes,
+                )?;
+            }
+            let report = if dry_run || counted.archived == 0 {
+                counted
+            } else {
+                engine.archive_findings(&selection, &*sink, false, &Bar::new("archive")).await?
+            };
+            output::document(format, &report, || match (&report.location, report.dry_run) {
+                (_, true) => format!("would archive and purge {} resolved finding(s)\n", report.archived),
+                (None, _) => "no resolved finding is that old: nothing archived\n".to_string(),
+                (Some(at), _) => format!(
+                    "archived {} finding(s) to {at}; {} purged{}\n",
+                    report.archived,
+                    report.purged,
+                    super::policies::kept_note(report.kept_changed)
+                ),
+            })
         }
         FindingsCmd::Show { arn, policy } => {
             let Some(f) = ctx.store.get_finding(&arn, &policy).await? else {

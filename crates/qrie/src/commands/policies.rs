@@ -7,8 +7,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 use super::jobs::print_report;
-use crate::cli::{OverrideArgs, PoliciesCmd, PolicyStatusArg, PurgeArgs};
-use crate::confirm::confirm;
+use crate::cli::{DeleteArgs, OverrideArgs, PoliciesCmd, PolicyStatusArg, PurgeArgs};
+use crate::confirm::{confirm, confirm_typed};
 use crate::context::Ctx;
 use crate::output::{self, Format};
 use crate::progress::Bar;
@@ -120,7 +120,55 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: PoliciesCmd) -> Result<()> {
             print_report(format, &report)
         }
         PoliciesCmd::Suspend(args) => purge(ctx, format, args, false).await,
-        PoliciesCmd::Delete(args) => purge(ctx, format, args, true).await,
+        PoliciesCmd::Delete(args) if args.purge => delete_purging(ctx, format, args).await,
+        PoliciesCmd::Delete(args) => purge(ctx, format, args.common, true).await,
+    }
+}
+
+/// Deletes the policy, then archives and hard-deletes every finding of it.
+async fn delete_purging(ctx: &Ctx, format: Format, args: DeleteArgs) -> Result<()> {
+    let engine = ctx.engine();
+    let id = &args.common.policy_id;
+    if args.common.archive.is_some() {
+        bail!("--archive FILE keeps a JSON copy of the active findings; with --purge every finding is archived to --archive-to instead");
+    }
+    engine.store.get_policy(id).await?.ok_or_else(|| match qrie_policies::get(id) {
+        Some(_) => qrie_engine::EngineError::NotLaunched(id.clone()),
+        None => qrie_engine::EngineError::UnknownPolicy(id.clone()),
+    })?;
+    let sink = ctx.required_archive_sink(args.archive.archive_to.as_deref()).await?;
+    let all = engine.store.findings_for_policy(id, None).await?;
+    let active = all.iter().filter(|f| f.is_active()).count();
+    confirm_typed(
+        &format!(
+            "deleting {id} resolves its {active} active finding(s), archives all {} of its findings with their \
+             history to {}, and then deletes them from the store for good",
+            all.len(),
+            sink.describe()
+        ),
+        id,
+        args.common.yes,
+    )?;
+    let (purge, report) = engine.delete_policy_purging(id, &*sink, &Bar::new("purge")).await?;
+    let out = serde_json::json!({"Policy": purge, "Archive": report});
+    output::document(format, &out, || {
+        format!(
+            "deleted {id}: {} finding(s) resolved; {} archived to {}; {} purged{}\n",
+            purge.resolved,
+            report.archived,
+            report.location.as_deref().unwrap_or("(nothing to archive)"),
+            report.purged,
+            kept_note(report.kept_changed),
+        )
+    })
+}
+
+/// Says how many archived findings changed meanwhile and were kept.
+pub fn kept_note(kept: u64) -> String {
+    if kept == 0 {
+        String::new()
+    } else {
+        format!("; {kept} kept (changed after they were archived: archive again to purge them)")
     }
 }
 

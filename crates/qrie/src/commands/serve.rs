@@ -104,7 +104,14 @@ use it as `Authorization: Bearer <token>`; `qrie tokens create --role viewer` ma
         tokio::spawn(keep_changing(engine.clone(), estate, every))
     });
     let resumer = tokio::spawn(resume_interrupted(engine.clone()));
-    let state = AppState::new(engine, config(server));
+    let mut state = AppState::new(engine, config(server));
+    match ctx.archive_sink(server.archive.archive_to.as_deref()).await? {
+        Some(sink) => {
+            tracing::info!(archive = %sink.describe(), "findings are archived there before a purge");
+            state = state.with_archive(sink);
+        }
+        None => eprintln!("no --archive-to: findings cannot be purged from the API or the web pages"),
+    }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
         eprintln!("stopping: finishing requests in flight");

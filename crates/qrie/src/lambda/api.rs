@@ -20,7 +20,13 @@ pub async fn router(
     // Function URLs are https only.
     let config = ServerConfig { secure_cookies: true, trust_proxy: true, ..ServerConfig::default() };
     let launcher = LambdaLauncher { invoker, functions };
-    Ok(qrie_server::router(AppState::new(engine, config).with_launcher(Arc::new(launcher))))
+    let mut state = AppState::new(engine, config).with_launcher(Arc::new(launcher));
+    // The stack names its archive bucket in QRIE_ARCHIVE_TO.
+    let archive_to = std::env::var("QRIE_ARCHIVE_TO").ok();
+    if let Some(sink) = container.ctx.archive_sink(archive_to.as_deref()).await? {
+        state = state.with_archive(sink);
+    }
+    Ok(qrie_server::router(state))
 }
 
 /// The function named by `var`, which the API needs for `what`.

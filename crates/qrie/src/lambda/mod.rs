@@ -124,7 +124,7 @@ pub async fn serve(mode: Mode) -> Result<()> {
     let served = match mode {
         Mode::Api => api::serve(container).await,
         Mode::Inventory => json_handler(container, inventory::handle).await,
-        Mode::Scanner => json_handler(container, scanner::handle).await,
+        Mode::Scanner => json_handler(container, scanner::handle_invocation).await,
         Mode::Events => json_handler(container, |c, event, _| events::handle(c, event)).await,
     };
     served.map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))

@@ -4,7 +4,7 @@
 //! Lambda sends a launch's bootstrap sweep with the id of the job it queued
 //! and answered with (`job_id`), which this sweep then runs under.
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use qrie_aws::units_queue::UnitsQueue;
 use qrie_engine::{Engine, NoProgress, PolicySweepRequest};
 use qrie_model::{ScanType, Timestamp};
@@ -24,6 +24,52 @@ pub struct ScannerPayload {
     /// A job queued by the API (`queued` until this sweep starts it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
+}
+
+/// The retention schedule's payload: archive resolved findings older than
+/// this many days to `QRIE_ARCHIVE_TO`, then purge them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchivePayload {
+    pub archive_older_than_days: u32,
+}
+
+/// What the scanner answers: a sweep's answer, or an archive's report.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ScannerAnswer {
+    Sweep(InventoryAnswer),
+    Archive(qrie_engine::archive::ArchiveReport),
+}
+
+/// Routes an invocation: a payload naming `archive_older_than_days` is the
+/// retention schedule's, anything else a sweep's (each decoded strictly, so
+/// that a mistyped field is an error that names it).
+pub async fn handle_invocation(
+    container: Arc<Container>,
+    payload: serde_json::Value,
+    deadline: Timestamp,
+) -> Result<ScannerAnswer> {
+    if payload.get("archive_older_than_days").is_some() {
+        let p: ArchivePayload = serde_json::from_value(payload).context("the archive payload")?;
+        return Ok(ScannerAnswer::Archive(archive(&container, p).await?));
+    }
+    let p: ScannerPayload = serde_json::from_value(payload).context("the sweep payload")?;
+    Ok(ScannerAnswer::Sweep(handle(container, p, deadline).await?))
+}
+
+/// Archives and purges resolved findings older than the payload says.
+pub async fn archive(container: &Container, p: ArchivePayload) -> Result<qrie_engine::archive::ArchiveReport> {
+    let engine = container.engine().await?;
+    let archive_to = std::env::var("QRIE_ARCHIVE_TO").ok();
+    let sink = container.ctx.required_archive_sink(archive_to.as_deref()).await?;
+    let selection = qrie_engine::archive::ArchiveSelection {
+        resolved_before: Some(qrie_engine::Engine::now() - chrono::Duration::days(i64::from(p.archive_older_than_days))),
+        ..Default::default()
+    };
+    let report = engine.archive_findings(&selection, &*sink, false, &NoProgress).await?;
+    tracing::info!(archived = report.archived, purged = report.purged, location = ?report.location, "retention");
+    Ok(report)
 }
 
 /// Runs the sweep as a job that ends by `deadline`, the invocation's (see
