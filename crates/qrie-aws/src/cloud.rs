@@ -96,7 +96,8 @@ impl AwsCloud {
     /// An S3 client of qrie's own account and region (the archive's), not a
     /// monitored account's; path-style against emulators.
     pub fn own_s3(&self) -> aws_sdk_s3::Client {
-        let builder = aws_sdk_s3::config::Builder::from(&self.base).force_path_style(self.base.endpoint_url().is_some());
+        let builder =
+            aws_sdk_s3::config::Builder::from(&self.base).force_path_style(self.base.endpoint_url().is_some());
         aws_sdk_s3::Client::from_conf(builder.build())
     }
 

@@ -16,11 +16,11 @@ use futures::StreamExt;
 use qrie_model::audit::AuditAction;
 use qrie_model::{history_series, Finding, FindingState, Timestamp, Transition};
 use qrie_store::{FindingFilter, FindingSort, PageRequest, Store};
-use std::sync::Arc;
 use serde::Serialize;
 use serde_json::json;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::jobs::Progress;
 use crate::{summary, Engine, EngineError};
@@ -169,7 +169,9 @@ impl Engine {
         let local = std::env::temp_dir().join(format!("qrie-{name}"));
         progress.start(findings.len() as u64, "writing the archive");
         let stored = match self.write_archive(&findings, &local, progress).await {
-            Ok(()) => sink.store(&name, &local).await.map_err(|e| EngineError::Archive(format!("{}: {e}", sink.describe()))),
+            Ok(()) => {
+                sink.store(&name, &local).await.map_err(|e| EngineError::Archive(format!("{}: {e}", sink.describe())))
+            }
             Err(e) => Err(e),
         };
         let _ = std::fs::remove_file(&local);
@@ -182,8 +184,12 @@ impl Engine {
         for chunk in findings.chunks(PAGE) {
             let keys = chunk.iter().map(|f| (f.arn.clone(), f.policy.clone(), f.version)).collect();
             let deleted = self.store.delete_findings(keys).await?;
-            let gone: Vec<String> =
-                chunk.iter().zip(&deleted).filter(|(_, d)| **d).map(|(f, _)| history_series(&f.arn, &f.policy)).collect();
+            let gone: Vec<String> = chunk
+                .iter()
+                .zip(&deleted)
+                .filter(|(_, d)| **d)
+                .map(|(f, _)| history_series(&f.arn, &f.policy))
+                .collect();
             report.purged += gone.len() as u64;
             report.kept_changed += (chunk.len() - gone.len()) as u64;
             self.store.delete_history(gone).await?;

@@ -13,13 +13,13 @@ use qrie_store::{
 };
 
 use crate::batch::{write_all, Write};
-use crate::transact::at_version;
-use futures::StreamExt;
 use crate::error::sdk;
 use crate::item::{doc, get_n, get_s, key, millis, n, s, to_doc, Item};
 use crate::query::{self, project_query, project_scan, tally, SortKey};
 use crate::read::{Pages, Source};
+use crate::transact::at_version;
 use crate::DynamoStore;
+use futures::StreamExt;
 
 /// The attributes filters, sorts and counts read.
 const ROW: [&str; 10] = [

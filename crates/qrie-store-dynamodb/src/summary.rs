@@ -232,7 +232,8 @@ impl SummaryStore for DynamoStore {
                 .key_condition_expression("#part = :p")
                 .expression_attribute_names("#part", "Partition")
                 .expression_attribute_values(":p", s(history_partition(name)));
-            let keys = Pages::new(Source::Query(project_query(q, &["Partition", "Key"])), table, None).collect().await?;
+            let keys =
+                Pages::new(Source::Query(project_query(q, &["Partition", "Key"])), table, None).collect().await?;
             write_all(self.client(), table, keys.into_iter().map(Write::Delete).collect()).await?;
         }
         Ok(())

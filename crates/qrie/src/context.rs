@@ -99,9 +99,10 @@ impl Ctx {
             return Ok(dir.map(|d| Arc::new(DirSink::new(d)) as Arc<dyn ArchiveSink>));
         };
         if to.starts_with("s3://") {
-            let cloud = qrie_aws::AwsCloud::from_env(self.aws_profile.as_deref(), self.aws_region.as_deref())
-                .await
-                .context("setting up the AWS clients for the archive (check --profile, --region and AWS_* variables)")?;
+            let cloud =
+                qrie_aws::AwsCloud::from_env(self.aws_profile.as_deref(), self.aws_region.as_deref()).await.context(
+                    "setting up the AWS clients for the archive (check --profile, --region and AWS_* variables)",
+                )?;
             let sink = qrie_aws::archive::S3Sink::new(&cloud, to).map_err(|e| anyhow::anyhow!("--archive-to: {e}"))?;
             return Ok(Some(Arc::new(sink)));
         }

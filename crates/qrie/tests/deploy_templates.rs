@@ -227,7 +227,8 @@ fn qop_archive_bucket_is_private_encrypted_and_written_by_api_and_scanner_only()
     let t = load("qrie-qop.yaml");
     let bucket = &t["Resources"]["ArchiveBucket"]["Properties"];
     assert_eq!(
-        bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"],
+        bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+            ["SSEAlgorithm"],
         "AES256"
     );
     for flag in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {

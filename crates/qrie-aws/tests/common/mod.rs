@@ -42,6 +42,11 @@ impl Moto {
         self.server.reset()
     }
 
+    /// From now on moto checks every request against the signer's IAM policies.
+    pub fn enforce_iam(&self) {
+        self.server.enforce_iam()
+    }
+
     /// SDK configuration of the default account, one attempt per call so that
     /// injected failures show at once.
     pub async fn sdk_config(&self) -> SdkConfig {

@@ -84,7 +84,8 @@ pub(super) async fn scenario(store: Arc<dyn Store>) {
 
     // --- Retention selects by resolution time; a dry run only counts.
     let selection = ArchiveSelection { policy: Some(top.clone()), ..Default::default() };
-    let recent = ArchiveSelection { resolved_before: Some(Engine::now() - chrono::Duration::days(1)), ..selection.clone() };
+    let recent =
+        ArchiveSelection { resolved_before: Some(Engine::now() - chrono::Duration::days(1)), ..selection.clone() };
     let nothing = engine.archive_findings(&recent, &unwritable, false, &NoProgress).await.unwrap();
     assert_eq!((nothing.archived, nothing.purged, nothing.location.clone()), (0, 0, None));
     let dry = engine.archive_findings(&selection, &unwritable, true, &NoProgress).await.unwrap();

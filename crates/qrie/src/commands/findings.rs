@@ -11,8 +11,8 @@ use super::sweeps::services;
 use crate::cli::{FindingsCmd, SortArg, StateArg, SuppressedArg};
 use crate::confirm::confirm;
 use crate::context::Ctx;
-use crate::progress::Bar;
 use crate::output::{self, Format};
+use crate::progress::Bar;
 
 pub async fn run(ctx: &Ctx, format: Format, cmd: FindingsCmd) -> Result<()> {
     match cmd {

@@ -64,7 +64,9 @@ pub async fn archive(container: &Container, p: ArchivePayload) -> Result<qrie_en
     let archive_to = std::env::var("QRIE_ARCHIVE_TO").ok();
     let sink = container.ctx.required_archive_sink(archive_to.as_deref()).await?;
     let selection = qrie_engine::archive::ArchiveSelection {
-        resolved_before: Some(qrie_engine::Engine::now() - chrono::Duration::days(i64::from(p.archive_older_than_days))),
+        resolved_before: Some(
+            qrie_engine::Engine::now() - chrono::Duration::days(i64::from(p.archive_older_than_days)),
+        ),
         ..Default::default()
     };
     let report = engine.archive_findings(&selection, &*sink, false, &NoProgress).await?;
