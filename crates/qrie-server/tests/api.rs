@@ -9,6 +9,7 @@ use qrie_server::ServerConfig;
 use rand::SeedableRng;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 
 mod common;
 use common::*;
@@ -647,4 +648,69 @@ async fn suppressions_audit_and_pause_over_the_api() {
     let mine = w.get("/api/audit?actor=token:nobody", &w.viewer).await;
     assert_eq!(mine.json["Entries"], json!([]));
     assert_eq!(w.get("/api/audit?since=yesterday", &w.viewer).await.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_and_purge_over_the_api() {
+    let w = world().await;
+    let (top, _) = busiest_policy(&w.state).await;
+    let purge = format!("/api/policies/{top}?purge=true&confirm={top}");
+
+    // No archive destination: refused before anything is deleted.
+    let r = w.send(Method::DELETE, &purge, &w.admin, None).await;
+    assert_eq!((r.status, r.json["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("no_archive")), "{}", r.text);
+    assert!(w.state.engine.store.get_policy(&top).await.unwrap().is_some(), "the policy is still launched");
+
+    let archive = tempfile::tempdir().unwrap();
+    let state = w.state.clone().with_archive(Arc::new(qrie_engine::archive::DirSink::new(archive.path())));
+    let w = World { app: qrie_server::router(state.clone()), state, ..w };
+    let all = w.state.engine.store.findings_for_policy(&top, None).await.unwrap().len() as u64;
+    assert_eq!(w.send(Method::DELETE, &purge, &w.operator, None).await.status, StatusCode::FORBIDDEN);
+    for confirm in ["", "&confirm=someone-else"] {
+        let r = w.send(Method::DELETE, &format!("/api/policies/{top}?purge=true{confirm}"), &w.admin, None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+        assert!(r.text.contains("typed again"), "{}", r.text);
+    }
+    let r = w.send(Method::DELETE, &purge, &w.admin, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.json["Archive"]["Archived"].as_u64(), r.json["Archive"]["Purged"].as_u64()), (Some(all), Some(all)));
+    let location = r.json["Archive"]["Location"].as_str().unwrap().to_string();
+    assert!(std::path::Path::new(&location).starts_with(archive.path()), "{location}");
+    assert!(w.state.engine.store.findings_for_policy(&top, None).await.unwrap().is_empty());
+
+    // Retention: resolved findings of a suspended policy, counted, then archived.
+    let (second, _) = busiest_policy(&w.state).await;
+    w.state.engine.suspend_policy(&second).await.unwrap();
+    let resolved = w.state.engine.store.findings_for_policy(&second, None).await.unwrap().len() as u64;
+    let body = json!({"OlderThanDays": 0, "Policy": second, "DryRun": true});
+    let r = w.send(Method::POST, "/api/findings/archive", &w.operator, Some(body.clone())).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "purging is an admin's");
+    for bad in [json!({"Policy": second}), json!({"OlderThanDays": -1}), json!({"OlderThanDays": 0, "Purge": true})] {
+        let r = w.send(Method::POST, "/api/findings/archive", &w.admin, Some(bad.clone())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
+    }
+    let r = w.send(Method::POST, "/api/findings/archive", &w.admin, Some(body)).await;
+    assert_eq!((r.json["Archived"].as_u64(), r.json["Purged"].as_u64()), (Some(resolved), Some(0)), "{}", r.text);
+    let old = json!({"OlderThanDays": 30, "Policy": second});
+    let r = w.send(Method::POST, "/api/findings/archive", &w.admin, Some(old)).await;
+    assert_eq!(
+        (r.json["Archived"].as_u64(), r.json["Location"].as_str()),
+        (Some(0), None),
+        "none resolved 30 days ago"
+    );
+    let now = json!({"OlderThanDays": 0, "Policy": second});
+    let r = w.send(Method::POST, "/api/findings/archive", &w.admin, Some(now)).await;
+    assert_eq!(
+        (r.json["Archived"].as_u64(), r.json["Purged"].as_u64()),
+        (Some(resolved), Some(resolved)),
+        "{}",
+        r.text
+    );
+    assert_eq!(std::fs::read_dir(archive.path()).unwrap().count(), 2, "two archives");
+
+    // The audit log has both archives and purges, by the admin's token.
+    let r = w.get("/api/audit?action=findings.purge", &w.viewer).await;
+    let entries = r.json["Entries"].as_array().unwrap_or_else(|| panic!("{}", r.text));
+    assert_eq!(entries.len(), 2, "{}", r.text);
+    assert!(entries.iter().all(|e| e["Actor"].as_str().unwrap().starts_with("token:admin-")), "{}", r.text);
 }

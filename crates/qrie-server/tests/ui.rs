@@ -516,3 +516,38 @@ async fn suppressions_and_pause_enforce_csrf_and_roles() {
     }
     assert!(audit.contains("token:operator-") && audit.contains("token:admin-"), "the actors are named");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_needs_an_archive_the_typed_id_and_an_admin() {
+    let w = world().await;
+    let (top, _) = busiest_policy(&w.state).await;
+    let confirm_page = format!("/policies/{top}/delete");
+    let admin = Browser::login(&w, &w.admin).await;
+    let page = admin.page(&confirm_page).await;
+    assert!(page.contains("No archive destination is configured"), "{page}");
+    assert!(!page.contains("/purge\""), "no purge form without an archive");
+
+    let archive = tempfile::tempdir().unwrap();
+    let state = w.state.clone().with_archive(std::sync::Arc::new(qrie_engine::archive::DirSink::new(archive.path())));
+    let w = World { app: qrie_server::router(state.clone()), state, ..w };
+    let admin = Browser::login(&w, &w.admin).await;
+    let page = admin.page(&confirm_page).await;
+    assert!(page.contains("Type the policy id to confirm") && page.contains(&format!("{top}/purge\"")), "{page}");
+    let purge = format!("/policies/{top}/purge");
+    assert_eq!(admin.post(&purge, &[("confirm", &top)]).await.status, StatusCode::FORBIDDEN, "no CSRF token");
+    let op = Browser::login(&w, &w.operator).await;
+    assert_eq!(op.submit("/policies", &purge, &[("confirm", &top)]).await.status, StatusCode::FORBIDDEN);
+    for typed in ["", "wrong-id"] {
+        let r = admin.submit(&confirm_page, &purge, &[("confirm", typed)]).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{typed:?}: {}", r.text);
+        assert!(r.text.contains("typed again"), "{}", r.text);
+    }
+    let held = w.state.engine.store.findings_for_policy(&top, None).await.unwrap().len();
+    assert!(held > 0 && w.state.engine.store.get_policy(&top).await.unwrap().is_some(), "nothing done yet");
+    let r = admin.submit(&confirm_page, &purge, &[("confirm", &top)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(r.headers[header::LOCATION], "/audit");
+    assert!(w.state.engine.store.findings_for_policy(&top, None).await.unwrap().is_empty());
+    let audit = admin.page("/audit").await;
+    assert!(audit.contains("findings.purge") && audit.contains(&archive.path().display().to_string()), "{audit}");
+}
