@@ -762,3 +762,66 @@ fn suppressions_pause_and_audit_from_the_command_line() {
     assert_eq!(by_me.as_array().unwrap().len(), 4, "{by_me}");
     assert!(q.fails(&["audit", "--action", "nope"]).contains("audit action"));
 }
+
+#[test]
+fn archive_and_purge_from_the_command_line() {
+    let q = Qrie::new();
+    q.demo();
+    let policy = "ec2-sg-open-ssh";
+    let all = q.findings(&["--state", "all", "--policy", policy]).len() as u64;
+    assert!(all > 0);
+
+    // Without --yes and without a terminal it refuses, and deletes nothing.
+    let err = q.fails(&["policies", "delete", policy, "--purge"]);
+    assert!(err.contains("--yes"), "{err}");
+    let err = q.fails(&["policies", "delete", policy, "--purge", "--yes", "--archive-to", "ftp://host/x"]);
+    assert!(err.contains("expected a directory or s3://"), "{err}");
+    let err = q.fails(&["policies", "delete", policy, "--purge", "--yes", "--archive-to", "s3://UPPER"]);
+    assert!(err.contains("bucket name"), "{err}");
+    assert_eq!(q.json(&["policies", "show", policy])["Status"], "active", "still launched");
+
+    // By default the archive goes beside the SQLite store.
+    let out = q.json(&["policies", "delete", policy, "--purge", "--yes"]);
+    assert_eq!((out["Archive"]["Archived"].as_u64(), out["Archive"]["Purged"].as_u64()), (Some(all), Some(all)));
+    let location = out["Archive"]["Location"].as_str().unwrap();
+    assert!(std::path::Path::new(location).starts_with(q.dir().join("archive")), "{location}");
+    assert!(q.findings(&["--state", "all", "--policy", policy]).is_empty());
+
+    // Retention: a suspended policy's resolved findings, counted, then archived.
+    let other = "s3-bucket-versioning-disabled";
+    q.ok(&["policies", "suspend", other, "--yes"]);
+    let resolved = q.findings(&["--state", "resolved", "--policy", other]).len() as u64;
+    assert!(resolved > 0);
+    let err = q.fails(&["findings", "archive", "--older-than", "5y"]);
+    assert!(err.contains("unknown unit"), "{err}");
+    let err = q.fails(&["findings", "archive", "--older-than", "soon"]);
+    assert!(err.contains("not a duration"), "{err}");
+    let dry = q.json(&["findings", "archive", "--older-than", "0d", "--policy", other, "--dry-run"]);
+    assert_eq!((dry["Archived"].as_u64(), dry["Purged"].as_u64()), (Some(resolved), Some(0)));
+    let none = q.json(&["findings", "archive", "--older-than", "30d", "--policy", other, "--yes"]);
+    assert_eq!((none["Archived"].as_u64(), none["Location"].as_str()), (Some(0), None));
+    let err = q.fails(&["findings", "archive", "--older-than", "0d", "--policy", other]);
+    assert!(err.contains("--yes"), "{err}");
+    let elsewhere = q.dir().join("retention");
+    let done = q.json(&[
+        "findings",
+        "archive",
+        "--older-than",
+        "0d",
+        "--policy",
+        other,
+        "--yes",
+        "--archive-to",
+        elsewhere.to_str().unwrap(),
+    ]);
+    assert_eq!((done["Archived"].as_u64(), done["Purged"].as_u64()), (Some(resolved), Some(resolved)));
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 1);
+    assert!(q.findings(&["--state", "all", "--policy", other]).is_empty());
+
+    // The audit log names the CLI user and the archives.
+    let purges = q.json(&["audit", "--action", "findings.purge"]);
+    let purges = purges.as_array().unwrap();
+    assert_eq!(purges.len(), 2, "{purges:?}");
+    assert!(purges.iter().all(|e| e["Actor"].as_str().unwrap().starts_with("cli:")));
+    assert!(purges.iter().any(|e| e["Target"].as_str().unwrap().starts_with(elsewhere.to_str().unwrap())));
+}

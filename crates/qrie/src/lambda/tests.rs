@@ -503,3 +503,34 @@ async fn a_job_whose_function_never_ran_or_never_ended_is_listed_failed_as_lost(
     let why = listed["Errors"].as_array().unwrap().last().unwrap()["Message"].as_str().unwrap();
     assert!(why.starts_with("lost: running since") && why.contains("timed out or crashed"), "{why}");
 }
+
+#[tokio::test]
+async fn the_scanner_runs_the_retention_schedule() {
+    let w = estate().await;
+    let store = w.container.ctx.store.clone();
+    let engine = w.container.engine().await.unwrap();
+    engine.suspend_policy("s3-bucket-versioning-disabled").await.unwrap();
+    let resolved = qrie_store::FindingFilter { state: Some(qrie_model::FindingState::Resolved), ..Default::default() };
+    let count = |rows: Vec<(String, u64)>| rows.into_iter().map(|r| r.1).sum::<u64>();
+    let before = count(store.count_findings(&resolved, None).await.unwrap());
+    assert!(before > 0);
+    // A mistyped field is the invocation's error, naming it; nothing is archived.
+    let typo = json!({"archive_older_than_days": 0, "dry_run": true});
+    let err = scanner::handle_invocation(w.container.clone(), typo, deadline()).await.unwrap_err();
+    assert!(format!("{err:#}").contains("dry_run"), "{err:#}");
+    let recent = json!({"archive_older_than_days": 30});
+    let answer = scanner::handle_invocation(w.container.clone(), recent, deadline()).await.unwrap();
+    assert_eq!(serde_json::to_value(answer).unwrap()["Archived"], 0, "nothing resolved 30 days ago");
+    let all = json!({"archive_older_than_days": 0});
+    let answer = serde_json::to_value(scanner::handle_invocation(w.container.clone(), all, deadline()).await.unwrap());
+    let answer = answer.unwrap();
+    assert_eq!((answer["Archived"].as_u64(), answer["Purged"].as_u64()), (Some(before), Some(before)), "{answer}");
+    // Without QRIE_ARCHIVE_TO a SQLite store archives beside itself.
+    let location = answer["Location"].as_str().unwrap();
+    assert!(std::path::Path::new(location).starts_with(w._dir.path().join("archive")), "{location}");
+    assert_eq!(count(store.count_findings(&resolved, None).await.unwrap()), 0);
+    // A sweep payload still runs a sweep.
+    let daily = json!({"scan_type": "anti-entropy"});
+    let answer = scanner::handle_invocation(w.container.clone(), daily, deadline()).await.unwrap();
+    assert!(matches!(answer, scanner::ScannerAnswer::Sweep(_)));
+}
