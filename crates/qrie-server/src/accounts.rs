@@ -101,12 +101,8 @@ async fn remove(
 ) -> ApiResult<Json<Value>> {
     who.require(Role::Admin)?;
     if q.hard {
-        if q.confirm.as_deref() != Some(id.as_str()) {
-            return Err(ApiError::bad_request(
-                "confirmation_required",
-                format!("a hard delete erases the account's inventory and findings: pass confirm={id}"),
-            ));
-        }
+        let cost = "a hard delete erases the account's inventory and findings";
+        crate::extract::typed_confirmation(&id, q.confirm.as_deref(), cost)?;
         state.engine.purge_account(&id).await?;
         return Ok(Json(json!({"AccountId": id, "Purged": true})));
     }

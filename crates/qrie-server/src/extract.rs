@@ -141,3 +141,15 @@ where
 {
     Ok(Some(<Option<T> as serde::Deserialize>::deserialize(d)?))
 }
+
+/// What cannot be undone (a hard delete, a purge) is confirmed by typing the
+/// id of what it deletes again (`confirm=ID`); `cost` says what is at stake.
+pub fn typed_confirmation(id: &str, typed: Option<&str>, cost: &str) -> Result<(), ApiError> {
+    if typed.map(str::trim) == Some(id) {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(
+        "confirmation_required",
+        format!("{cost}: confirm with the id typed again (confirm={id})"),
+    ))
+}

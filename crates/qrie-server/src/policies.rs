@@ -254,21 +254,10 @@ async fn delete(
     if !q.purge {
         return Ok(Json(serde_json::to_value(engine.delete_policy(&id).await?).map_err(ApiError::internal)?));
     }
-    check_confirmation(&id, q.confirm.as_deref())?;
+    crate::extract::typed_confirmation(&id, q.confirm.as_deref(), "purging deletes the policy's findings for good")?;
     let sink = state.archive_sink()?;
     let (purge, archive) = engine.delete_policy_purging(&id, sink, &qrie_engine::NoProgress).await?;
     let mut out = serde_json::to_value(purge).map_err(ApiError::internal)?;
     out["Archive"] = serde_json::to_value(archive).map_err(ApiError::internal)?;
     Ok(Json(out))
-}
-
-/// A hard delete is confirmed by typing the policy's id again.
-pub(crate) fn check_confirmation(id: &str, typed: Option<&str>) -> Result<(), ApiError> {
-    match typed.map(str::trim) {
-        Some(t) if t == id => Ok(()),
-        _ => Err(ApiError::bad_request(
-            "confirmation",
-            format!("purging deletes findings for good: confirm with the policy id ({id:?}) typed again"),
-        )),
-    }
 }

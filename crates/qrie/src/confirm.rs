@@ -6,27 +6,17 @@ use std::io::{BufRead, IsTerminal, Write};
 /// Proceeds when `--yes` was given, or when an operator at a terminal agrees.
 /// Without a terminal and without `--yes` it refuses rather than guess.
 pub fn confirm(warning: &str, yes: bool) -> Result<()> {
-    eprintln!("warning: {warning}");
-    if yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() {
-        bail!("not confirmed: pass --yes to proceed without a prompt");
-    }
-    eprint!("Continue? [y/N] ");
-    std::io::stderr().flush().ok();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    if matches!(answer.trim(), "y" | "Y" | "yes") {
-        Ok(())
-    } else {
-        bail!("cancelled")
-    }
+    ask(warning, yes, "Continue? [y/N] ", |a| matches!(a, "y" | "Y" | "yes"), "cancelled")
 }
 
 /// Proceeds when `--yes` was given, or when an operator at a terminal types
 /// `expected` (a policy id) again: for what cannot be undone.
 pub fn confirm_typed(warning: &str, expected: &str, yes: bool) -> Result<()> {
+    let refused = format!("cancelled: what was typed is not {expected}");
+    ask(warning, yes, &format!("Type {expected} to confirm: "), |a| a == expected, &refused)
+}
+
+fn ask(warning: &str, yes: bool, prompt: &str, accept: impl Fn(&str) -> bool, refused: &str) -> Result<()> {
     eprintln!("warning: {warning}");
     if yes {
         return Ok(());
@@ -34,13 +24,13 @@ pub fn confirm_typed(warning: &str, expected: &str, yes: bool) -> Result<()> {
     if !std::io::stdin().is_terminal() {
         bail!("not confirmed: pass --yes to proceed without a prompt");
     }
-    eprint!("Type {expected} to confirm: ");
+    eprint!("{prompt}");
     std::io::stderr().flush().ok();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
-    if answer.trim() == expected {
+    if accept(answer.trim()) {
         Ok(())
     } else {
-        bail!("cancelled: what was typed is not {expected}")
+        bail!("{refused}")
     }
 }

@@ -535,7 +535,7 @@ async fn purge(
     CsrfForm(viewer, f): CsrfForm<PurgeForm>,
 ) -> UiResult<Response> {
     viewer.require(Role::Admin)?;
-    crate::policies::check_confirmation(&id, f.confirm.as_deref())?;
+    crate::extract::typed_confirmation(&id, f.confirm.as_deref(), "purging deletes the policy's findings for good")?;
     let sink = state.archive_sink()?;
     viewer.who.engine(&state).delete_policy_purging(&id, sink, &qrie_engine::NoProgress).await?;
     Ok(see_other("/audit"))
