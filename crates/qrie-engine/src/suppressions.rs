@@ -591,6 +591,37 @@ pub struct FindingView {
     pub policy_paused: bool,
 }
 
+/// One finding as its page shows it: the overlay, the rule behind it, and
+/// the launched policy (paused or not).
+#[derive(Debug, Clone)]
+pub struct FindingDetail {
+    pub view: FindingView,
+    pub rule: Option<SuppressionRule>,
+    pub launched: Option<qrie_model::LaunchedPolicy>,
+}
+
+impl Engine {
+    /// The finding on `arn` for `policy` with its overlay as of `now`; `None`
+    /// when there is no such finding.
+    pub async fn finding_detail(
+        &self,
+        arn: &str,
+        policy: &str,
+        now: Timestamp,
+    ) -> Result<Option<FindingDetail>, EngineError> {
+        let Some(f) = self.store.get_finding(arn, policy).await? else { return Ok(None) };
+        let launched = self.store.get_policy(policy).await?;
+        let suppressor = self.suppressor(now).await?;
+        let suppression = suppressor.overlays(&*self.store, std::slice::from_ref(&f)).await?.pop().flatten();
+        let rule = match &suppression {
+            Some(s) => Some(self.suppression_rule(&s.rule_id).await?),
+            None => None,
+        };
+        let policy_paused = launched.as_ref().is_some_and(|p| p.status == qrie_model::PolicyStatus::Paused);
+        Ok(Some(FindingDetail { view: FindingView { finding: f, suppression, policy_paused }, rule, launched }))
+    }
+}
+
 /// The most findings one list request examines while filtering by
 /// suppression: a page can come back short (with a token to go on) rather
 /// than one request reading the whole store.

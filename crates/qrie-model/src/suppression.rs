@@ -118,6 +118,28 @@ pub struct SuppressionSubject<'a> {
 /// The longest ARN pattern.
 const MAX_ARN: usize = 2048;
 
+/// The scope as people read it: `policies: a, b; accounts: 1, 2; ARN: x`.
+impl std::fmt::Display for SuppressionScope {
+    fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn joined<T: ToString>(items: &[T]) -> String {
+            items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        }
+        let finding = self.finding.as_ref().map(|f| format!("{} / {}", f.arn, f.policy));
+        let parts = [
+            ("policies", joined(&self.policies)),
+            ("accounts", joined(&self.accounts)),
+            ("OUs", joined(&self.ous)),
+            ("regions", joined(&self.regions)),
+            ("tags (all)", joined(&self.tags)),
+            ("ARN", self.arn.clone().unwrap_or_default()),
+            ("finding", finding.unwrap_or_default()),
+        ];
+        let shown: Vec<String> =
+            parts.into_iter().filter(|(_, v)| !v.is_empty()).map(|(name, v)| format!("{name}: {v}")).collect();
+        out.write_str(&shown.join("; "))
+    }
+}
+
 impl SuppressionScope {
     /// Rejects malformed ids and a rule that would match every finding (a
     /// rule must say what it accepts).
@@ -591,6 +613,15 @@ mod tests {
         for bad in ["2020-01-01", "0d", "-3d", "5y", "soon", "", "99999999999d"] {
             assert!(parse_expiry(bad, now()).is_err(), "{bad}");
         }
+        // A scope reads as people write it.
+        let scope = SuppressionScope {
+            policies: vec!["a".into(), "b".into()],
+            regions: vec!["eu-west-1".into()],
+            arn: Some("arn:aws:s3:::logs-*".into()),
+            ..Default::default()
+        };
+        assert_eq!(scope.to_string(), "policies: a, b; regions: eu-west-1; ARN: arn:aws:s3:::logs-*");
+        assert_eq!(SuppressionScope::default().to_string(), "");
         // Durations alone (retention) may be zero.
         assert_eq!(parse_duration("0d"), Some(Ok(chrono::Duration::zero())));
         assert_eq!(parse_duration("90d"), Some(Ok(chrono::Duration::days(90))));

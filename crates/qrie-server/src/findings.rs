@@ -180,27 +180,19 @@ async fn detail(
     ApiQuery(q): ApiQuery<DetailQuery>,
 ) -> ApiResult<Json<Value>> {
     who.require(Role::Viewer)?;
-    let store = &*state.engine.store;
-    let Some(f) = store.get_finding(&q.arn, &q.policy).await? else {
+    let Some(d) = state.engine.finding_detail(&q.arn, &q.policy, qrie_engine::Engine::now()).await? else {
         return Err(ApiError::not_found(
             "unknown_finding",
             format!("no finding for resource {:?} and policy {:?}", q.arn, q.policy),
         ));
     };
-    let launched = store.get_policy(&q.policy).await?;
-    let suppressor = state.engine.suppressor(qrie_engine::Engine::now()).await?;
-    let suppression = suppressor.overlays(store, std::slice::from_ref(&f)).await?.pop().flatten();
-    let rule = match &suppression {
-        Some(s) => Some(state.engine.suppression_rule(&s.rule_id).await?),
-        None => None,
-    };
     Ok(Json(json!({
-        "Finding": f,
-        "Suppression": suppression,
-        "SuppressionRule": rule,
-        "PolicyPaused": launched.as_ref().is_some_and(|p| p.status == qrie_model::PolicyStatus::Paused),
+        "Finding": d.view.finding,
+        "Suppression": d.view.suppression,
+        "SuppressionRule": d.rule,
+        "PolicyPaused": d.view.policy_paused,
         "Policy": qrie_policies::get(&q.policy),
-        "Launched": launched,
-        "Resource": store.get_resource(&q.arn).await?,
+        "Launched": d.launched,
+        "Resource": state.engine.store.get_resource(&q.arn).await?,
     })))
 }

@@ -134,8 +134,31 @@ impl Ctx {
     }
 }
 
-/// How the audit log names a CLI user: `cli:` and the login name.
+/// How the audit log names a CLI user: `cli:` and the login name (`$USER`,
+/// `$LOGNAME`, else the process owner's name in the password database, else
+/// `uid-N`), never a made-up "unknown".
 pub fn cli_actor() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(process_owner);
     format!("cli:{}", qrie_model::text::terminal_safe(&user, false))
+}
+
+#[cfg(unix)]
+fn process_owner() -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else { return "unknown".into() };
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 2 && f[2].parse() == Ok(uid))
+        .map_or_else(|| format!("uid-{uid}"), |f| f[0].to_string())
+}
+
+#[cfg(not(unix))]
+fn process_owner() -> String {
+    "unknown".into()
 }

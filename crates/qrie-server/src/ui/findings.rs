@@ -356,17 +356,13 @@ async fn detail(
     viewer: Viewer,
     PageQuery(q): PageQuery<DetailQuery>,
 ) -> UiResult<Html<String>> {
-    let store = &*state.engine.store;
-    let Some(f) = store.get_finding(&q.arn, &q.policy).await? else {
+    let Some(detail) = state.engine.finding_detail(&q.arn, &q.policy, qrie_engine::Engine::now()).await? else {
         return Err(UiError::not_found(format!("No finding for resource {} and policy {}.", q.arn, q.policy)));
     };
+    let (view, launched) = (detail.view, detail.launched);
+    let (f, suppression, paused) = (&view.finding, &view.suppression, view.policy_paused);
     let def = qrie_policies::get(&f.policy);
-    let launched = store.get_policy(&f.policy).await?;
-    let resource = store.get_resource(&f.arn).await?;
-    let suppressor = state.engine.suppressor(qrie_engine::Engine::now()).await?;
-    let suppression = suppressor.overlays(store, std::slice::from_ref(&f)).await?.pop().flatten();
-    let paused = launched.as_ref().is_some_and(|l| l.status == qrie_model::PolicyStatus::Paused);
-    let view = FindingView { finding: f.clone(), suppression: suppression.clone(), policy_paused: paused };
+    let resource = state.engine.store.get_resource(&f.arn).await?;
     let suppress_one =
         href("/suppressions/new", &[("finding_arn", f.arn.as_str()), ("finding_policy", f.policy.as_str())]);
     let log = state

@@ -182,25 +182,6 @@ fn preview_section(p: &Preview) -> Markup {
     }
 }
 
-fn scope_text(s: &SuppressionScope) -> String {
-    let mut parts = Vec::new();
-    let mut list = |name: &str, v: String| {
-        if !v.is_empty() {
-            parts.push(format!("{name}: {v}"));
-        }
-    };
-    list("policies", join_list(&s.policies));
-    list("accounts", join_list(&s.accounts));
-    list("OUs", join_list(&s.ous));
-    list("regions", join_list(&s.regions));
-    list("tags (all)", join_list(&s.tags));
-    list("ARN", s.arn.clone().unwrap_or_default());
-    if let Some(f) = &s.finding {
-        list("finding", format!("{} / {}", f.arn, f.policy));
-    }
-    parts.join("; ")
-}
-
 fn status_cell(v: &RuleView) -> Markup {
     html! {
         span class=(format!("badge rule-{}", v.status)) { (v.status) }
@@ -222,7 +203,7 @@ fn rules_table(caption: &str, rows: &[RuleView]) -> Markup {
                         td { a href=(rule_href(&v.rule.id)) { code { (v.rule.id) } } }
                         td { (status_cell(v)) }
                         td { (v.rule.category.label()) }
-                        td.break { (scope_text(&v.rule.scope)) }
+                        td.break { (v.rule.scope.to_string()) }
                         td { (v.rule.reason) }
                         td { (v.rule.owner) }
                         td { @match v.rule.expires_at { Some(x) => (time(&x)), None => "never" } }
@@ -320,7 +301,7 @@ async fn show(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Stri
         (facts(vec![
             ("Status", status_cell(&view)),
             ("Category", html! { (r.category.label()) }),
-            ("Scope", html! { (scope_text(&r.scope)) }),
+            ("Scope", html! { (r.scope.to_string()) }),
             ("Reason", html! { (r.reason) }),
             ("Owner", html! { (r.owner) }),
             ("Created", html! { (time(&r.created_at)) " by " (r.created_by) }),

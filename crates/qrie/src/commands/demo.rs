@@ -146,8 +146,10 @@ async fn example_rules(engine: &qrie_engine::Engine) -> Result<()> {
         };
         let draft = RuleDraft {
             scope,
-            reason: "Accepted until the fix in change CHG-1042 ships; the resource is behind a compensating WAF rule"
-                .into(),
+            reason: format!(
+                "{} on this resource: accepted until the fix in change CHG-1042 ships (owner: secops)",
+                f.policy
+            ),
             category: SuppressionCategory::AcceptedRisk,
             owner: "secops".into(),
             expires_at: Some(now + chrono::Duration::days(10)),

@@ -124,15 +124,11 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: FindingsCmd) -> Result<()> {
             })
         }
         FindingsCmd::Show { arn, policy } => {
-            let Some(f) = ctx.store.get_finding(&arn, &policy).await? else {
+            let Some(detail) = ctx.engine().finding_detail(&arn, &policy, qrie_engine::Engine::now()).await? else {
                 bail!("no finding for resource {arn:?} and policy {policy:?}: `qrie findings list --state all` lists them");
             };
             let def = qrie_policies::get(&policy);
-            let engine = ctx.engine();
-            let suppressor = engine.suppressor(qrie_engine::Engine::now()).await?;
-            let suppression = suppressor.overlays(&*ctx.store, std::slice::from_ref(&f)).await?.pop().flatten();
-            let paused =
-                ctx.store.get_policy(&policy).await?.is_some_and(|p| p.status == qrie_model::PolicyStatus::Paused);
+            let FindingView { finding: f, suppression, policy_paused: paused } = detail.view;
             let doc = json!({
                 "Finding": f,
                 "Suppression": suppression,

@@ -4,7 +4,7 @@ use anyhow::{bail, Result};
 use qrie_engine::audit::AuditQuery;
 use qrie_engine::suppressions::{Preview, RuleDraft, RuleEdit, RuleListing, RuleView};
 use qrie_engine::Engine;
-use qrie_model::suppression::{parse_expiry, SuppressionScope};
+use qrie_model::suppression::parse_expiry;
 use serde_json::json;
 
 use crate::cli::{AuditArgs, RuleStatusArg, SuppressionsCmd};
@@ -48,7 +48,7 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: SuppressionsCmd) -> Result<()> 
                     v.rule.category.to_string(),
                     v.rule.owner.clone(),
                     v.rule.expires_at.map(|x| output::time(&x)).unwrap_or_else(|| "never".into()),
-                    scope_text(&v.rule.scope),
+                    v.rule.scope.to_string(),
                     v.rule.reason.clone(),
                 ]
             })
@@ -149,27 +149,6 @@ fn status_text(v: &RuleView) -> String {
 }
 
 /// A scope in one line, as the options that would give it.
-pub fn scope_text(s: &SuppressionScope) -> String {
-    let mut parts = Vec::new();
-    let mut list = |name: &str, v: &[String]| {
-        if !v.is_empty() {
-            parts.push(format!("{name}={}", v.join(",")));
-        }
-    };
-    list("policy", &s.policies);
-    list("accounts", &s.accounts);
-    list("ous", &s.ous);
-    list("regions", &s.regions);
-    list("tags", &s.tags.iter().map(ToString::to_string).collect::<Vec<_>>());
-    if let Some(a) = &s.arn {
-        parts.push(format!("arn={a}"));
-    }
-    if let Some(f) = &s.finding {
-        parts.push(format!("finding={} {}", f.arn, f.policy));
-    }
-    parts.join(" ")
-}
-
 fn rule_text(v: &RuleView) -> String {
     let r = &v.rule;
     format!(
@@ -177,7 +156,7 @@ fn rule_text(v: &RuleView) -> String {
         r.id,
         status_text(v),
         r.category.label(),
-        scope_text(&r.scope),
+        r.scope.to_string(),
         r.reason,
         r.owner,
         r.created_by,
