@@ -30,7 +30,10 @@ pub struct AccountView {
     pub account: Account,
     pub baselined: bool,
     pub resources: u64,
+    /// Active findings no suppression rule covers.
     pub active_findings: u64,
+    /// Active findings a suppression rule covers (counted apart).
+    pub suppressed_findings: u64,
 }
 
 /// What an Organizations discovery changed.
@@ -264,13 +267,20 @@ impl Engine {
         )?;
         let resources: HashMap<String, u64> = resources.into_iter().collect();
         let findings: HashMap<String, u64> = findings.into_iter().collect();
+        let suppressed = self.suppressed_counts(Engine::now()).await?.by_account;
+        let n_suppressed = |id: &str| suppressed.get(id).copied().unwrap_or(0);
         Ok(accounts
             .into_iter()
             .filter(|a| include_removed || a.is_active())
             .map(|a| AccountView {
                 baselined: a.is_baselined(),
                 resources: resources.get(&a.account_id).copied().unwrap_or(0),
-                active_findings: findings.get(&a.account_id).copied().unwrap_or(0),
+                active_findings: findings
+                    .get(&a.account_id)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(n_suppressed(&a.account_id)),
+                suppressed_findings: n_suppressed(&a.account_id),
                 account: a,
             })
             .collect())

@@ -79,7 +79,10 @@ pub struct PolicyView {
     pub definition: Option<&'static PolicyDef>,
     pub launched: Option<LaunchedPolicy>,
     pub effective_severity: Option<Severity>,
+    /// Active findings no suppression rule covers.
     pub active_findings: u64,
+    /// Active findings a suppression rule covers (counted apart).
+    pub suppressed_findings: u64,
 }
 
 /// The outcome of a suspension or deletion.
@@ -104,6 +107,8 @@ impl Engine {
             .await?
             .into_iter()
             .collect();
+        let suppressed = self.suppressed_counts(Engine::now()).await?.by_policy;
+        let n_suppressed = |id: &str| suppressed.get(id).copied().unwrap_or(0);
         let view = |id: &str, def: Option<&'static PolicyDef>| {
             let l = launched.get(id).cloned();
             let status = match (&l, def) {
@@ -117,7 +122,8 @@ impl Engine {
                 definition: def,
                 effective_severity: def.map(|d| l.as_ref().map_or(d.severity, |l| l.effective_severity(d))),
                 launched: l,
-                active_findings: counts.get(id).copied().unwrap_or(0),
+                active_findings: counts.get(id).copied().unwrap_or(0).saturating_sub(n_suppressed(id)),
+                suppressed_findings: n_suppressed(id),
             }
         };
         let mut rows: Vec<PolicyView> = qrie_policies::catalog().iter().map(|d| view(d.id, Some(d))).collect();

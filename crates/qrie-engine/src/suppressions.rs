@@ -509,6 +509,21 @@ impl Engine {
         Ok(candidates.into_iter().zip(overlays).filter_map(|(f, o)| o.map(|o| (f, o))).collect())
     }
 
+    /// How many active findings are suppressed now, by policy, account and
+    /// severity label: what listings subtract from their active counts and
+    /// show apart.
+    pub async fn suppressed_counts(&self, now: Timestamp) -> Result<SuppressedCounts, EngineError> {
+        let suppressor = self.suppressor(now).await?;
+        let mut counts = SuppressedCounts::default();
+        for (f, _) in self.suppressed_active(&suppressor).await? {
+            counts.total += 1;
+            *counts.by_policy.entry(f.policy.clone()).or_default() += 1;
+            *counts.by_account.entry(f.account_id.clone()).or_default() += 1;
+            *counts.by_severity.entry(f.severity.label().to_string()).or_default() += 1;
+        }
+        Ok(counts)
+    }
+
     /// Findings (in `state`) that some of `rules` may match: only the named
     /// findings, resources or policies when every rule names them, else
     /// every finding of the state. Matching itself is the caller's.
@@ -589,6 +604,15 @@ pub struct FindingView {
     pub finding: Finding,
     pub suppression: Option<Suppression>,
     pub policy_paused: bool,
+}
+
+/// Active findings suppressed now, counted (see [`Engine::suppressed_counts`]).
+#[derive(Debug, Clone, Default)]
+pub struct SuppressedCounts {
+    pub total: u64,
+    pub by_policy: HashMap<String, u64>,
+    pub by_account: HashMap<String, u64>,
+    pub by_severity: HashMap<String, u64>,
 }
 
 /// One finding as its page shows it: the overlay, the rule behind it, and

@@ -64,7 +64,7 @@ async fn metrics(State(state): State<AppState>, who: Principal) -> ApiResult<Res
             label(&route)
         );
     }
-    out += "# HELP qrie_findings_active Active findings by severity label.\n# TYPE qrie_findings_active gauge\n";
+    out += "# HELP qrie_findings_active Active findings no suppression rule covers, by severity label.\n# TYPE qrie_findings_active gauge\n";
     let active = FindingFilter { state: Some(FindingState::Active), ..Default::default() };
     let mut by_label: BTreeMap<String, u64> =
         qrie_model::SeverityLabel::ALL.iter().map(|l| (l.to_string(), 0)).collect();
@@ -73,8 +73,16 @@ async fn metrics(State(state): State<AppState>, who: Principal) -> ApiResult<Res
             *by_label.entry(s.label().to_string()).or_default() += n;
         }
     }
-    for (l, n) in by_label {
-        let _ = writeln!(out, "qrie_findings_active{{severity=\"{}\"}} {n}", label(&l));
+    // Suppressed findings are counted apart, as on the dashboard.
+    let suppressed = state.engine.suppressed_counts(qrie_engine::Engine::now()).await?.by_severity;
+    let n_suppressed = |l: &str| suppressed.get(l).copied().unwrap_or(0);
+    for (l, n) in &by_label {
+        let _ =
+            writeln!(out, "qrie_findings_active{{severity=\"{}\"}} {}", label(l), n.saturating_sub(n_suppressed(l)));
+    }
+    out += "# HELP qrie_findings_suppressed Active findings a suppression rule covers, by severity label.\n# TYPE qrie_findings_suppressed gauge\n";
+    for l in by_label.keys() {
+        let _ = writeln!(out, "qrie_findings_suppressed{{severity=\"{}\"}} {}", label(l), n_suppressed(l));
     }
     out += "# HELP qrie_jobs Jobs by status (the newest 1000 of each).\n# TYPE qrie_jobs gauge\n";
     // Abandoned jobs are settled first: a job whose runner died counts as interrupted, not running.

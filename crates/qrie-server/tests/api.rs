@@ -596,6 +596,35 @@ async fn suppressions_audit_and_pause_over_the_api() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let d = w.get("/api/summary/dashboard", &w.viewer).await;
     assert_eq!(d.json["Findings"]["Suppressed"], json!(n), "{}", d.text);
+    // Every count of active findings leaves them out and shows them apart.
+    let p = w.get(&format!("/api/policies/{top}"), &w.viewer).await;
+    assert_eq!(
+        (p.json["ActiveFindings"].as_u64(), p.json["SuppressedFindings"].as_u64()),
+        (Some(0), Some(n)),
+        "{}",
+        p.text
+    );
+    let accounts = w.get("/api/accounts", &w.viewer).await;
+    let listed = |field: &str| -> u64 {
+        accounts.json["Accounts"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}", accounts.text))
+            .iter()
+            .map(|a| a[field].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(listed("SuppressedFindings"), n, "{}", accounts.text);
+    assert_eq!(listed("ActiveFindings"), d.json["Findings"]["Active"].as_u64().unwrap(), "{}", accounts.text);
+    let m = w.get("/metrics", &w.operator).await;
+    let gauge = |name: &str| -> u64 {
+        m.text
+            .lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")))
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+            .sum()
+    };
+    assert_eq!(gauge("qrie_findings_suppressed"), n, "{}", m.text);
+    assert_eq!(gauge("qrie_findings_active"), d.json["Findings"]["Active"].as_u64().unwrap(), "{}", m.text);
 
     // Edits are conditional on the revision shown.
     let edit = json!({"reason": "accepted until Q3", "revision": revision});

@@ -81,3 +81,12 @@ pub fn time(t: &qrie_model::Timestamp) -> String {
 pub fn opt_time(t: &Option<qrie_model::Timestamp>) -> String {
     t.as_ref().map(time).unwrap_or_default()
 }
+
+/// Active findings, with the suppressed ones beside them when there are any.
+pub fn findings_count(active: u64, suppressed: u64) -> String {
+    if suppressed == 0 {
+        active.to_string()
+    } else {
+        format!("{active} (+{suppressed} suppressed)")
+    }
+}

@@ -11,7 +11,9 @@ use qrie_model::{Account, AccountSource, ScanType};
 use serde::Deserialize;
 
 use super::layout::{page, Nav};
-use super::widgets::{csrf_field, href, opt_time, path_segment, post_button, split_list, table, text_input};
+use super::widgets::{
+    csrf_field, findings_count, href, opt_time, path_segment, post_button, split_list, table, text_input,
+};
 use super::{after_start, see_other, CsrfForm, NoFields, UiResult, Viewer};
 use crate::accounts::start_scan;
 use crate::auth::Role;
@@ -41,7 +43,7 @@ fn row(viewer: &Viewer, a: &AccountView) -> Markup {
                 @else { span.badge.sev-medium { "Not baselined" } }
             }
             td.num { a href=(href("/inventory", &[("account", id)])) { (a.resources) } }
-            td.num { a href=(href("/findings", &[("account", id)])) { (a.active_findings) } }
+            td.num { (findings_count(a.active_findings, a.suppressed_findings, ("account", id))) }
             td {
                 div.actions {
                     @if viewer.may(Role::Operator) {

@@ -15,7 +15,9 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 use super::layout::{page, Nav};
-use super::widgets::{csrf_field, facts, href, join_list, policy_href, post_button, severity, split_list, table, time};
+use super::widgets::{
+    csrf_field, facts, findings_count, href, join_list, policy_href, post_button, severity, split_list, table, time,
+};
 use super::{after_start, see_other, CsrfForm, NoFields, PageQuery, UiError, UiResult, Viewer};
 use crate::auth::Role;
 use crate::extract::removed_accounts;
@@ -119,7 +121,7 @@ fn row(viewer: &Viewer, p: &PolicyView) -> Markup {
             td { @if let Some(d) = p.definition { (d.service.as_str()) } }
             td { @if let Some(s) = p.effective_severity { (severity(s)) } }
             td { (status_text(&p.status)) }
-            td.num { a href=(href("/findings", &[("policy", &p.policy_id)])) { (p.active_findings) } }
+            td.num { (findings_count(p.active_findings, p.suppressed_findings, ("policy", &p.policy_id))) }
             td { (actions(viewer, p)) }
         }
     }
@@ -169,7 +171,7 @@ async fn show(State(state): State<AppState>, viewer: Viewer, Path(id): Path<Stri
             ("Id", html! { code { (id) } }),
             ("Status", html! { (status_text(&p.status)) }),
             ("Severity", html! { @if let Some(s) = p.effective_severity { (severity(s)) } }),
-            ("Active findings", html! { a href=(href("/findings", &[("policy", &id)])) { (p.active_findings) } }),
+            ("Active findings", findings_count(p.active_findings, p.suppressed_findings, ("policy", &id))),
             ("Resource type", html! { @if let Some(d) = p.definition { (d.resource_type) } }),
             ("Launched", html! { @if let Some(l) = &p.launched { (time(&l.created_at)) } }),
         ]))
@@ -460,7 +462,7 @@ async fn suspend_confirm(
     viewer.require(Role::Admin)?;
     let p = view_of(&state, &id).await?;
     let cost = html! {
-        p { strong { "Suspending " (id) " resolves its " (p.active_findings) " active findings now" } " (reason POLICY_SUSPENDED) and stops evaluating it." }
+        p { strong { "Suspending " (id) " resolves its " (p.active_findings + p.suppressed_findings) " active findings now" } " (reason POLICY_SUSPENDED) and stops evaluating it." }
         p { "The findings stay as history. Re-activating it later scans everything in its scope again." }
         p { "To keep a copy of the findings first: " a href=(href("/findings.csv", &[("policy", &id)])) { "export them as CSV" } "." }
     };
@@ -493,7 +495,7 @@ async fn delete_confirm(
     viewer.require(Role::Admin)?;
     let p = view_of(&state, &id).await?;
     let cost = html! {
-        p { strong { "Deleting " (id) " resolves its " (p.active_findings) " active findings now" } " (reason POLICY_DELETED) and forgets its scope and overrides." }
+        p { strong { "Deleting " (id) " resolves its " (p.active_findings + p.suppressed_findings) " active findings now" } " (reason POLICY_DELETED) and forgets its scope and overrides." }
         p { "The findings stay as history. Launching it again starts from the catalog's defaults and scans everything in scope." }
     };
     let body = confirm(

@@ -194,3 +194,14 @@ pub fn split_list(s: Option<&str>) -> Vec<String> {
 pub fn join_list<T: std::fmt::Display>(items: &[T]) -> String {
     items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
 }
+
+/// A count of active findings linked to their list (`filter` narrows it),
+/// with the suppressed ones beside it when there are any.
+pub fn findings_count(active: u64, suppressed: u64, filter: (&str, &str)) -> Markup {
+    html! {
+        a href=(href("/findings", &[filter])) { (active) }
+        @if suppressed > 0 {
+            " " a.muted href=(href("/findings", &[filter, ("suppressed", "yes")])) { "+" (suppressed) " suppressed" }
+        }
+    }
+}

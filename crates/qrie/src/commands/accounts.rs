@@ -109,7 +109,7 @@ or wait for the weekly sweep (until then its changes are not counted as drift).\
                             None => "NOT BASELINED".into(),
                         },
                         v.resources.to_string(),
-                        v.active_findings.to_string(),
+                        output::findings_count(v.active_findings, v.suppressed_findings),
                         output::time(&v.account.added_at),
                     ]
                 },

@@ -31,7 +31,7 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: PoliciesCmd) -> Result<()> {
                     p.status.clone(),
                     p.definition.map(|d| d.service.to_string()).unwrap_or_default(),
                     p.effective_severity.map(|s| format!("{} {}", s, s.label())).unwrap_or_default(),
-                    p.active_findings.to_string(),
+                    output::findings_count(p.active_findings, p.suppressed_findings),
                     p.definition.map(|d| d.title.to_string()).unwrap_or_default(),
                 ]
             })
@@ -72,7 +72,8 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: PoliciesCmd) -> Result<()> {
                         serde_json::to_string(&l.scope).unwrap_or_default()
                     );
                 }
-                s += &format!("active findings: {}\n", p.active_findings);
+                s +=
+                    &format!("active findings: {}\n", output::findings_count(p.active_findings, p.suppressed_findings));
                 s
             })
         }
