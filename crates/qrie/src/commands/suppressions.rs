@@ -156,7 +156,7 @@ fn rule_text(v: &RuleView) -> String {
         r.id,
         status_text(v),
         r.category.label(),
-        r.scope.to_string(),
+        r.scope,
         r.reason,
         r.owner,
         r.created_by,
