@@ -75,6 +75,8 @@ pub const PREVIEW_ROWS: usize = 50;
 pub struct Suppressor {
     rules: Vec<SuppressionRule>,
     org_paths: HashMap<String, Vec<String>>,
+    /// Removed accounts, whose findings no count includes.
+    removed: HashSet<String>,
 }
 
 impl Suppressor {
@@ -123,28 +125,40 @@ impl Suppressor {
         if self.rules.is_empty() {
             return Ok(vec![None; findings.len()]);
         }
-        let tags = self.tags_of(store, findings).await?;
-        let none = BTreeMap::new();
-        Ok(findings.iter().map(|f| self.overlay(f, tags.get(&f.arn).unwrap_or(&none))).collect())
+        let tags = tags_of(store, findings, self.reads_tags()).await?;
+        Ok(self.overlays_given(findings, &tags))
     }
 
-    async fn tags_of(
+    /// The overlays on `findings`, in order, given their resources' tags
+    /// (read once by [`tags_of`] for several suppressors over the same findings).
+    pub fn overlays_given(
         &self,
-        store: &dyn Store,
         findings: &[Finding],
-    ) -> Result<HashMap<String, BTreeMap<String, String>>, EngineError> {
-        if !self.reads_tags() {
-            return Ok(HashMap::new());
-        }
-        let arns: Vec<String> = findings.iter().map(|f| f.arn.clone()).collect::<HashSet<_>>().into_iter().collect();
-        let mut out = HashMap::new();
-        for chunk in arns.chunks(100) {
-            for r in store.get_resources(chunk.to_vec()).await? {
-                out.insert(r.arn, r.tags);
-            }
-        }
-        Ok(out)
+        tags: &HashMap<String, BTreeMap<String, String>>,
+    ) -> Vec<Option<Suppression>> {
+        let none = BTreeMap::new();
+        findings.iter().map(|f| self.overlay(f, tags.get(&f.arn).unwrap_or(&none))).collect()
     }
+}
+
+/// The tags of the findings' resources by ARN, read from the store only when
+/// `needed` (some rule scopes on tags).
+pub async fn tags_of(
+    store: &dyn Store,
+    findings: &[Finding],
+    needed: bool,
+) -> Result<HashMap<String, BTreeMap<String, String>>, EngineError> {
+    if !needed {
+        return Ok(HashMap::new());
+    }
+    let arns: Vec<String> = findings.iter().map(|f| f.arn.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let mut out = HashMap::new();
+    for chunk in arns.chunks(100) {
+        for r in store.get_resources(chunk.to_vec()).await? {
+            out.insert(r.arn, r.tags);
+        }
+    }
+    Ok(out)
 }
 
 fn not_found(id: &str) -> EngineError {
@@ -194,12 +208,11 @@ impl Engine {
     }
 
     async fn suppressor_of(&self, rules: Vec<SuppressionRule>) -> Result<Suppressor, EngineError> {
-        let org_paths = if rules.iter().any(|r| !r.scope.ous.is_empty()) {
-            self.store.list_accounts().await?.into_iter().map(|a| (a.account_id, a.org_path)).collect()
-        } else {
-            HashMap::new()
-        };
-        Ok(Suppressor { rules, org_paths })
+        // One read of the accounts serves OU matching and the removed ones.
+        let accounts = if rules.is_empty() { Vec::new() } else { self.store.list_accounts().await? };
+        let removed = accounts.iter().filter(|a| !a.is_active()).map(|a| a.account_id.clone()).collect();
+        let org_paths = accounts.into_iter().map(|a| (a.account_id, a.org_path)).collect();
+        Ok(Suppressor { rules, org_paths, removed })
     }
 
     /// Stores a new rule and records it in the audit log.
@@ -392,10 +405,12 @@ impl Engine {
             s
         };
         let candidates = self.candidates(std::slice::from_ref(before), Some(FindingState::Active)).await?;
+        let reads_tags = was.reads_tags() || still.reads_tags() || others.reads_tags();
+        let tags = tags_of(&*self.store, &candidates, reads_tags).await?;
         let (was_on, still_on, other_on) = (
-            was.overlays(&*self.store, &candidates).await?,
-            still.overlays(&*self.store, &candidates).await?,
-            others.overlays(&*self.store, &candidates).await?,
+            was.overlays_given(&candidates, &tags),
+            still.overlays_given(&candidates, &tags),
+            others.overlays_given(&candidates, &tags),
         );
         let mut points = Vec::new();
         for (i, f) in candidates.iter().enumerate() {
@@ -469,8 +484,8 @@ impl Engine {
         let candidates = self.candidates(std::slice::from_ref(&probe), Some(FindingState::Active)).await?;
         let this = self.suppressor_of(vec![probe]).await?;
         let existing = self.suppressor(now).await?;
-        let (mine, theirs) =
-            (this.overlays(&*self.store, &candidates).await?, existing.overlays(&*self.store, &candidates).await?);
+        let tags = tags_of(&*self.store, &candidates, this.reads_tags() || existing.reads_tags()).await?;
+        let (mine, theirs) = (this.overlays_given(&candidates, &tags), existing.overlays_given(&candidates, &tags));
         let mut preview = Preview {
             total: 0,
             newly_suppressed: 0,
@@ -501,10 +516,8 @@ impl Engine {
         if s.is_empty() {
             return Ok(Vec::new());
         }
-        let removed: HashSet<String> =
-            self.store.list_accounts().await?.into_iter().filter(|a| !a.is_active()).map(|a| a.account_id).collect();
         let mut candidates = self.candidates(&s.rules, Some(FindingState::Active)).await?;
-        candidates.retain(|f| !removed.contains(&f.account_id));
+        candidates.retain(|f| !s.removed.contains(&f.account_id));
         let overlays = s.overlays(&*self.store, &candidates).await?;
         Ok(candidates.into_iter().zip(overlays).filter_map(|(f, o)| o.map(|o| (f, o))).collect())
     }
