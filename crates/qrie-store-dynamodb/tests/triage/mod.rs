@@ -302,26 +302,26 @@ async fn scenario(store: Arc<dyn Store>) {
     println!("{}: triage scenario passed ({} active findings)", store.location(), active.len());
 }
 
+/// A fresh SQLite store (in `dir`) and DynamoDB tables on moto under `prefix`.
+async fn both_backends(dir: &tempfile::TempDir, prefix: &str) -> [Arc<dyn Store>; 2] {
+    let dynamo = DynamoStore::new(Moto::shared().client().await, prefix);
+    dynamo.init().await.expect("tables");
+    let sqlite = qrie_store::open(&format!("sqlite:{}", dir.path().join(format!("{prefix}.db")).display())).unwrap();
+    [sqlite, Arc::new(dynamo)]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suppressions_pause_and_audit_on_both_backends() {
-    let moto = Moto::shared();
-    let dynamo = DynamoStore::new(moto.client().await, "triage_");
-    dynamo.init().await.expect("tables");
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = qrie_store::open(&format!("sqlite:{}", dir.path().join("t.db").display())).unwrap();
-    for store in [sqlite, Arc::new(dynamo) as Arc<dyn Store>] {
+    for store in both_backends(&dir, "triage_").await {
         scenario(store).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archive_before_purge_on_both_backends() {
-    let moto = Moto::shared();
-    let dynamo = DynamoStore::new(moto.client().await, "archive_");
-    dynamo.init().await.expect("tables");
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = qrie_store::open(&format!("sqlite:{}", dir.path().join("a.db").display())).unwrap();
-    for store in [sqlite, Arc::new(dynamo) as Arc<dyn Store>] {
+    for store in both_backends(&dir, "archive_").await {
         archive::scenario(store).await;
     }
 }
