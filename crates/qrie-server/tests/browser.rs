@@ -274,6 +274,20 @@ async fn submit(c: &Client, css: &str) {
     c.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
 }
 
+/// Submits a form whose answer redirects back to the page it is on: the
+/// path alone cannot tell the new page from the old, so this waits until the
+/// old document is gone (its root element stale) and the path is `path`.
+async fn submit_and_reload(c: &Client, css: &str, path: &str) {
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    submit(c, css).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while old.text().await.is_ok() {
+        assert!(Instant::now() < deadline, "the page never reloaded after submitting {css}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for_path_exact(c, path).await;
+}
+
 async fn fill(c: &Client, css: &str, text: &str) {
     let field = c.find(Locator::Css(css)).await.unwrap();
     field.clear().await.unwrap();
@@ -335,8 +349,7 @@ async fn triage(c: &Client, base: &str, w: &World, except: &str) {
     fill(c, "#f-reason", "Legacy estate, decommission planned").await;
     fill(c, "#f-owner", "platform").await;
     fill(c, "#f-expires", "10d").await;
-    submit(c, "main form button[value=preview]").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    submit_and_reload(c, "main form button[value=preview]", "/suppressions/new").await;
     let total = text_of(c, "main .preview-total").await;
     assert!(total.starts_with(&format!("{} active finding", bulk.1)), "{total}");
     assert_eq!(w.state.engine.suppression_rules().await.unwrap().len(), 1, "a preview saves nothing");
@@ -354,8 +367,7 @@ async fn triage(c: &Client, base: &str, w: &World, except: &str) {
 
     // Disable: the findings come back at once.
     c.goto(&format!("{base}{bulk_rule}")).await.unwrap();
-    submit(c, "form[action$='/disable'] button").await;
-    wait_for_path_exact(c, &bulk_rule).await;
+    submit_and_reload(c, "form[action$='/disable'] button", &bulk_rule).await;
     c.goto(&bulk_url).await.unwrap();
     let rows = c.find_all(Locator::Css("main tbody tr a[href^='/findings/detail']")).await.unwrap();
     assert_eq!(rows.len() as u64, bulk.1, "disabling unsuppressed them");
@@ -365,8 +377,7 @@ async fn triage(c: &Client, base: &str, w: &World, except: &str) {
 
     // Pause and resume the bulk policy from its page.
     c.goto(&format!("{base}/policies/{}", bulk.0)).await.unwrap();
-    submit(c, "form[action$='/pause'] button").await;
-    wait_for_path_exact(c, &format!("/policies/{}", bulk.0)).await;
+    submit_and_reload(c, "form[action$='/pause'] button", &format!("/policies/{}", bulk.0)).await;
     assert!(text_of(c, "main").await.contains("paused (not evaluated; findings kept)"));
     c.goto(&bulk_url).await.unwrap();
     assert!(text_of(c, "main tbody").await.contains("paused"));
