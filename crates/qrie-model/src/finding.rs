@@ -134,6 +134,24 @@ pub enum TransitionKind {
     Unsuppressed,
 }
 
+impl TransitionKind {
+    /// Opened, resolved and reopened change the state; the others are markers.
+    pub fn changes_state(self) -> bool {
+        matches!(self, TransitionKind::Opened | TransitionKind::Resolved | TransitionKind::Reopened)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransitionKind::Opened => "opened",
+            TransitionKind::Resolved => "resolved",
+            TransitionKind::Reopened => "reopened",
+            TransitionKind::Paused => "paused",
+            TransitionKind::Resumed => "resumed",
+            TransitionKind::Unsuppressed => "unsuppressed",
+        }
+    }
+}
+
 /// One state change in a finding's life.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -217,4 +235,26 @@ impl Finding {
     pub fn service(&self) -> &str {
         self.account_service.rsplit_once('_').map_or("", |(_, s)| s)
     }
+
+    /// This finding's [`finding_uid`].
+    pub fn uid(&self) -> String {
+        finding_uid(&self.arn, &self.policy)
+    }
+
+    /// The latest transition that changed the state (markers skipped).
+    pub fn last_state_change(&self) -> Option<&Transition> {
+        self.history.iter().rev().find(|t| t.kind.changes_state())
+    }
+}
+
+/// The identity of the finding on `arn` for `policy` outside qrie (OCSF
+/// `finding_info.uid`, the ASFF `Id`, notification keys): stable for as long
+/// as the pair exists, opaque, and bounded in length whatever the ARN's.
+pub fn finding_uid(arn: &str, policy: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(arn.as_bytes());
+    h.update([0]);
+    h.update(policy.as_bytes());
+    format!("qrie-{}", hex::encode(&h.finalize()[..16]))
 }

@@ -32,8 +32,8 @@ pub mod verdict;
 pub use account::{Account, AccountSource, AccountStatus};
 pub use error::ValidationError;
 pub use finding::{
-    history_series, DetectedBy, Finding, FindingState, ResolvedReason, Transition, TransitionKind, Trigger,
-    HISTORY_KEPT,
+    finding_uid, history_series, DetectedBy, Finding, FindingState, ResolvedReason, Transition, TransitionKind,
+    Trigger, HISTORY_KEPT,
 };
 pub use ids::{validate_account_id, validate_region, Service};
 pub use job::{
