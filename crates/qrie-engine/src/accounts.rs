@@ -68,6 +68,12 @@ pub enum DiscoverError {
 }
 
 impl Engine {
+    /// The ids of removed accounts: views leave their findings out.
+    pub async fn removed_account_ids(&self) -> Result<Vec<String>, EngineError> {
+        let accounts = self.store.list_accounts().await?;
+        Ok(accounts.into_iter().filter(|a| !a.is_active()).map(|a| a.account_id).collect())
+    }
+
     /// Reads the organization's member accounts and adds the new ones (source
     /// `organizations`, not baselined: their first complete sweep baselines
     /// them) or updates the OU path of known ones. `None`: the cloud has no

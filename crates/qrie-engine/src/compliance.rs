@@ -51,23 +51,27 @@ pub struct CompliancePosture {
     pub controls: Vec<ControlPosture>,
 }
 
+/// The framework with this id, or an error listing the known ones.
+pub(crate) fn framework_named(id: &str) -> Result<&'static Framework, EngineError> {
+    frameworks::framework(id).ok_or_else(|| {
+        let known: Vec<&str> = frameworks::frameworks().iter().map(|f| f.id.as_str()).collect();
+        EngineError::Invalid(qrie_model::ValidationError::Parameter {
+            name: "framework".into(),
+            reason: format!("unknown framework {id:?}; known: {}", known.join(", ")),
+        })
+    })
+}
+
 impl Engine {
     /// Posture for one framework, or (`None`) for every framework.
     pub async fn compliance(&self, framework: Option<&str>) -> Result<Vec<CompliancePosture>, EngineError> {
         let selected: Vec<&Framework> = match framework {
-            Some(id) => vec![frameworks::framework(id).ok_or_else(|| {
-                let known: Vec<&str> = frameworks::frameworks().iter().map(|f| f.id.as_str()).collect();
-                EngineError::Invalid(qrie_model::ValidationError::Parameter {
-                    name: "framework".into(),
-                    reason: format!("unknown framework {id:?}; known: {}", known.join(", ")),
-                })
-            })?],
+            Some(id) => vec![framework_named(id)?],
             None => frameworks::frameworks().iter().collect(),
         };
         let active: std::collections::HashSet<String> =
             self.store.list_policies().await?.into_iter().filter(|p| p.is_active()).map(|p| p.policy_id).collect();
-        let removed: Vec<String> =
-            self.store.list_accounts().await?.into_iter().filter(|a| !a.is_active()).map(|a| a.account_id).collect();
+        let removed = self.removed_account_ids().await?;
         let filter =
             FindingFilter { state: Some(FindingState::Active), exclude_accounts: removed, ..Default::default() };
         let mut findings: HashMap<String, u64> =

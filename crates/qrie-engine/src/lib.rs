@@ -26,6 +26,7 @@ pub mod commit;
 pub mod compliance;
 pub mod evaluate;
 pub mod events;
+pub mod export;
 pub mod fanout;
 pub mod history;
 mod inventory;
@@ -82,6 +83,8 @@ pub enum EngineError {
     /// The archive could not be written or stored: nothing was purged.
     #[error("the archive could not be stored, so nothing was purged: {0}")]
     Archive(String),
+    #[error("export: {0}")]
+    Export(String),
 }
 
 /// The engine over one store and one cloud.

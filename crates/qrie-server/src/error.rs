@@ -94,6 +94,7 @@ impl From<EngineError> for ApiError {
             EngineError::Paused(_) => (S::CONFLICT, "policy_paused"),
             EngineError::NotPaused(_) => (S::CONFLICT, "policy_not_paused"),
             EngineError::Archive(_) => (S::BAD_GATEWAY, "archive_failed"),
+            EngineError::Export(_) => (S::INTERNAL_SERVER_ERROR, "export_failed"),
         };
         ApiError::new(status, code, e.to_string())
     }

@@ -2,11 +2,16 @@
 //! its history, policy definition and resource.
 
 use crate::json::Json;
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::Method;
+use axum::http::{header, Method};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures::StreamExt;
+use qrie_engine::export::ExportQuery;
 use qrie_engine::suppressions::{FindingView, SuppressedFilter};
 use qrie_engine::EngineError;
+use qrie_export::{ExportContext, ExportFormat, Exporter};
 use qrie_model::{FindingState, Service};
 use qrie_store::{FindingFilter, FindingSort};
 use serde::Deserialize;
@@ -21,6 +26,53 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add("/findings/detail", &[Method::GET], get(detail))
         .add("/findings/history", &[Method::GET], get(history))
         .add("/findings/archive", &[Method::POST], axum::routing::post(archive))
+        .add("/findings/export", &[Method::GET], get(export))
+}
+
+/// Every finding the list's filters select, in an export format, streamed
+/// (`format`: ocsf, asff, csv or jsonl; `limit` and `next_token` do not apply).
+async fn export(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Response> {
+    who.require(Role::Viewer)?;
+    let Some(format) = &q.format else {
+        return Err(ApiError::bad_request("validation", "format is required: ocsf, asff, csv or jsonl"));
+    };
+    if q.limit.is_some() || q.next_token.is_some() {
+        return Err(ApiError::bad_request(
+            "validation",
+            "an export streams every finding the filters select: limit and next_token do not apply",
+        ));
+    }
+    export_response(&state, &q, format.parse()?).await
+}
+
+/// The streamed export response: the API's and the findings page's.
+pub async fn export_response(state: &AppState, q: &ListQuery, format: ExportFormat) -> ApiResult<Response> {
+    let (filter, sort) = filter_of(&*state.engine.store, q).await?;
+    let query = ExportQuery { filter, sort, suppressed: suppressed_of(q)? };
+    let context = ExportContext {
+        product_version: env!("CARGO_PKG_VERSION").to_string(),
+        ui_url: state.config.public_url.clone(),
+        ..ExportContext::default()
+    };
+    let chunks = state.engine.export_findings(query, Exporter::new(format, context)).map(|chunk| match chunk {
+        Ok(c) => Ok(axum::body::Bytes::from(c.bytes)),
+        Err(e) => {
+            // The status line is gone: all a client can be told now is that
+            // the body ended early (the chunked encoding is cut short).
+            tracing::error!(error = %e, "export failed part way");
+            Err(e)
+        }
+    });
+    let disposition = format!("attachment; filename=\"{}\"", format.file_name());
+    Ok((
+        [(header::CONTENT_TYPE, format.content_type().to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        Body::from_stream(chunks),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -71,6 +123,8 @@ pub struct ListQuery {
     pub include_removed: bool,
     pub limit: Option<usize>,
     pub next_token: Option<String>,
+    /// `/api/findings/export` only: ocsf, asff, csv or jsonl.
+    pub format: Option<String>,
 }
 
 async fn list(
@@ -79,6 +133,9 @@ async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<PageBody<FindingView>>> {
     who.require(Role::Viewer)?;
+    if q.format.is_some() {
+        return Err(ApiError::bad_request("validation", "format is for /api/findings/export: the list is JSON"));
+    }
     let (filter, sort) = filter_of(&*state.engine.store, &q).await?;
     let which = suppressed_of(&q)?;
     let page = page_request(&state, q.limit, q.next_token).await?;

@@ -52,6 +52,8 @@ pub struct ServerConfig {
     /// Believe `X-Forwarded-Proto` and `X-Forwarded-For` (every request comes
     /// through a proxy that sets them).
     pub trust_proxy: bool,
+    /// Where people reach the UI, for links in exported findings (none: no links).
+    pub public_url: Option<String>,
     /// Timeouts and caps on connections and requests.
     pub limits: listen::Limits,
 }
@@ -63,6 +65,7 @@ impl Default for ServerConfig {
             events_body_limit: qrie_events::MAX_INPUT_BYTES,
             secure_cookies: false,
             trust_proxy: false,
+            public_url: None,
             limits: listen::Limits::default(),
         }
     }

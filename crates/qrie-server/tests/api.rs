@@ -743,3 +743,60 @@ async fn archive_and_purge_over_the_api() {
     assert_eq!(entries.len(), 2, "{}", r.text);
     assert!(entries.iter().all(|e| e["Actor"].as_str().unwrap().starts_with("token:admin-")), "{}", r.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn findings_export_streams_each_format_with_the_list_filters() {
+    let w = world().await;
+    let (top, n) = busiest_policy(&w.state).await;
+    let listed = w.all_findings(&format!("policy={top}&state=all"), 100).await;
+    assert_eq!(
+        call(&w.app, req(Method::GET, "/api/findings/export?format=ocsf", None, None)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    for (query, expected) in [
+        ("", "format is required"),
+        ("format=xml", "ocsf, asff, csv, jsonl"),
+        ("format=ocsf&limit=5", "limit and next_token do not apply"),
+        ("format=ocsf&policy=no-such-policy", "no-such-policy"),
+    ] {
+        let r = w.get(&format!("/api/findings/export?{query}"), &w.viewer).await;
+        assert!(r.status.is_client_error(), "{query}: {}", r.status);
+        assert!(r.text.contains(expected), "{query}: {}", r.text);
+    }
+
+    let r = w.get(&format!("/api/findings/export?format=ocsf&policy={top}&state=all"), &w.viewer).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.headers[header::CONTENT_TYPE], "application/x-ndjson");
+    assert!(r.headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains("qrie-findings.ocsf.jsonl"));
+    let records: Vec<Value> = r.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), listed.len());
+    assert!(records.len() as u64 >= n);
+    let uids: HashSet<String> =
+        records.iter().map(|r| r["finding_info"]["uid"].as_str().unwrap().to_string()).collect();
+    let want: HashSet<String> = listed
+        .iter()
+        .map(|f| qrie_model::finding_uid(f["ARN"].as_str().unwrap(), f["Policy"].as_str().unwrap()))
+        .collect();
+    assert_eq!(uids, want, "the same findings as the list");
+    assert!(records.iter().all(|r| r["class_uid"] == 2004 && r["finding_info"].get("src_url").is_none()));
+
+    let r = w.get(&format!("/api/findings/export?format=asff&policy={top}"), &w.viewer).await;
+    let asff: Vec<Value> = r.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(asff.len() as u64, n);
+    assert!(asff.iter().all(|f| f["SchemaVersion"] == "2018-10-08" && f["RecordState"] == "ACTIVE"));
+
+    let r = w.get(&format!("/api/findings/export?format=csv&policy={top}"), &w.viewer).await;
+    assert!(r.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    assert_eq!(r.text.lines().count() as u64, n + 1);
+
+    // With the UI's address configured, records link to the finding's page.
+    let config = ServerConfig { public_url: Some("https://qrie.example.com".into()), ..ServerConfig::default() };
+    let linked = qrie_server::router(qrie_server::AppState::new(w.state.engine.clone(), config));
+    let uri = format!("/api/findings/export?format=ocsf&policy={top}");
+    let r = call(&linked, req(Method::GET, &uri, Some(&w.viewer), None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.text.lines().count() as u64, n);
+    let first: Value = serde_json::from_str(r.text.lines().next().unwrap()).unwrap();
+    let link = first["finding_info"]["src_url"].as_str().unwrap();
+    assert!(link.starts_with("https://qrie.example.com/findings/detail?arn="), "{link}");
+}

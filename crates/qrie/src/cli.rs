@@ -73,9 +73,14 @@ pub enum Command {
     #[command(subcommand)]
     Jobs(JobsCmd),
     /// Compliance posture per framework control: passing, failing (with finding counts), not evaluated.
+    ///
+    /// With --format ocsf and a framework: OCSF 1.5 Compliance Findings, one
+    /// per active finding × control of the framework it fails (streamed).
     Compliance {
         /// cis-aws-3.0, nist-800-53-r5, pci-dss-4.0, hipaa or cmmc-2.0 (default: a summary of all).
         framework: Option<String>,
+        #[command(flatten)]
+        to: ExportArgs,
     },
     /// CloudTrail events: re-evaluate what they changed, explain routing, counters.
     #[command(subcommand)]
@@ -140,6 +145,10 @@ pub struct ServerArgs {
     /// request comes through that proxy: clients can send these headers too.
     #[arg(long, help_heading = "Behind a proxy")]
     pub trust_proxy: bool,
+    /// The address people reach the web UI at (https://qrie.example.com):
+    /// findings exported through the API link to their page there.
+    #[arg(long, env = "QRIE_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url, help_heading = "Behind a proxy")]
+    pub public_url: Option<String>,
     #[command(flatten)]
     pub archive: ArchiveToArgs,
 }
@@ -578,30 +587,25 @@ pub enum SortArg {
 pub enum FindingsCmd {
     /// List findings (active ones by default).
     List {
-        #[arg(long, value_enum, default_value_t = StateArg::Active)]
-        state: StateArg,
-        #[arg(long)]
-        policy: Option<String>,
-        #[arg(long)]
-        account: Option<String>,
-        #[arg(long, value_enum)]
-        service: Option<ServiceArg>,
-        #[arg(long)]
-        region: Option<String>,
-        /// Only findings at least this severe (0-100).
-        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
-        severity_min: Option<u8>,
-        #[arg(long, value_enum, default_value_t = SortArg::Severity)]
-        sort: SortArg,
+        #[command(flatten)]
+        query: FindingQueryArgs,
         /// At most this many findings (default: all).
         #[arg(long)]
         limit: Option<usize>,
-        /// Include findings of removed accounts.
-        #[arg(long)]
-        include_removed: bool,
-        /// Findings a suppression rule covers: no (the default), yes or all.
-        #[arg(long, value_enum, default_value_t = SuppressedArg::No)]
-        suppressed: SuppressedArg,
+    },
+    /// Export findings for other tools, streamed (any number of findings in
+    /// bounded memory): --format ocsf (OCSF 1.5 Detection Findings: Create,
+    /// Update once reopened, Close once resolved), asff (Security Hub's
+    /// format, resolved findings ARCHIVED), csv or jsonl. The filters are
+    /// `findings list`'s; `--state all` includes resolved findings.
+    #[command(after_help = "Examples:\n  qrie --format ocsf findings export --state all -o findings.ocsf.jsonl\n  \
+qrie --format asff findings export --severity-min 70 | jq -s '{Findings: .[:100]}'\n  \
+qrie --format csv findings export --account 111122223333 > findings.csv")]
+    Export {
+        #[command(flatten)]
+        query: FindingQueryArgs,
+        #[command(flatten)]
+        to: ExportArgs,
     },
     /// One finding with its evidence, remediation and history.
     Show { arn: String, policy: String },
@@ -627,6 +631,56 @@ pub enum FindingsCmd {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+}
+
+/// Which findings: the filters `findings list` and `findings export` share.
+#[derive(Args, Debug, Clone)]
+pub struct FindingQueryArgs {
+    #[arg(long, value_enum, default_value_t = StateArg::Active)]
+    pub state: StateArg,
+    #[arg(long)]
+    pub policy: Option<String>,
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long, value_enum)]
+    pub service: Option<ServiceArg>,
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Only findings at least this severe (0-100).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub severity_min: Option<u8>,
+    #[arg(long, value_enum, default_value_t = SortArg::Severity)]
+    pub sort: SortArg,
+    /// Include findings of removed accounts.
+    #[arg(long)]
+    pub include_removed: bool,
+    /// Findings a suppression rule covers: no (the default), yes or all.
+    #[arg(long, value_enum, default_value_t = SuppressedArg::No)]
+    pub suppressed: SuppressedArg,
+}
+
+/// Where an export goes, and what its findings link to.
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs {
+    /// Write to this file (complete or not at all: it appears when the
+    /// export is done) instead of standard output.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<std::path::PathBuf>,
+    /// The web UI's address (https://qrie.example.com): exported findings
+    /// link to their page there. Without it they carry no link.
+    #[arg(long, env = "QRIE_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+}
+
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let ok = (s.starts_with("https://") || s.starts_with("http://"))
+        && s.len() > "https://".len()
+        && !s.contains(['?', '#', ' ', '"', '<', '>']);
+    if ok {
+        Ok(s.trim_end_matches('/').to_string())
+    } else {
+        Err(format!("{s:?} is not a base URL: http(s)://HOST[:PORT][/PATH], no query"))
+    }
 }
 
 fn parse_age(s: &str) -> Result<chrono::Duration, String> {

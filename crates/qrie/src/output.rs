@@ -16,10 +16,43 @@ use std::io::Write;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Format {
+    /// Aligned columns for people.
     #[default]
     Table,
+    /// One JSON document (a list is an array).
     Json,
+    /// RFC 4180 CSV with a header row.
     Csv,
+    /// One JSON document per line (a list is a line per item).
+    Jsonl,
+    /// OCSF 1.5 findings, a line each: `findings export`, `compliance FRAMEWORK`.
+    Ocsf,
+    /// AWS Security Finding Format, a finding per line: `findings export`.
+    Asff,
+}
+
+impl Format {
+    /// The export format this is, for the commands that export findings.
+    pub fn export(self) -> Option<qrie_export::ExportFormat> {
+        match self {
+            Format::Ocsf => Some(qrie_export::ExportFormat::Ocsf),
+            Format::Asff => Some(qrie_export::ExportFormat::Asff),
+            Format::Csv => Some(qrie_export::ExportFormat::Csv),
+            Format::Jsonl => Some(qrie_export::ExportFormat::Jsonl),
+            Format::Table | Format::Json => None,
+        }
+    }
+}
+
+/// The error of a finding format given to a command that prints something else.
+fn not_findings(format: Format) -> anyhow::Error {
+    let name = format.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+    let commands = if format == Format::Ocsf {
+        "`qrie findings export` and `qrie compliance FRAMEWORK`"
+    } else {
+        "`qrie findings export`"
+    };
+    anyhow::anyhow!("--format {name} is an export format of findings: it is for {commands}")
 }
 
 /// Prints a list: `row` gives the table/CSV cells of one item.
@@ -35,6 +68,13 @@ pub fn list<T: Serialize>(
             serde_json::to_writer_pretty(&mut out, items)?;
             writeln!(out)?;
         }
+        Format::Jsonl => {
+            for item in items {
+                serde_json::to_writer(&mut out, item)?;
+                writeln!(out)?;
+            }
+        }
+        Format::Ocsf | Format::Asff => return Err(not_findings(format)),
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);
             w.write_record(headers)?;
@@ -67,7 +107,12 @@ pub fn document<T: Serialize>(format: Format, value: &T, text: impl FnOnce() -> 
             serde_json::to_writer_pretty(&mut out, value)?;
             writeln!(out)?;
         }
+        Format::Jsonl => {
+            serde_json::to_writer(&mut out, value)?;
+            writeln!(out)?;
+        }
         Format::Csv => anyhow::bail!("this command prints a document, not a list: use --format table or json"),
+        Format::Ocsf | Format::Asff => return Err(not_findings(format)),
         Format::Table => write!(out, "{}", terminal_safe(&text(), true))?,
     }
     Ok(())

@@ -54,3 +54,27 @@ impl Progress for Bar {
         self.bar.finish_and_clear();
     }
 }
+
+/// A running count for work of unknown size (records exported).
+pub struct Counter {
+    bar: ProgressBar,
+}
+
+impl Counter {
+    pub fn new(label: &str) -> Self {
+        let bar = if std::io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
+        let style = ProgressStyle::with_template("{prefix:>12} {spinner} {pos} records ({elapsed}, {per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        bar.set_style(style);
+        bar.set_prefix(label.to_string());
+        Counter { bar }
+    }
+
+    pub fn set(&self, n: u64) {
+        self.bar.set_position(n);
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

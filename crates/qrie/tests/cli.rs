@@ -829,3 +829,83 @@ fn archive_and_purge_from_the_command_line() {
     }));
     assert!(purges.iter().any(|e| e["Target"].as_str().unwrap().starts_with(elsewhere.to_str().unwrap())));
 }
+
+/// Runs `scripts/validate-export KIND FILE` in the test venv (see scripts/setup-python).
+fn validate_export(kind: &str, file: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = std::process::Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("scripts/validate-export"))
+        .arg(kind)
+        .arg(file)
+        .output()
+        .expect("run scripts/validate-export (scripts/setup-python makes the venv)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{kind} export of {} is invalid:\n{text}", file.display());
+    text
+}
+
+#[test]
+fn findings_export_in_every_format_from_the_command_line() {
+    let q = Qrie::new();
+    q.demo();
+    let all = q.findings(&["--state", "all", "--suppressed", "all"]).len();
+    assert!(all > 0);
+
+    let err = q.fails(&["findings", "export"]);
+    assert!(err.contains("--format ocsf, asff, csv or jsonl"), "{err}");
+    let err = q.fails(&["--format", "ocsf", "findings", "list"]);
+    assert!(err.contains("qrie findings export"), "{err}");
+    let err = q.fails(&["--format", "csv", "findings", "export", "--public-url", "ftp://x"]);
+    assert!(err.contains("not a base URL"), "{err}");
+    let missing = q.dir().join("no/such/dir/out.csv");
+    let err = q.fails(&["--format", "csv", "findings", "export", "-o", missing.to_str().unwrap()]);
+    assert!(err.contains("creating a file in"), "{err}");
+
+    // OCSF to a file, with links; valid against the OCSF class definitions.
+    let ocsf = q.dir().join("findings.ocsf.jsonl");
+    let args =
+        ["findings", "export", "--state", "all", "--suppressed", "all", "--public-url", "https://qrie.example.com/"];
+    let mut with_output = vec!["--format", "ocsf"];
+    with_output.extend(args);
+    with_output.extend(["-o", ocsf.to_str().unwrap()]);
+    q.ok(&with_output);
+    assert!(validate_export("ocsf", &ocsf).contains(&format!("{all} valid records")));
+    let first: Value = serde_json::from_str(std::fs::read_to_string(&ocsf).unwrap().lines().next().unwrap()).unwrap();
+    assert!(first["finding_info"]["src_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://qrie.example.com/findings/detail?"));
+    let leftovers: Vec<_> = std::fs::read_dir(q.dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "no partial file is left behind");
+
+    // ASFF to standard output; valid for BatchImportFindings.
+    let asff = q.ok(&["--format", "asff", "findings", "export", "--state", "all", "--suppressed", "all"]);
+    let asff_file = q.dir().join("asff.jsonl");
+    std::fs::write(&asff_file, &asff).unwrap();
+    assert!(validate_export("asff", &asff_file).contains(&format!("{all} valid records")));
+
+    // CSV with the list's filters: the same findings as the list.
+    let account = q.findings(&[])[0]["AccountId"].as_str().unwrap().to_string();
+    let listed = q.findings(&["--account", &account, "--suppressed", "no"]).len();
+    let csv = q.ok(&["--format", "csv", "findings", "export", "--account", &account]);
+    assert_eq!(csv.lines().count(), listed + 1, "a header and a row per finding");
+    assert!(csv.lines().skip(1).all(|l| l.contains(&account)));
+
+    // JSON Lines for lists too.
+    let lines = q.ok(&["--format", "jsonl", "findings", "list", "--limit", "3"]);
+    let items: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(items.len(), 3);
+    assert!(items.iter().all(|i| i["ARN"].is_string()), "each line is a finding");
+
+    // Compliance findings of one framework.
+    let err = q.fails(&["--format", "ocsf", "compliance"]);
+    assert!(err.contains("name it"), "{err}");
+    let compliance = q.dir().join("cis.jsonl");
+    q.ok(&["--format", "ocsf", "compliance", "cis-aws-3.0", "-o", compliance.to_str().unwrap()]);
+    let report = validate_export("ocsf", &compliance);
+    assert!(!report.starts_with("0 valid"), "{report}");
+}

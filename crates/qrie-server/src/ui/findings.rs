@@ -3,13 +3,11 @@
 //! history). The filter is the API's ([`crate::findings::filter_of`]).
 
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
 use qrie_model::{Service, SeverityLabel};
-use qrie_store::PageRequest;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -32,8 +30,6 @@ pub fn routes(r: Router<AppState>) -> Router<AppState> {
 }
 
 const PAGE_SIZE: usize = 50;
-/// A CSV export stops here; a larger one belongs to the API's pages.
-pub const CSV_MAX_ROWS: usize = 100_000;
 
 /// The filters of a query as link parameters (no cursor, no limit).
 fn params(q: &ListQuery) -> Vec<(&'static str, String)> {
@@ -163,78 +159,10 @@ async fn list(
     page(&state, &viewer, Nav::Findings, "Findings", body).await
 }
 
-/// A cell a spreadsheet would run as a formula is defused: names and tags
-/// are chosen by whoever owns the resource.
-fn cell(s: &str) -> String {
-    qrie_model::text::csv_cell(s).into_owned()
-}
-
-pub const CSV_HEADERS: [&str; 13] = [
-    "ARN",
-    "Policy",
-    "Severity",
-    "SeverityLabel",
-    "State",
-    "ResolvedReason",
-    "AccountId",
-    "Region",
-    "Service",
-    "ResourceType",
-    "FirstSeen",
-    "LastEvaluated",
-    "SuppressedBy",
-];
-
-fn csv_row(v: &FindingView) -> Vec<String> {
-    let f = &v.finding;
-    vec![
-        cell(&f.arn),
-        cell(&f.policy),
-        f.severity.value().to_string(),
-        f.severity.label().to_string(),
-        f.state.as_str().to_string(),
-        f.resolved_reason.map(|r| r.as_str().to_string()).unwrap_or_default(),
-        f.account_id.clone(),
-        f.region.clone(),
-        f.service().to_string(),
-        cell(&f.resource_type),
-        f.first_seen.to_rfc3339(),
-        f.last_evaluated.to_rfc3339(),
-        v.suppression.as_ref().map(|s| s.rule_id.clone()).unwrap_or_default(),
-    ]
-}
-
+/// The list's findings as CSV, streamed: every one the filters select.
 async fn csv(State(state): State<AppState>, _viewer: Viewer, PageQuery(q): PageQuery<ListQuery>) -> UiResult<Response> {
-    let store = &*state.engine.store;
-    let (filter, sort) = filter_of(store, &q).await?;
-    let which = suppressed_of(&q)?;
-    let now = qrie_engine::Engine::now();
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let internal = |e: csv::Error| UiError::from(crate::ApiError::internal(e));
-    w.write_record(CSV_HEADERS).map_err(internal)?;
-    let mut next: Option<String> = None;
-    let mut rows = 0;
-    loop {
-        let request = PageRequest { limit: 1000, next_token: next.take() };
-        let page = state.engine.list_finding_views(&filter, sort, &request, which, now).await?;
-        for f in &page.items {
-            w.write_record(csv_row(f)).map_err(internal)?;
-        }
-        rows += page.items.len();
-        match page.next_token {
-            Some(t) if rows < CSV_MAX_ROWS => next = Some(t),
-            _ => break,
-        }
-    }
-    let bytes = w.into_inner().map_err(|e| UiError::from(crate::ApiError::internal(e)))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"qrie-findings.csv\""),
-        ],
-        bytes,
-    )
-        .into_response())
+    let q = ListQuery { limit: None, next_token: None, ..q };
+    Ok(crate::findings::export_response(&state, &q, qrie_export::ExportFormat::Csv).await?)
 }
 
 #[derive(Deserialize)]

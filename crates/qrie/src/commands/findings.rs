@@ -2,13 +2,15 @@
 
 use anyhow::{bail, Result};
 use qrie_engine::archive::ArchiveSelection;
+use qrie_engine::export::ExportQuery;
 use qrie_engine::suppressions::{FindingView, SuppressedFilter};
+use qrie_export::Exporter;
 use qrie_model::{Finding, FindingState};
 use qrie_store::{FindingFilter, FindingSort, PageRequest};
 use serde_json::json;
 
 use super::sweeps::services;
-use crate::cli::{FindingsCmd, SortArg, StateArg, SuppressedArg};
+use crate::cli::{FindingQueryArgs, FindingsCmd, SortArg, StateArg, SuppressedArg};
 use crate::confirm::confirm;
 use crate::context::Ctx;
 use crate::output::{self, Format};
@@ -16,58 +18,8 @@ use crate::progress::Bar;
 
 pub async fn run(ctx: &Ctx, format: Format, cmd: FindingsCmd) -> Result<()> {
     match cmd {
-        FindingsCmd::List {
-            state,
-            policy,
-            account,
-            service,
-            region,
-            severity_min,
-            sort,
-            limit,
-            include_removed,
-            suppressed,
-        } => {
-            if let Some(p) = &policy {
-                if qrie_policies::get(p).is_none() && ctx.store.get_policy(p).await?.is_none() {
-                    return Err(qrie_engine::EngineError::UnknownPolicy(p.clone()).into());
-                }
-            }
-            if let Some(a) = &account {
-                qrie_model::validate_account_id(a)?;
-                if ctx.store.get_account(a).await?.is_none() {
-                    return Err(qrie_engine::EngineError::UnknownAccount(a.clone()).into());
-                }
-            }
-            let exclude_accounts = if include_removed {
-                Vec::new()
-            } else {
-                ctx.store.list_accounts().await?.into_iter().filter(|a| !a.is_active()).map(|a| a.account_id).collect()
-            };
-            let filter = FindingFilter {
-                state: match state {
-                    StateArg::Active => Some(FindingState::Active),
-                    StateArg::Resolved => Some(FindingState::Resolved),
-                    StateArg::All => None,
-                },
-                policy,
-                account_id: account,
-                service: service.and_then(|s| services(s).first().copied()),
-                region,
-                severity_min,
-                exclude_accounts,
-                ..Default::default()
-            };
-            let sort = match sort {
-                SortArg::Severity => FindingSort::SeverityDesc,
-                SortArg::Recent => FindingSort::LastEvaluatedDesc,
-                SortArg::Arn => FindingSort::Key,
-            };
-            let which = match suppressed {
-                SuppressedArg::No => SuppressedFilter::No,
-                SuppressedArg::Yes => SuppressedFilter::Yes,
-                SuppressedArg::All => SuppressedFilter::All,
-            };
+        FindingsCmd::List { query, limit } => {
+            let ExportQuery { filter, sort, suppressed: which } = query_of(ctx, query).await?;
             let items = collect(ctx, &filter, sort, which, limit).await?;
             output::list(
                 format,
@@ -87,6 +39,20 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: FindingsCmd) -> Result<()> {
                     ]
                 },
             )
+        }
+        FindingsCmd::Export { query, to } => {
+            let Some(export) = format.export() else {
+                bail!(
+                    "`qrie findings export` needs --format ocsf, asff, csv or jsonl (before or after the subcommand)"
+                );
+            };
+            let query = query_of(ctx, query).await?;
+            let exporter = Exporter::new(export, super::export::context(ctx, &to));
+            let records = super::export::write(ctx.engine().export_findings(query, exporter), &to, "export").await?;
+            if let Some(path) = &to.output {
+                eprintln!("exported {records} finding(s) to {}", path.display());
+            }
+            Ok(())
         }
         FindingsCmd::Archive { older_than, policy, account, archive, dry_run, yes } => {
             let engine = ctx.engine();
@@ -154,6 +120,51 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: FindingsCmd) -> Result<()> {
             })
         }
     }
+}
+
+/// The store query the filters ask for, checked: naming a policy or an
+/// account that does not exist is a mistake to report, not an empty list.
+async fn query_of(ctx: &Ctx, q: FindingQueryArgs) -> Result<ExportQuery> {
+    if let Some(p) = &q.policy {
+        if qrie_policies::get(p).is_none() && ctx.store.get_policy(p).await?.is_none() {
+            return Err(qrie_engine::EngineError::UnknownPolicy(p.clone()).into());
+        }
+    }
+    if let Some(a) = &q.account {
+        qrie_model::validate_account_id(a)?;
+        if ctx.store.get_account(a).await?.is_none() {
+            return Err(qrie_engine::EngineError::UnknownAccount(a.clone()).into());
+        }
+    }
+    if let Some(r) = &q.region {
+        qrie_model::validate_region(r)?;
+    }
+    let exclude_accounts = if q.include_removed { Vec::new() } else { ctx.engine().removed_account_ids().await? };
+    let filter = FindingFilter {
+        state: match q.state {
+            StateArg::Active => Some(FindingState::Active),
+            StateArg::Resolved => Some(FindingState::Resolved),
+            StateArg::All => None,
+        },
+        policy: q.policy,
+        account_id: q.account,
+        service: q.service.and_then(|s| services(s).first().copied()),
+        region: q.region,
+        severity_min: q.severity_min,
+        exclude_accounts,
+        ..Default::default()
+    };
+    let sort = match q.sort {
+        SortArg::Severity => FindingSort::SeverityDesc,
+        SortArg::Recent => FindingSort::LastEvaluatedDesc,
+        SortArg::Arn => FindingSort::Key,
+    };
+    let suppressed = match q.suppressed {
+        SuppressedArg::No => SuppressedFilter::No,
+        SuppressedArg::Yes => SuppressedFilter::Yes,
+        SuppressedArg::All => SuppressedFilter::All,
+    };
+    Ok(ExportQuery { filter, sort, suppressed })
 }
 
 /// The state with what is derived beside it: suppressed, paused.

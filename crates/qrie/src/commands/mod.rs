@@ -4,6 +4,7 @@ mod accounts;
 mod compliance;
 mod demo;
 mod events;
+mod export;
 mod findings;
 mod jobs;
 mod policies;
@@ -34,7 +35,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Summary(args) => summary::run(&ctx, format, args).await,
         Command::Jobs(cmd) => jobs::run(&ctx, format, cmd).await,
         Command::Events(cmd) => events::run(&ctx, format, cmd).await,
-        Command::Compliance { framework } => compliance::run(&ctx, format, framework).await,
+        Command::Compliance { framework, to } => compliance::run(&ctx, format, framework, to).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
         Command::Tokens(cmd) => tokens::run(&ctx, format, cmd).await,
         // Opening checks nothing that init creates (DynamoDB tables are first used by calls).

@@ -33,6 +33,7 @@ fn config(args: &ServerArgs) -> ServerConfig {
     ServerConfig {
         secure_cookies: args.secure_cookies,
         trust_proxy: args.trust_proxy,
+        public_url: args.public_url.clone(),
         limits,
         ..ServerConfig::default()
     }

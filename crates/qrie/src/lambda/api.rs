@@ -18,7 +18,13 @@ pub async fn router(
 ) -> Result<axum::Router> {
     let engine = container.engine().await?;
     // Function URLs are https only.
-    let config = ServerConfig { secure_cookies: true, trust_proxy: true, ..ServerConfig::default() };
+    let config = ServerConfig {
+        secure_cookies: true,
+        trust_proxy: true,
+        // The stack sets it when it knows the UI's address.
+        public_url: std::env::var("QRIE_PUBLIC_URL").ok().filter(|u| !u.is_empty()),
+        ..ServerConfig::default()
+    };
     let launcher = LambdaLauncher { invoker, functions };
     let mut state = AppState::new(engine, config).with_launcher(Arc::new(launcher));
     // The stack names its archive bucket in QRIE_ARCHIVE_TO.
