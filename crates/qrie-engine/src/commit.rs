@@ -28,6 +28,7 @@
 //! that lost a race to an event does not report the event's open as missed.
 
 use qrie_model::lifecycle::{self, Effect, Outcome, Subject};
+use qrie_model::notice::Notice;
 use qrie_model::{Account, ResourceRef, Severity, TransitionKind, Trigger};
 use qrie_store::{FindingWrite, FindingWriteOutcome, PolicyFence, Store};
 use std::collections::{HashMap, HashSet};
@@ -38,6 +39,11 @@ use crate::{Engine, EngineError};
 /// Rounds of re-reading and re-deciding a finding that other writers keep
 /// changing before the write is given up and reported as an error.
 const ATTEMPTS: usize = 6;
+
+/// Whether the lifecycle changed the finding's state (rather than refreshing it).
+fn is_transition(effect: Effect) -> bool {
+    !matches!(effect, Effect::Refreshed | Effect::Unchanged)
+}
 
 /// What happened to one (resource, policy) pair, before the lifecycle.
 #[derive(Debug, Clone)]
@@ -101,7 +107,10 @@ pub async fn commit(
             match write {
                 Some(mut finding) => {
                     finding.version = current.map_or(0, |c| c.version) + 1;
-                    writes.push(FindingWrite { finding, fence: d.fence });
+                    // A transition is told (notifications, Security Hub) by
+                    // the same write that makes it.
+                    let notice = is_transition(effect).then(|| Notice::of_latest(&finding)).flatten();
+                    writes.push(FindingWrite { finding, fence: d.fence, notice });
                     owners.push((i, effect, counted_as));
                 }
                 None if counted_as != effect => tally.record(&d.policy_id, counted_as, d.baselined, d.time_driven),
@@ -124,7 +133,7 @@ pub async fn commit(
                     // A correction puts back what another writer left: not
                     // this writer's change to count.
                     let counted = !corrections.remove(&key);
-                    let transition = !matches!(effect, Effect::Refreshed | Effect::Unchanged);
+                    let transition = is_transition(effect);
                     if transition {
                         log.extend(transition_point(&write.finding)?);
                     }

@@ -145,18 +145,28 @@ impl Engine {
                 ..Default::default()
             })
             .collect();
-        Ok(render_pages(self, filters, FindingSort::Key, SuppressedFilter::All, texts, move |texts, views, chunk| {
-            for v in views {
-                let Some(text) = texts.get(&v.finding.policy) else { continue };
-                let record =
-                    Record { finding: &v.finding, suppression: v.suppression.as_ref(), policy_paused: v.policy_paused };
-                for (_, control) in text.compliance.iter().filter(|(f, _)| f.id == fw.id) {
-                    let value = ocsf::compliance_finding(record, text, fw, control, &context);
-                    qrie_export::json_line(&value, &mut chunk.bytes).map_err(export_error)?;
-                    chunk.records += 1;
+        Ok(render_pages(
+            self,
+            filters,
+            FindingSort::StoreOrder,
+            SuppressedFilter::All,
+            texts,
+            move |texts, views, chunk| {
+                for v in views {
+                    let Some(text) = texts.get(&v.finding.policy) else { continue };
+                    let record = Record {
+                        finding: &v.finding,
+                        suppression: v.suppression.as_ref(),
+                        policy_paused: v.policy_paused,
+                    };
+                    for (_, control) in text.compliance.iter().filter(|(f, _)| f.id == fw.id) {
+                        let value = ocsf::compliance_finding(record, text, fw, control, &context);
+                        qrie_export::json_line(&value, &mut chunk.bytes).map_err(export_error)?;
+                        chunk.records += 1;
+                    }
                 }
-            }
-            Ok(())
-        }))
+                Ok(())
+            },
+        ))
     }
 }

@@ -968,3 +968,43 @@ async fn a_policy_sweep_fanned_out_over_a_queue_ends_once_with_what_a_local_swee
     let late = engine.run_unit_message(&messages[0], "late", Utc::now()).await.unwrap();
     assert!(matches!(late, UnitAnswer::Skipped(_)), "{late:?}");
 }
+
+/// Every transition a sweep writes is told once, by the write that makes it:
+/// an opening, a resolve, a reopening; a sweep that changes nothing tells
+/// nothing, and a refresh is not a transition.
+#[tokio::test]
+async fn each_transition_puts_one_notice_in_the_outbox() {
+    use qrie_model::notice::{OutboxEntry, OUTBOX};
+    use qrie_model::TransitionKind;
+    let (f, v, t0) = with_open_finding().await;
+    let notices = || async {
+        let entries = f.engine.store.kv_list(OUTBOX).await.unwrap();
+        entries.into_iter().map(|(_, e)| serde_json::from_value::<OutboxEntry>(e).unwrap().notice).collect::<Vec<_>>()
+    };
+    let told = notices().await;
+    assert_eq!(told.len(), 1);
+    assert_eq!((told[0].kind, told[0].arn.as_str()), (TransitionKind::Opened, v.arn.as_str()));
+    assert_eq!(told[0].trigger.detected_by, qrie_model::DetectedBy::Bootstrap);
+    assert_eq!(told[0].id, format!("{}-1", qrie_model::finding_uid(&v.arn, "ec2-ebs-volume-unencrypted")));
+
+    // Seen again unchanged: refreshed, nothing told.
+    let t1 = t0 + Duration::minutes(1);
+    f.cloud.set(A, Service::Ec2, vec![vol(A, "vol-1", false, t1)], true, t1);
+    sweep(&f, ScanType::AntiEntropy).await;
+    assert_eq!(notices().await.len(), 1);
+
+    // Encrypted: resolved; then unencrypted again: reopened.
+    let t2 = t0 + Duration::minutes(2);
+    f.cloud.set(A, Service::Ec2, vec![vol(A, "vol-1", true, t2)], true, t2);
+    sweep(&f, ScanType::AntiEntropy).await;
+    let t3 = t0 + Duration::minutes(3);
+    f.cloud.set(A, Service::Ec2, vec![vol(A, "vol-1", false, t3)], true, t3);
+    sweep(&f, ScanType::AntiEntropy).await;
+    let mut told = notices().await;
+    told.sort_by_key(|n| n.id.clone());
+    let kinds: Vec<TransitionKind> = told.iter().map(|n| n.kind).collect();
+    assert_eq!(kinds, vec![TransitionKind::Opened, TransitionKind::Resolved, TransitionKind::Reopened]);
+    assert_eq!(told[1].reason, Some(ResolvedReason::Compliant));
+    let finding = f.engine.store.get_finding(&v.arn, "ec2-ebs-volume-unencrypted").await.unwrap().unwrap();
+    assert_eq!(finding.transition_count(), 3, "one notice per transition");
+}

@@ -20,6 +20,7 @@ pub mod finding;
 pub mod ids;
 pub mod job;
 pub mod lifecycle;
+pub mod notice;
 pub mod plan;
 pub mod policy;
 pub mod resource;

@@ -12,6 +12,8 @@
 //! CLIENTS (default 50), RESOURCES (per account, default 4,000; 5 accounts),
 //! CHANGES (default 2,000).
 
+#[path = "support/mod.rs"]
+mod support;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -21,11 +23,8 @@ use qrie_server::{router, AppState, ServerConfig};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::env_usize;
 use tower::ServiceExt;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|s| s.replace('_', "").parse().ok()).unwrap_or(default)
-}
 
 const ROUTES: [&str; 2] = ["/api/summary/dashboard", "/api/findings?limit=50"];
 

@@ -9,34 +9,16 @@
 //! Run: `cargo bench -p qrie-server --bench events_post`. Environment: RECORDS
 //! (default 1,000,000; 62 bytes each), CONCURRENT (default 8).
 
+#[path = "support/mod.rs"]
+mod support;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
 use qrie_server::{router, AppState, ServerConfig};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
+use support::{env_usize, reset_peak, status_mib};
 use tower::ServiceExt;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|s| s.replace('_', "").parse().ok()).unwrap_or(default)
-}
-
-/// A field of /proc/self/status in MiB.
-fn status_mib(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
-}
-
-/// Resets the peak (VmHWM) to the current resident size.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
 
 fn body(records: usize) -> Vec<u8> {
     let mut s = String::with_capacity(records * 64 + 16);

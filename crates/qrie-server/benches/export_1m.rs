@@ -13,6 +13,8 @@
 #[path = "ui_1m/dataset.rs"]
 mod dataset;
 
+#[path = "support/mod.rs"]
+mod support;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -22,23 +24,8 @@ use qrie_server::auth::{self, Role};
 use qrie_server::{router, AppState, ServerConfig};
 use std::sync::Arc;
 use std::time::Instant;
+use support::{env_usize, reset_peak, status_mib};
 use tower::ServiceExt;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|s| s.replace('_', "").parse().ok()).unwrap_or(default)
-}
-
-/// A field of /proc/self/status in MiB.
-fn status_mib(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
-}
 
 fn main() {
     qrie_engine::memory::limit_malloc_arenas();
@@ -54,13 +41,13 @@ fn main() {
         let token = auth::create_token(&*store, Role::Viewer, Some("bench".into())).await.expect("token").token;
         let app = router(AppState::new(engine, ServerConfig::default()));
         for format in formats.split(',') {
-            let uri = format!("/api/findings/export?format={format}&state=all&suppressed=all&sort=arn");
+            let uri = format!("/api/findings/export?format={format}&state=all&suppressed=all");
             let request = Request::get(&uri)
                 .header(header::AUTHORIZATION, format!("Bearer {token}"))
                 .body(Body::empty())
                 .expect("request");
             let before = status_mib("VmRSS:");
-            let _ = std::fs::write("/proc/self/clear_refs", "5");
+            reset_peak();
             let started = Instant::now();
             let response = app.clone().oneshot(request).await.expect("response");
             assert_eq!(response.status(), StatusCode::OK, "{uri}");

@@ -52,6 +52,8 @@ async fn export(
 /// The streamed export response: the API's and the findings page's.
 pub async fn export_response(state: &AppState, q: &ListQuery, format: ExportFormat) -> ApiResult<Response> {
     let (filter, sort) = filter_of(&*state.engine.store, q).await?;
+    // Unless an order is asked for, the cheapest: the store's own.
+    let sort = if q.sort.is_none() { FindingSort::StoreOrder } else { sort };
     let query = ExportQuery { filter, sort, suppressed: suppressed_of(q)? };
     let context = ExportContext {
         product_version: env!("CARGO_PKG_VERSION").to_string(),

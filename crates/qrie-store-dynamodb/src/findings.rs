@@ -77,13 +77,14 @@ fn tag(sort: FindingSort) -> &'static str {
         FindingSort::Key => "f:key",
         FindingSort::SeverityDesc => "f:sev",
         FindingSort::LastEvaluatedDesc => "f:last",
+        FindingSort::StoreOrder => "f:store",
     }
 }
 
 /// One ascending key per sort: the descending columns are negated.
 fn sort_key(sort: FindingSort, item: &Item) -> Result<SortKey> {
     let first = match sort {
-        FindingSort::Key => 0,
+        FindingSort::Key | FindingSort::StoreOrder => 0,
         FindingSort::SeverityDesc => -get_n(item, "Severity")?,
         FindingSort::LastEvaluatedDesc => -get_n(item, "LastEvaluated")?,
     };
@@ -104,9 +105,10 @@ fn group_key(group: FindingGroup, item: &Item) -> Result<String> {
 }
 
 impl DynamoStore {
-    /// The findings matching `f`, read from the narrowest source, with only
-    /// `projection` (or whole items).
-    async fn finding_rows(&self, f: &FindingFilter, projection: Option<&[&str]>) -> Result<Vec<Item>> {
+    /// The narrowest Queries (or the Scan) that read every finding matching
+    /// `f`, each with whether its start key needs `AccountService` (the
+    /// ByAccountService index's key).
+    fn finding_sources(&self, f: &FindingFilter, projection: Option<&[&str]>) -> Vec<(Source, bool)> {
         let table = &self.tables().findings;
         let query = |index: Option<&str>, condition: &str, values: Vec<(&str, &str)>| {
             let mut q = self.client().query().table_name(table).key_condition_expression(condition);
@@ -122,26 +124,97 @@ impl DynamoStore {
                 None => q,
             })
         };
-        let sources: Vec<Source> = if let Some(arn) = &f.arn {
-            vec![query(None, "ARN = :a", vec![(":a", arn)])]
+        if let Some(arn) = &f.arn {
+            vec![(query(None, "ARN = :a", vec![(":a", arn)]), false)]
         } else if let Some(policy) = &f.policy {
-            vec![query(Some("ByPolicy"), "Policy = :p", vec![(":p", policy)])]
+            vec![(query(Some("ByPolicy"), "Policy = :p", vec![(":p", policy)]), false)]
         } else if let Some(account) = &f.account_id {
             let services: Vec<Service> = f.service.map_or(Service::ALL.to_vec(), |s| vec![s]);
             services
                 .into_iter()
                 .map(|svc| {
                     let partition = qrie_model::ids::account_service(account, svc);
-                    query(Some("ByAccountService"), "AccountService = :p", vec![(":p", &partition)])
+                    (query(Some("ByAccountService"), "AccountService = :p", vec![(":p", &partition)]), true)
                 })
                 .collect()
         } else {
             let scan = self.client().scan().table_name(table).consistent_read(true);
-            vec![Source::Scan(match projection {
-                Some(p) => project_scan(scan, p),
-                None => scan,
-            })]
+            vec![(
+                Source::Scan(match projection {
+                    Some(p) => project_scan(scan, p),
+                    None => scan,
+                }),
+                false,
+            )]
+        }
+    }
+
+    /// A page of [`FindingSort::StoreOrder`]: each source in turn, resuming
+    /// after the last finding returned (its token names the source and the
+    /// finding's key).
+    async fn findings_in_store_order(&self, f: &FindingFilter, page: &PageRequest) -> Result<Page<Finding>> {
+        let table = &self.tables().findings;
+        let limit = page.effective_limit();
+        let tag = tag(FindingSort::StoreOrder);
+        let (first_source, mut after) = match page.next_token.as_deref() {
+            None => (0, None),
+            Some(t) => {
+                let (source, key) = query::decode(tag, t, 3)?;
+                (usize::try_from(source).map_err(|_| StoreError::InvalidToken)?, Some(key))
+            }
         };
+        let sources = self.finding_sources(f, None);
+        if first_source >= sources.len() {
+            return Err(StoreError::InvalidToken);
+        }
+        let mut items: Vec<(usize, Item)> = Vec::with_capacity(limit);
+        let mut more = false;
+        'sources: for (index, (source, by_account_service)) in sources.into_iter().enumerate().skip(first_source) {
+            let start = after.take().map(|k| {
+                let mut start = key([("ARN", s(&k[0])), ("Policy", s(&k[1]))]);
+                if by_account_service {
+                    start.insert("AccountService".into(), s(&k[2]));
+                }
+                start
+            });
+            let limited = match source {
+                Source::Query(q) => Source::Query(q.limit(limit as i32)),
+                Source::Scan(q) => Source::Scan(q.limit(limit as i32)),
+            };
+            let mut pages = Pages::new(limited, table, start);
+            while let Some(read) = pages.next().await? {
+                for item in read {
+                    if !row_matches(f, &item)? {
+                        continue;
+                    }
+                    if items.len() == limit {
+                        more = true;
+                        break 'sources;
+                    }
+                    items.push((index, item));
+                }
+            }
+        }
+        let next_token = match (more, items.last()) {
+            (true, Some((index, last))) => {
+                let key = vec![
+                    get_s(last, "ARN")?.to_string(),
+                    get_s(last, "Policy")?.to_string(),
+                    get_s(last, "AccountService")?.to_string(),
+                ];
+                Some(query::encode(tag, &(*index as i64, key)))
+            }
+            _ => None,
+        };
+        let findings = items.iter().map(|(_, item)| doc(item)).collect::<Result<Vec<Finding>>>()?;
+        Ok(Page { items: findings, next_token })
+    }
+
+    /// The findings matching `f`, read from the narrowest source, with only
+    /// `projection` (or whole items).
+    async fn finding_rows(&self, f: &FindingFilter, projection: Option<&[&str]>) -> Result<Vec<Item>> {
+        let table = &self.tables().findings;
+        let sources = self.finding_sources(f, projection).into_iter().map(|(source, _)| source);
         let mut out = Vec::new();
         for source in sources {
             for item in Pages::new(source, table, None).collect().await? {
@@ -199,6 +272,9 @@ impl FindingStore for DynamoStore {
         sort: FindingSort,
         page: &PageRequest,
     ) -> Result<Page<Finding>> {
+        if sort == FindingSort::StoreOrder {
+            return self.findings_in_store_order(filter, page).await;
+        }
         let limit = page.effective_limit();
         let tag = tag(sort);
         let after = page.next_token.as_deref().map(|t| query::decode(tag, t, 2)).transpose()?;

@@ -15,7 +15,7 @@ use futures::StreamExt;
 
 const VALUE: &str = "Value";
 
-fn item_of(namespace: &str, k: &str, value: &Value) -> Result<Item> {
+pub(crate) fn item_of(namespace: &str, k: &str, value: &Value) -> Result<Item> {
     let mut item = key([("Namespace", s(namespace)), ("Key", s(k))]);
     item.insert(VALUE.into(), to_doc(format_args!("{namespace}/{k}"), value)?);
     Ok(item)

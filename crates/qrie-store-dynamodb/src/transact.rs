@@ -12,6 +12,7 @@
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 use futures::StreamExt;
+use qrie_model::notice::{Notice, OutboxEntry, OUTBOX};
 use qrie_store::{FindingWrite, FindingWriteOutcome, PolicyFence, Result, StoreError};
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -70,29 +71,46 @@ fn conditional_put(table: &str, item: Item, expected: u64) -> Result<TransactWri
     Ok(TransactWriteItem::builder().put(put.build().map_err(|e| build("put", e))?).build())
 }
 
+/// The outbox item telling of a write's transition: an unconditional `Put`,
+/// since only the write that adds a transition can land it.
+fn notice_put(table: &str, notice: &Notice) -> Result<TransactWriteItem> {
+    let entry = OutboxEntry { notice: notice.clone() };
+    let value = entry.to_value().map_err(|e| StoreError::Backend(format!("encoding notice {}: {e}", notice.id)))?;
+    let item = crate::kv::item_of(OUTBOX, &notice.outbox_key(), &value)?;
+    let put = Put::builder().table_name(table).set_item(Some(item)).build().map_err(|e| build("put", e))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
 /// Splits writes (by index) into chunks that each fit one transaction: at most
-/// 100 actions counting one check per fenced policy, and no key twice (a
+/// 100 actions counting one check per fenced policy and the notice a write
+/// carries, no key twice and no policy checked at two generations (a
 /// transaction refuses two actions on one item).
 fn chunks(writes: &[FindingWrite]) -> (Vec<Vec<usize>>, bool) {
     let mut out: Vec<Vec<usize>> = Vec::new();
     let mut keys: HashSet<(&str, &str)> = HashSet::new();
-    let mut fences: HashSet<(&str, PolicyFence)> = HashSet::new();
+    let mut fences: HashMap<&str, PolicyFence> = HashMap::new();
+    let mut actions = 0;
     let mut repeated = false;
     let mut all_keys: HashSet<(&str, &str)> = HashSet::new();
     for (i, w) in writes.iter().enumerate() {
         let k = (w.finding.arn.as_str(), w.finding.policy.as_str());
         repeated |= !all_keys.insert(k);
-        let new_fence = w.fence != PolicyFence::Unchecked && !fences.contains(&(k.1, w.fence));
-        let size = out.last().map_or(0, Vec::len) + fences.len() + 1 + usize::from(new_fence);
-        if out.is_empty() || keys.contains(&k) || size > MAX_ACTIONS {
+        let fenced = w.fence != PolicyFence::Unchecked;
+        let held = fences.get(k.1).copied();
+        let other_fence = fenced && held.is_some_and(|f| f != w.fence);
+        let new_fence = fenced && held.is_none();
+        let cost = 1 + usize::from(w.notice.is_some());
+        if out.is_empty() || keys.contains(&k) || other_fence || actions + cost + usize::from(new_fence) > MAX_ACTIONS {
             out.push(Vec::new());
             keys.clear();
             fences.clear();
+            actions = 0;
         }
         keys.insert(k);
-        if w.fence != PolicyFence::Unchecked {
-            fences.insert((k.1, w.fence));
+        if fenced && fences.insert(k.1, w.fence).is_none() {
+            actions += 1;
         }
+        actions += cost;
         out.last_mut().expect("a chunk was pushed").push(i);
     }
     (out, repeated)
@@ -155,6 +173,13 @@ impl DynamoStore {
                 let w = &writes[chunk[j]];
                 let item = items[chunk[j]].clone().expect("every write has its item");
                 actions.push(conditional_put(table, item, w.expected_version())?);
+            }
+            // The notices after every put, so that action `puts_from + idx`
+            // stays the put of pending write `idx`.
+            for &j in &pending {
+                if let Some(notice) = &writes[chunk[j]].notice {
+                    actions.push(notice_put(&self.tables().kv, notice)?);
+                }
             }
             let sent = self.client().transact_write_items().set_transact_items(Some(actions)).send().await;
             let err = match sent {

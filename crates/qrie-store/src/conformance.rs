@@ -71,6 +71,7 @@ macro_rules! conformance_tests {
             finding_counts,
             finding_conditional_writes,
             finding_policy_fences,
+            finding_notices_land_with_their_writes,
             finding_writes_under_contention,
             foreign_and_tampered_tokens,
             policies,
@@ -275,7 +276,7 @@ fn finding(r: &Resource, policy: &str, severity: u8, state: FindingState, last_s
 /// Stores fixtures as first writes (version 1, no policy fence).
 async fn put_findings(store: &Arc<dyn Store>, findings: Vec<Finding>) {
     let n = findings.len();
-    let writes = findings.into_iter().map(|finding| FindingWrite { finding, fence: PolicyFence::Unchecked }).collect();
+    let writes = findings.into_iter().map(FindingWrite::unchecked).collect();
     let outcomes = store.write_findings(writes).await.expect("write findings");
     assert_eq!(outcomes, vec![FindingWriteOutcome::Written; n]);
 }
@@ -286,7 +287,7 @@ fn next(f: &Finding) -> Finding {
 }
 
 fn write(finding: Finding, fence: PolicyFence) -> FindingWrite {
-    FindingWrite { finding, fence }
+    FindingWrite { finding, fence, notice: None }
 }
 
 /// Findings on the estate with many ties in severity and evaluation time.
@@ -415,7 +416,8 @@ fn finding_matches(f: &FindingFilter, x: &Finding) -> bool {
 fn findings_expected(all: &[Finding], f: &FindingFilter, sort: FindingSort) -> Vec<Finding> {
     let mut out: Vec<Finding> = all.iter().filter(|x| finding_matches(f, x)).cloned().collect();
     match sort {
-        FindingSort::Key => out.sort_by(|a, b| (&a.arn, &a.policy).cmp(&(&b.arn, &b.policy))),
+        // Any order: the walks that use it compare sets.
+        FindingSort::Key | FindingSort::StoreOrder => out.sort_by(|a, b| (&a.arn, &a.policy).cmp(&(&b.arn, &b.policy))),
         FindingSort::SeverityDesc => {
             out.sort_by(|a, b| (Reverse(a.severity), &a.arn, &a.policy).cmp(&(Reverse(b.severity), &b.arn, &b.policy)))
         }
@@ -1039,6 +1041,13 @@ pub async fn finding_lists(store: Arc<dyn Store>) {
                 assert_eq!(walked, expected, "{sort:?}, limit {limit}, {filter:?}");
             }
         }
+        // The backend's own order: the same findings, each once, in full pages.
+        let expected = findings_expected(&all, &filter, FindingSort::Key);
+        for limit in [1, 3, 1000] {
+            let mut walked = walk_findings(&store, &filter, FindingSort::StoreOrder, limit).await;
+            walked.sort_by(|a, b| (&a.arn, &a.policy).cmp(&(&b.arn, &b.policy)));
+            assert_eq!(walked, expected, "store order, limit {limit}, {filter:?}");
+        }
     }
     // The fixture must really exercise ties, or the tie-break goes untested.
     let by_severity = findings_expected(&all, &FindingFilter::default(), FindingSort::SeverityDesc);
@@ -1264,6 +1273,76 @@ pub async fn finding_conditional_writes(store: Arc<dyn Store>) {
     assert_eq!(store.delete_findings(Vec::new()).await.expect("delete none"), Vec::<bool>::new());
     // A deleted finding can be written afresh.
     assert_eq!(store.write_findings(vec![unchecked(&v1)]).await.expect("write"), vec![Written]);
+}
+
+/// The outbox holds a write's notice exactly when the write lands: never for
+/// a conflict or a fenced write, whatever else the call carries; a call of
+/// more writes and notices than one DynamoDB transaction holds lands whole.
+pub async fn finding_notices_land_with_their_writes(store: Arc<dyn Store>) {
+    use qrie_model::notice::{Notice, OutboxEntry, OUTBOX};
+    use FindingWriteOutcome::{Conflict, Fenced, Written};
+    let telling = |f: &Finding, fence: PolicyFence| FindingWrite {
+        finding: f.clone(),
+        fence,
+        notice: Some(Notice::of_latest(f).expect("the fixture's latest transition changes the state")),
+    };
+    let outbox = || async {
+        let mut ids: Vec<String> = store
+            .kv_list(OUTBOX)
+            .await
+            .expect("list the outbox")
+            .into_iter()
+            .map(|(_, v)| serde_json::from_value::<OutboxEntry>(v).expect("an outbox entry").notice.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert!(store.put_policy(policy("s3-bucket-public", PolicyStatus::Active), None).await.expect("put"));
+    let generation = store.get_policy("s3-bucket-public").await.expect("get").expect("launched").generation;
+    let bucket = resource(A1, Service::S3, "us-east-1", "AWS::S3::Bucket", "b", 0);
+    let v1 = finding(&bucket, "s3-bucket-public", 90, FindingState::Active, 10);
+    let n1 = Notice::of_latest(&v1).expect("opened").id;
+
+    let landed = store.write_findings(vec![telling(&v1, PolicyFence::Generation(generation))]).await;
+    assert_eq!(landed.expect("write"), vec![Written]);
+    assert_eq!(outbox().await, vec![n1.clone()]);
+
+    // A rival's opening conflicts; a write under a stale generation is fenced:
+    // neither tells, and the write beside them that lands does.
+    let other = resource(A1, Service::S3, "us-east-1", "AWS::S3::Bucket", "c", 0);
+    let o1 = finding(&other, "s3-bucket-public", 90, FindingState::Active, 10);
+    let third = resource(A1, Service::S3, "us-east-1", "AWS::S3::Bucket", "d", 0);
+    let stale = finding(&third, "s3-bucket-public", 90, FindingState::Active, 11);
+    let outcomes = store
+        .write_findings(vec![
+            telling(&v1, PolicyFence::Unchecked),
+            telling(&stale, PolicyFence::Generation(generation + 1)),
+            telling(&o1, PolicyFence::Generation(generation)),
+        ])
+        .await;
+    assert_eq!(outcomes.expect("write"), vec![Conflict, Fenced, Written]);
+    let o1_id = Notice::of_latest(&o1).expect("opened").id;
+    let mut expected = vec![n1.clone(), o1_id];
+    expected.sort();
+    assert_eq!(outbox().await, expected);
+
+    // 150 openings with their notices: more actions than one transaction.
+    let many: Vec<Finding> = (0..150)
+        .map(|i| {
+            let r = resource(A2, Service::S3, "us-east-1", "AWS::S3::Bucket", &format!("many-{i:03}"), 0);
+            finding(&r, "s3-bucket-public", 50, FindingState::Active, 3)
+        })
+        .collect();
+    let outcomes = store
+        .write_findings(many.iter().map(|f| telling(f, PolicyFence::Generation(generation))).collect())
+        .await
+        .expect("write");
+    assert!(outcomes.iter().all(|o| *o == Written));
+    assert_eq!(outbox().await.len(), 152);
+    // Writes with no notice add none.
+    let refreshed = Finding { evidence: json!({"again": true}), ..next(&v1) };
+    assert_eq!(store.write_findings(vec![write(refreshed, PolicyFence::Unchecked)]).await.expect("w"), vec![Written]);
+    assert_eq!(outbox().await.len(), 152);
 }
 
 /// A finding on a key no one stored.

@@ -51,14 +51,18 @@ pub enum PolicyFence {
 pub struct FindingWrite {
     pub finding: qrie_model::Finding,
     pub fence: PolicyFence,
+    /// The notice of the transition this write adds, put in the outbox
+    /// ([`qrie_model::notice::OUTBOX`]) by the same write: only if the
+    /// finding is written, and then certainly.
+    pub notice: Option<qrie_model::notice::Notice>,
 }
 
 impl FindingWrite {
     /// A write without a policy fence at the finding's own version (1 for a
-    /// new finding). For imports, benchmarks and test fixtures; the engine
-    /// always fences.
+    /// new finding), with no notice. For imports, benchmarks and test
+    /// fixtures; the engine always fences.
     pub fn unchecked(finding: qrie_model::Finding) -> Self {
-        FindingWrite { finding, fence: PolicyFence::Unchecked }
+        FindingWrite { finding, fence: PolicyFence::Unchecked, notice: None }
     }
 
     /// The version the stored finding must have for the write to land (0: none stored).
@@ -160,6 +164,13 @@ pub enum FindingSort {
     SeverityDesc,
     /// Most recently evaluated first, then by (ARN, Policy).
     LastEvaluatedDesc,
+    /// Whatever order the backend reads in, each page costing about its own
+    /// size: for walks that visit every match (exports). SQLite reads by key;
+    /// DynamoDB reads its table or index in order and resumes after the last
+    /// finding returned, where the sorted orders re-read every match for
+    /// each page. A page may hold fewer than `limit` findings (even none)
+    /// and still have a next one.
+    StoreOrder,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

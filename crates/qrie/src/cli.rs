@@ -649,8 +649,10 @@ pub struct FindingQueryArgs {
     /// Only findings at least this severe (0-100).
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub severity_min: Option<u8>,
-    #[arg(long, value_enum, default_value_t = SortArg::Severity)]
-    pub sort: SortArg,
+    /// The order (default: `findings list` most severe first; `findings
+    /// export` the store's own order, the cheapest to read).
+    #[arg(long, value_enum)]
+    pub sort: Option<SortArg>,
     /// Include findings of removed accounts.
     #[arg(long)]
     pub include_removed: bool,

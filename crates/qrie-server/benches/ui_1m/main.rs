@@ -19,6 +19,8 @@
 mod dataset;
 mod timing;
 
+#[path = "../support/mod.rs"]
+mod support;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
@@ -31,6 +33,7 @@ use qrie_server::{router, AppState, ServerConfig};
 use qrie_store::{FindingFilter, FindingSort, PageRequest, Store};
 use std::sync::Arc;
 use std::time::Instant;
+use support::env_usize;
 use timing::{time_async, Report};
 use tower::ServiceExt;
 
@@ -38,10 +41,6 @@ use tower::ServiceExt;
 const PAGE: usize = 100;
 /// How deep the "deep page" is: the page after this many.
 const DEEP_PAGES: usize = 100;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|s| s.replace('_', "").parse().ok()).unwrap_or(default)
-}
 
 /// One typical findings query, as the API's query string and the store filter
 /// the API turns it into.

@@ -10,7 +10,7 @@ use qrie_engine::audit::AuditQuery;
 use qrie_engine::{Engine, EngineError, NoProgress};
 use qrie_model::audit::AuditAction;
 use qrie_model::{history_series, Finding, FindingState};
-use qrie_store::{FindingWrite, PolicyFence, Store};
+use qrie_store::{FindingWrite, Store};
 use serde_json::Value;
 use std::io::BufRead;
 use std::path::Path;
@@ -30,7 +30,7 @@ impl ArchiveSink for RacingSink<'_> {
         let mut f = self.changed.clone();
         f.version += 1;
         f.evidence = serde_json::json!({"changed": "while the archive was stored"});
-        let write = FindingWrite { finding: f, fence: PolicyFence::Unchecked };
+        let write = FindingWrite::unchecked(f);
         self.store.write_findings(vec![write]).await.map_err(|e| e.to_string())?;
         self.inner.store(name, local).await
     }

@@ -1,6 +1,7 @@
 //! Findings, keyed by (ARN, Policy).
 
 use async_trait::async_trait;
+use qrie_model::notice::{OutboxEntry, OUTBOX};
 use qrie_model::{Finding, FindingState};
 use rusqlite::{params, TransactionBehavior};
 
@@ -91,7 +92,8 @@ fn order(sort: FindingSort) -> &'static Order {
         descending: false,
     };
     match sort {
-        FindingSort::Key => &KEY,
+        // Key order is already paged by a seek on the primary key.
+        FindingSort::Key | FindingSort::StoreOrder => &KEY,
         FindingSort::SeverityDesc => &SEVERITY,
         FindingSort::LastEvaluatedDesc => &LAST,
     }
@@ -176,11 +178,18 @@ impl FindingStore for SqliteStore {
                             }
                         }
                     };
-                    outcomes.push(if changed == 1 {
-                        FindingWriteOutcome::Written
-                    } else {
-                        FindingWriteOutcome::Conflict
-                    });
+                    if changed != 1 {
+                        outcomes.push(FindingWriteOutcome::Conflict);
+                        continue;
+                    }
+                    if let Some(notice) = &w.notice {
+                        let entry = OutboxEntry { notice: notice.clone() };
+                        let value = entry.to_value().map_err(|e| {
+                            Fail::Store(StoreError::Backend(format!("encoding notice {}: {e}", notice.id)))
+                        })?;
+                        super::kv::put(&tx, OUTBOX, &notice.outbox_key(), &value)?;
+                    }
+                    outcomes.push(FindingWriteOutcome::Written);
                 }
             }
             tx.commit()?;

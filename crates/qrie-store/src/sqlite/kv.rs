@@ -12,7 +12,7 @@ use crate::{KvStore, Result};
 const PUT: &str = "INSERT INTO kv (namespace, key, value, version) VALUES (?1, ?2, ?3, 1)
                    ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, version = 1";
 
-fn put(conn: &Connection, namespace: &str, key: &str, value: &Value) -> Res<()> {
+pub(super) fn put(conn: &Connection, namespace: &str, key: &str, value: &Value) -> Res<()> {
     let text = to_doc(format_args!("{namespace}/{key}"), value)?;
     conn.prepare_cached(PUT)?.execute(params![namespace, key, text])?;
     Ok(())

@@ -19,7 +19,8 @@ use crate::progress::Bar;
 pub async fn run(ctx: &Ctx, format: Format, cmd: FindingsCmd) -> Result<()> {
     match cmd {
         FindingsCmd::List { query, limit } => {
-            let ExportQuery { filter, sort, suppressed: which } = query_of(ctx, query).await?;
+            let ExportQuery { filter, sort, suppressed: which } =
+                query_of(ctx, query, FindingSort::SeverityDesc).await?;
             let items = collect(ctx, &filter, sort, which, limit).await?;
             output::list(
                 format,
@@ -46,7 +47,7 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: FindingsCmd) -> Result<()> {
                     "`qrie findings export` needs --format ocsf, asff, csv or jsonl (before or after the subcommand)"
                 );
             };
-            let query = query_of(ctx, query).await?;
+            let query = query_of(ctx, query, FindingSort::StoreOrder).await?;
             let exporter = Exporter::new(export, super::export::context(ctx, &to));
             let records = super::export::write(ctx.engine().export_findings(query, exporter), &to, "export").await?;
             if let Some(path) = &to.output {
@@ -124,7 +125,7 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: FindingsCmd) -> Result<()> {
 
 /// The store query the filters ask for, checked: naming a policy or an
 /// account that does not exist is a mistake to report, not an empty list.
-async fn query_of(ctx: &Ctx, q: FindingQueryArgs) -> Result<ExportQuery> {
+async fn query_of(ctx: &Ctx, q: FindingQueryArgs, default_sort: FindingSort) -> Result<ExportQuery> {
     if let Some(p) = &q.policy {
         if qrie_policies::get(p).is_none() && ctx.store.get_policy(p).await?.is_none() {
             return Err(qrie_engine::EngineError::UnknownPolicy(p.clone()).into());
@@ -155,9 +156,10 @@ async fn query_of(ctx: &Ctx, q: FindingQueryArgs) -> Result<ExportQuery> {
         ..Default::default()
     };
     let sort = match q.sort {
-        SortArg::Severity => FindingSort::SeverityDesc,
-        SortArg::Recent => FindingSort::LastEvaluatedDesc,
-        SortArg::Arn => FindingSort::Key,
+        None => default_sort,
+        Some(SortArg::Severity) => FindingSort::SeverityDesc,
+        Some(SortArg::Recent) => FindingSort::LastEvaluatedDesc,
+        Some(SortArg::Arn) => FindingSort::Key,
     };
     let suppressed = match q.suppressed {
         SuppressedArg::No => SuppressedFilter::No,

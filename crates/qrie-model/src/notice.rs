@@ -1,0 +1,73 @@
+//! Notices: a finding's state changes as qrie tells them to others
+//! (notification channels, Security Hub). A notice is written to the outbox
+//! in the same store write as the transition it tells of, so a transition
+//! that landed always has its notice and one that lost its race never does;
+//! a dispatcher then delivers each notice to each channel and records that
+//! it did, so none is lost on a crash and none is sent twice.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Finding, ResolvedReason, Severity, Timestamp, TransitionKind, Trigger};
+
+/// The store namespace (key-value) of the outbox: undelivered notices.
+pub const OUTBOX: &str = "outbox";
+
+/// One transition of one finding, as it is told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Notice {
+    /// The finding's uid and the transition's number (1 for the opening):
+    /// what a channel de-duplicates on.
+    pub id: String,
+    pub at: Timestamp,
+    pub kind: TransitionKind,
+    #[serde(rename = "ARN")]
+    pub arn: String,
+    pub policy: String,
+    pub account_id: String,
+    pub region: String,
+    pub resource_type: String,
+    pub severity: Severity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ResolvedReason>,
+    pub trigger: Trigger,
+}
+
+impl Notice {
+    /// The notice of the transition a write of `f` adds: its latest, when
+    /// that one changed the state (openings, resolves, reopenings).
+    pub fn of_latest(f: &Finding) -> Option<Notice> {
+        let t = f.history.last().filter(|t| t.kind.changes_state())?;
+        Some(Notice {
+            id: format!("{}-{}", f.uid(), f.transition_count()),
+            at: t.at,
+            kind: t.kind,
+            arn: f.arn.clone(),
+            policy: f.policy.clone(),
+            account_id: f.account_id.clone(),
+            region: f.region.clone(),
+            resource_type: f.resource_type.clone(),
+            severity: f.severity,
+            reason: t.reason,
+            trigger: t.trigger.clone(),
+        })
+    }
+
+    /// Its key in the outbox: in time order, then unique.
+    pub fn outbox_key(&self) -> String {
+        format!("{:013}-{}", self.at.timestamp_millis().max(0), self.id)
+    }
+}
+
+/// What the outbox holds for a notice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OutboxEntry {
+    pub notice: Notice,
+}
+
+impl OutboxEntry {
+    pub fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+}
