@@ -32,6 +32,7 @@ pub mod history;
 mod inventory;
 pub mod jobs;
 pub mod memory;
+pub mod notify;
 mod plan;
 pub mod policies;
 mod policy_sweep;

@@ -41,10 +41,17 @@ pub enum AuditAction {
     FindingsArchive,
     #[serde(rename = "findings.purge")]
     FindingsPurge,
+    #[serde(rename = "integration.add")]
+    IntegrationAdd,
+    #[serde(rename = "integration.remove")]
+    IntegrationRemove,
+    /// Dead-lettered deliveries sent again by hand.
+    #[serde(rename = "notification.retry")]
+    NotificationRetry,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::SuppressionCreate,
         AuditAction::SuppressionEdit,
         AuditAction::SuppressionDisable,
@@ -59,6 +66,9 @@ impl AuditAction {
         AuditAction::PolicyDelete,
         AuditAction::FindingsArchive,
         AuditAction::FindingsPurge,
+        AuditAction::IntegrationAdd,
+        AuditAction::IntegrationRemove,
+        AuditAction::NotificationRetry,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +87,9 @@ impl AuditAction {
             AuditAction::PolicyDelete => "policy.delete",
             AuditAction::FindingsArchive => "findings.archive",
             AuditAction::FindingsPurge => "findings.purge",
+            AuditAction::IntegrationAdd => "integration.add",
+            AuditAction::IntegrationRemove => "integration.remove",
+            AuditAction::NotificationRetry => "notification.retry",
         }
     }
 }
@@ -94,7 +107,8 @@ impl FromStr for AuditAction {
             what: "audit action",
             value: s.into(),
             expected: "suppression.create|edit|disable|enable|delete|expire, \
-                       policy.launch|update|suspend|pause|resume|delete, findings.archive|purge",
+                       policy.launch|update|suspend|pause|resume|delete, findings.archive|purge, \
+                       integration.add|remove, notification.retry",
         })
     }
 }

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod error;
 pub mod finding;
 pub mod ids;
+pub mod integration;
 pub mod job;
 pub mod lifecycle;
 pub mod notice;

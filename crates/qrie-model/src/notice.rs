@@ -59,15 +59,74 @@ impl Notice {
     }
 }
 
-/// What the outbox holds for a notice.
+/// What the outbox holds for a notice: it, and how its delivery to each
+/// integration stands (by integration id; none yet when it is written).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct OutboxEntry {
     pub notice: Notice,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub deliveries: std::collections::BTreeMap<String, Delivery>,
 }
 
 impl OutboxEntry {
     pub fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
         serde_json::to_value(self)
     }
+}
+
+/// How one notice stands with one integration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Delivery {
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Not tried again before this (backoff after a failure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<Timestamp>,
+    /// A dispatcher is sending it until then; after, another may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_until: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryStatus {
+    #[default]
+    Pending,
+    /// Failed; tried again after `next_attempt_at`.
+    Failing,
+    Delivered,
+    /// Failed [`MAX_ATTEMPTS`] times: kept, with its error, until retried by hand.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Failing => "failing",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+
+    /// Nothing more will be tried on its own.
+    pub fn is_final(self) -> bool {
+        matches!(self, DeliveryStatus::Delivered | DeliveryStatus::Dead)
+    }
+}
+
+/// Attempts at one delivery before it is dead-lettered.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// The wait after the `attempts`-th failure: 30 s doubling, at most an hour
+/// (8 attempts span about two hours).
+pub fn backoff(attempts: u32) -> chrono::Duration {
+    let secs = 30i64.saturating_mul(1i64 << attempts.saturating_sub(1).min(20));
+    chrono::Duration::seconds(secs.min(3600))
 }

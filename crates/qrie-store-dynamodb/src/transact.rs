@@ -74,7 +74,7 @@ fn conditional_put(table: &str, item: Item, expected: u64) -> Result<TransactWri
 /// The outbox item telling of a write's transition: an unconditional `Put`,
 /// since only the write that adds a transition can land it.
 fn notice_put(table: &str, notice: &Notice) -> Result<TransactWriteItem> {
-    let entry = OutboxEntry { notice: notice.clone() };
+    let entry = OutboxEntry { notice: notice.clone(), deliveries: Default::default() };
     let value = entry.to_value().map_err(|e| StoreError::Backend(format!("encoding notice {}: {e}", notice.id)))?;
     let item = crate::kv::item_of(OUTBOX, &notice.outbox_key(), &value)?;
     let put = Put::builder().table_name(table).set_item(Some(item)).build().map_err(|e| build("put", e))?;

@@ -183,7 +183,7 @@ impl FindingStore for SqliteStore {
                         continue;
                     }
                     if let Some(notice) = &w.notice {
-                        let entry = OutboxEntry { notice: notice.clone() };
+                        let entry = OutboxEntry { notice: notice.clone(), deliveries: Default::default() };
                         let value = entry.to_value().map_err(|e| {
                             Fail::Store(StoreError::Backend(format!("encoding notice {}: {e}", notice.id)))
                         })?;

@@ -1,0 +1,169 @@
+//! Integrations: where notices of finding transitions go, and which ones.
+
+use serde::{Deserialize, Serialize};
+
+use crate::notice::Notice;
+use crate::{DetectedBy, Timestamp, TransitionKind, ValidationError};
+
+/// The store namespace (key-value) of integrations, by id.
+pub const INTEGRATIONS: &str = "integrations";
+
+/// One destination of notices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Integration {
+    pub id: String,
+    pub channel: Channel,
+    #[serde(default)]
+    pub route: Route,
+    pub created_at: Timestamp,
+    pub created_by: String,
+}
+
+/// Where notices are sent. Secrets are never stored: they are named, and read
+/// where the dispatcher runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "Kind", rename_all = "kebab-case")]
+pub enum Channel {
+    /// A JSON POST to `url`, signed with HMAC-SHA256 when a secret is named.
+    Webhook {
+        #[serde(rename = "Url")]
+        url: String,
+        #[serde(rename = "Secret", default, skip_serializing_if = "Option::is_none")]
+        secret: Option<SecretRef>,
+    },
+}
+
+impl Channel {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Channel::Webhook { .. } => "webhook",
+        }
+    }
+
+    /// Where it sends, as it may be shown: no secret, no URL query (tokens
+    /// ride there), no credentials.
+    pub fn target(&self) -> String {
+        match self {
+            Channel::Webhook { url, .. } => redact_url(url),
+        }
+    }
+}
+
+/// A URL with its user info and query left out.
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+    let host = host.rsplit('@').next().unwrap_or(host);
+    let query = if url.contains('?') { "?…" } else { "" };
+    format!("{scheme}://{host}/{path}{query}")
+}
+
+/// A secret by name: `env:NAME`, an environment variable where the
+/// dispatcher runs (on AWS, the function's; the stack can fill it from
+/// Secrets Manager).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum SecretRef {
+    Env(String),
+}
+
+impl std::str::FromStr for SecretRef {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || ValidationError::Parameter {
+            name: "secret".into(),
+            reason: format!("{s:?} is not a secret reference: env:NAME (the secret itself is never stored)"),
+        };
+        match s.split_once(':') {
+            Some(("env", name)) if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                Ok(SecretRef::Env(name.to_string()))
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl TryFrom<String> for SecretRef {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<SecretRef> for String {
+    fn from(r: SecretRef) -> String {
+        r.to_string()
+    }
+}
+
+impl std::fmt::Display for SecretRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretRef::Env(name) => write!(f, "env:{name}"),
+        }
+    }
+}
+
+/// Which notices an integration gets. Empty lists mean any.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Route {
+    /// Only findings at least this severe.
+    pub min_severity: Option<u8>,
+    pub policies: Vec<String>,
+    pub accounts: Vec<String>,
+    pub kinds: Vec<TransitionKind>,
+    /// Transitions made by bootstrap sweeps too (a first scan of an account
+    /// or policy opens everything it finds): off unless asked for.
+    pub include_bootstrap: bool,
+}
+
+impl Route {
+    pub fn matches(&self, n: &Notice) -> bool {
+        let any = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == v);
+        self.min_severity.is_none_or(|m| n.severity.value() >= m)
+            && any(&self.policies, &n.policy)
+            && any(&self.accounts, &n.account_id)
+            && (self.kinds.is_empty() || self.kinds.contains(&n.kind))
+            && (self.include_bootstrap || n.trigger.detected_by != DetectedBy::Bootstrap)
+    }
+}
+
+/// An integration id: 1 to 64 of letters, digits, `-` and `_`.
+pub fn validate_id(id: &str) -> Result<(), ValidationError> {
+    let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::Parameter {
+            name: "id".into(),
+            reason: format!("{id:?}: an integration id is 1 to 64 letters, digits, - and _"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_what_authenticates() {
+        assert_eq!(
+            redact_url("https://hooks.example.com/T0/B0/abc?token=s3cret"),
+            "https://hooks.example.com/T0/B0/abc?…"
+        );
+        assert_eq!(redact_url("https://user:pw@example.com/x"), "https://example.com/x");
+    }
+
+    #[test]
+    fn secret_references_parse_and_print_back() {
+        for s in ["env:QRIE_HOOK_SECRET", "env:a_1"] {
+            assert_eq!(s.parse::<SecretRef>().unwrap().to_string(), s);
+        }
+        for bad in ["hunter2", "env:", "env:A B", "secretsmanager:arn:aws:secretsmanager:us-east-1:1:secret:x"] {
+            assert!(bad.parse::<SecretRef>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The senders behind the engine's outbox dispatcher
+//! ([`qrie_engine::notify`]): one per channel kind.
+//!
+//! A webhook is a JSON POST:
+//!
+//! ```text
+//! POST <url>
+//! Content-Type: application/json
+//! User-Agent: qrie/<version>
+//! X-Qrie-Delivery: <notice id>            the idempotency key: the same for every attempt
+//! X-Qrie-Integration: <integration id>
+//! X-Qrie-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>   (with a secret)
+//!
+//! {"Id": "<notice id>", "Type": "finding.opened", "Notice": {...}, "FindingUrl": "..."}
+//! ```
+//!
+//! A 2xx answer is a delivery; 408, 429, 5xx and network errors are tried
+//! again later; any other answer is a refusal that retrying cannot mend.
+
+use async_trait::async_trait;
+use hmac::{Hmac, KeyInit, Mac};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Request, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use qrie_engine::notify::{SendError, Sender};
+use qrie_model::integration::{Channel, Integration, SecretRef};
+use qrie_model::notice::Notice;
+use serde_json::json;
+use sha2::Sha256;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long one send may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// The most of a refusal's body kept as its error.
+const ERROR_BODY: usize = 300;
+
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// Sends over every channel kind qrie has.
+pub struct Senders {
+    client: Client<Https, Full<Bytes>>,
+    /// The web UI's address, for links to findings.
+    public_url: Option<String>,
+}
+
+impl Senders {
+    pub fn new(public_url: Option<String>) -> Result<Self, String> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(provider)
+            .map_err(|e| format!("TLS roots: {e}"))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(Senders { client: Client::builder(TokioExecutor::new()).build(https), public_url })
+    }
+
+    async fn webhook(
+        &self,
+        integration: &Integration,
+        url: &str,
+        secret: Option<&SecretRef>,
+        notice: &Notice,
+    ) -> Result<(), SendError> {
+        let body = serde_json::to_vec(&payload(notice, self.public_url.as_deref()))
+            .map_err(|e| SendError::permanent(format!("encoding the notice: {e}")))?;
+        let mut request = Request::post(url)
+            .header("content-type", "application/json")
+            .header("user-agent", concat!("qrie/", env!("CARGO_PKG_VERSION")))
+            .header("x-qrie-delivery", &notice.id)
+            .header("x-qrie-integration", &integration.id);
+        if let Some(secret) = secret {
+            let key = resolve(secret)?;
+            request = request.header("x-qrie-signature", signature(&key, chrono::Utc::now().timestamp(), &body));
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| SendError::permanent(format!("the request: {e}")))?;
+        let response = match tokio::time::timeout(TIMEOUT, self.client.request(request)).await {
+            Err(_) => return Err(SendError::retry(format!("no answer within {} s", TIMEOUT.as_secs()))),
+            Ok(Err(e)) => return Err(SendError::retry(format!("sending: {e}"))),
+            Ok(Ok(r)) => r,
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let text = match tokio::time::timeout(TIMEOUT, response.into_body().collect()).await {
+            Ok(Ok(b)) => String::from_utf8_lossy(&b.to_bytes()).chars().take(ERROR_BODY).collect(),
+            _ => String::new(),
+        };
+        let message = format!("{status}: {}", text.trim());
+        if retryable(status) {
+            Err(SendError::retry(message))
+        } else {
+            Err(SendError::permanent(message))
+        }
+    }
+}
+
+#[async_trait]
+impl Sender for Senders {
+    async fn send(&self, integration: &Integration, notice: &Notice) -> Result<(), SendError> {
+        match &integration.channel {
+            Channel::Webhook { url, secret } => self.webhook(integration, url, secret.as_ref(), notice).await,
+        }
+    }
+}
+
+fn retryable(status: StatusCode) -> bool {
+    status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// The JSON a webhook receives.
+pub fn payload(notice: &Notice, public_url: Option<&str>) -> serde_json::Value {
+    let mut body = json!({
+        "Id": notice.id,
+        "Type": format!("finding.{}", notice.kind.as_str()),
+        "Notice": notice,
+    });
+    if let Some(base) = public_url {
+        let query = [("arn", notice.arn.as_str()), ("policy", notice.policy.as_str())]
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        body["FindingUrl"] = json!(format!("{}/findings/detail?{query}", base.trim_end_matches('/')));
+    }
+    body
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `t=<unix seconds>,v1=<hex HMAC-SHA256(key, "<t>.<body>")>`: a receiver
+/// recomputes it over the raw body and refuses old timestamps (replays).
+pub fn signature(key: &[u8], unix_seconds: i64, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
+    mac.update(format!("{unix_seconds}.").as_bytes());
+    mac.update(body);
+    format!("t={unix_seconds},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The secret a reference names, where the dispatcher runs.
+fn resolve(secret: &SecretRef) -> Result<Vec<u8>, SendError> {
+    match secret {
+        SecretRef::Env(name) => match std::env::var(name) {
+            Ok(v) if !v.is_empty() => Ok(v.into_bytes()),
+            _ => Err(SendError::permanent(format!(
+                "the secret env:{name} is not set where the dispatcher runs (set it, then `qrie notifications retry`)"
+            ))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_hmac_sha256_over_time_and_body() {
+        // RFC 4231 test case 2's key and data, framed as qrie frames them.
+        let sig = signature(b"Jefe", 0, b"what do ya want for nothing?");
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(b"Jefe").unwrap();
+        mac.update(b"0.what do ya want for nothing?");
+        assert_eq!(sig, format!("t=0,v1={}", hex::encode(mac.finalize().into_bytes())));
+        assert_ne!(signature(b"Jefe", 1, b"x"), signature(b"Jefe", 2, b"x"), "the time is signed");
+    }
+
+    #[test]
+    fn only_answers_worth_retrying_are_retried() {
+        for (code, retry) in
+            [(500, true), (503, true), (429, true), (408, true), (400, false), (404, false), (410, false)]
+        {
+            assert_eq!(retryable(StatusCode::from_u16(code).unwrap()), retry, "{code}");
+        }
+    }
+}
