@@ -19,12 +19,15 @@ use std::sync::{Arc, Mutex};
 const SECRET_ENV: &str = "QRIE_WEBHOOK_TEST_SECRET";
 const SECRET: &str = "s3cr3t-for-tests";
 
+/// One request: its delivery id, signature header, body, and the status
+/// answered (0: none, it hung).
+type Got = (String, Option<String>, Bytes, u16);
+
 /// What the receiver answers, in turn (then 200s), and what it got.
 #[derive(Default)]
 struct Receiver {
     script: Mutex<VecDeque<Answer>>,
-    /// Every request: its delivery id, signature header, body, and the status answered.
-    got: Mutex<Vec<(String, Option<String>, Bytes, u16)>>,
+    got: Mutex<Vec<Got>>,
 }
 
 #[derive(Clone, Copy)]
@@ -285,10 +288,9 @@ async fn routes_choose_what_each_integration_gets() {
     let report = engine.dispatch_notices(&senders()).await.unwrap();
     // The low one is not routed; the bootstrap one is quiet by default; the resolve goes.
     assert_eq!(report.delivered, 1);
-    let got = r.got.lock().unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&got[0].2).unwrap();
+    let body = r.got.lock().unwrap()[0].2.clone();
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!((doc["Type"].as_str(), doc["Notice"]["Reason"].as_str()), (Some("finding.resolved"), Some("COMPLIANT")));
-    drop(got);
     // What no integration takes leaves the outbox too.
     assert_eq!(report.completed, 3);
     assert!(engine.outbox(false).await.unwrap().is_empty());

@@ -67,6 +67,17 @@ pub enum Command {
     Suppressions(SuppressionsCmd),
     /// The audit log: who changed rules, policies and findings, and when.
     Audit(AuditArgs),
+    /// Where notices of finding transitions go: add, list, test, remove.
+    ///
+    /// Every transition (opened, reopened, resolved) is written to an outbox
+    /// with the finding itself; the dispatcher (`qrie serve`, the AWS
+    /// functions, or `qrie notifications dispatch`) delivers each notice to
+    /// every integration whose route takes it, once, retrying failures.
+    #[command(subcommand)]
+    Integrations(IntegrationsCmd),
+    /// The outbox: notices not yet delivered everywhere, failures, dead letters.
+    #[command(subcommand)]
+    Notifications(NotificationsCmd),
     /// Dashboard counts, or the drift the last anti-entropy sweeps measured.
     Summary(SummaryArgs),
     /// Running and past sweeps.
@@ -633,6 +644,102 @@ qrie --format csv findings export --account 111122223333 > findings.csv")]
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum IntegrationsCmd {
+    /// Add an integration.
+    #[command(subcommand)]
+    Add(AddIntegration),
+    /// Every integration, with its route (secrets and URL queries not shown).
+    List,
+    /// Send a test notice through an integration now (not through the outbox).
+    Test { id: String },
+    /// Remove an integration; notices not yet delivered to it are not sent.
+    Remove {
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AddIntegration {
+    /// A JSON POST per notice, signed with HMAC-SHA256 (docs/integrations.md
+    /// says how to verify it).
+    Webhook {
+        /// Its id: letters, digits, - and _.
+        id: String,
+        /// https://… (http only to a loopback address).
+        #[arg(long)]
+        url: String,
+        /// The signing secret, by name: env:NAME (read where the dispatcher
+        /// runs; the secret itself is never stored).
+        #[arg(long, value_name = "env:NAME")]
+        secret: Option<String>,
+        #[command(flatten)]
+        route: RouteArgs,
+    },
+}
+
+/// Which notices an integration gets.
+#[derive(Args, Debug, Clone)]
+pub struct RouteArgs {
+    /// Only findings at least this severe (0-100).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub min_severity: Option<u8>,
+    /// Only findings of these policies (repeat the option for several).
+    #[arg(long = "policy", value_name = "ID")]
+    pub policies: Vec<String>,
+    /// Only findings in these accounts.
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
+    /// Only these transitions (default: opened, reopened and resolved).
+    #[arg(long = "on", value_enum, value_delimiter = ',')]
+    pub on: Vec<TransitionArg>,
+    /// Transitions made by bootstrap sweeps too (a first scan opens
+    /// everything it finds: by default those are not sent).
+    #[arg(long)]
+    pub include_bootstrap: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum TransitionArg {
+    Opened,
+    Reopened,
+    Resolved,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NotificationsCmd {
+    /// Notices not yet delivered everywhere they go, oldest first, with each
+    /// integration's delivery: pending, failing (its error and next attempt), dead.
+    List {
+        /// Only notices with a failing or dead delivery.
+        #[arg(long)]
+        failed: bool,
+    },
+    /// Deliver what is due now, once (`qrie serve` and the AWS functions do
+    /// it continuously).
+    Dispatch {
+        #[command(flatten)]
+        links: PublicUrlArgs,
+    },
+    /// Make dead deliveries pending again: one notice's, or every one.
+    Retry {
+        /// The notice id (`qrie notifications list --failed` shows them).
+        notice: Option<String>,
+    },
+}
+
+/// Where people reach qrie's web UI, for links to findings.
+#[derive(Args, Debug, Clone)]
+pub struct PublicUrlArgs {
+    /// The web UI's address (https://qrie.example.com): exported findings and
+    /// notices link to the finding's page there. Without it they carry no link.
+    #[arg(long, env = "QRIE_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+}
+
 /// Which findings: the filters `findings list` and `findings export` share.
 #[derive(Args, Debug, Clone)]
 pub struct FindingQueryArgs {
@@ -668,10 +775,8 @@ pub struct ExportArgs {
     /// export is done) instead of standard output.
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<std::path::PathBuf>,
-    /// The web UI's address (https://qrie.example.com): exported findings
-    /// link to their page there. Without it they carry no link.
-    #[arg(long, env = "QRIE_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
-    pub public_url: Option<String>,
+    #[command(flatten)]
+    pub links: PublicUrlArgs,
 }
 
 fn parse_public_url(s: &str) -> Result<String, String> {

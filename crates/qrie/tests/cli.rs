@@ -909,3 +909,102 @@ fn findings_export_in_every_format_from_the_command_line() {
     let report = validate_export("ocsf", &compliance);
     assert!(!report.starts_with("0 valid"), "{report}");
 }
+
+/// Each request a receiver got: its head (lower-cased) and body.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A webhook receiver on a loopback port: answers 200 and keeps each request.
+fn webhook_receiver() -> (String, Received) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line.to_ascii_lowercase());
+            }
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            kept.lock().unwrap().push((head, String::from_utf8_lossy(&body).to_string()));
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, got)
+}
+
+#[test]
+fn integrations_and_notifications_from_the_command_line() {
+    let q = Qrie::new();
+    q.demo();
+    let (url, got) = webhook_receiver();
+    let secret = "QRIE_CLI_TEST_WEBHOOK_SECRET";
+
+    let err = q.fails(&["integrations", "add", "webhook", "bad", "--url", "ftp://example.com/x"]);
+    assert!(err.contains("https"), "{err}");
+    let err = q.fails(&["integrations", "add", "webhook", "bad", "--url", "http://example.com/x"]);
+    assert!(err.contains("loopback"), "{err}");
+    let err = q.fails(&["integrations", "add", "webhook", "bad", "--url", &url, "--secret", "hunter2"]);
+    assert!(err.contains("env:NAME"), "{err}");
+    q.ok(&["integrations", "add", "webhook", "hook", "--url", &url, "--secret", &format!("env:{secret}")]);
+    let err = q.fails(&["integrations", "add", "webhook", "hook", "--url", &url]);
+    assert!(err.contains("exists"), "{err}");
+    let listed = q.json(&["integrations", "list"]);
+    assert_eq!(listed[0]["Id"], "hook");
+    assert_eq!(listed[0]["Secret"], format!("env:{secret}"), "the secret is named, never shown");
+
+    // A test notice goes straight out.
+    let mut test = q.command(&["integrations", "test", "hook"]);
+    assert!(test.env(secret, "s").output().unwrap().status.success());
+    assert_eq!(got.lock().unwrap().len(), 1);
+    assert!(got.lock().unwrap()[0].0.contains("x-qrie-delivery: test-"));
+
+    // The demo's bootstrap openings are quiet by default; a suspension's
+    // resolves are told, but the secret is missing where this dispatcher
+    // runs: dead letters, with the reason, until retried.
+    let policy = "s3-bucket-versioning-disabled";
+    let resolved = q.findings(&["--policy", policy]).len();
+    assert!(resolved > 0);
+    q.ok(&["policies", "suspend", policy, "--yes"]);
+    let report = q.json(&["notifications", "dispatch"]);
+    assert_eq!(report["Dead"].as_u64(), Some(resolved as u64), "{report}");
+    let failed = q.json(&["notifications", "list", "--failed"]);
+    assert_eq!(failed.as_array().unwrap().len(), resolved);
+    let error = failed[0]["Deliveries"]["hook"]["LastError"].as_str().unwrap();
+    assert!(error.contains(secret), "{error}");
+    let table = q.ok(&["notifications", "list", "--failed"]);
+    assert!(table.contains("dead"), "{table}");
+
+    q.ok(&["notifications", "retry"]);
+    let mut dispatch = q.command(&["notifications", "dispatch", "--format", "json"]);
+    let out = dispatch.env(secret, "s3cret").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["Delivered"].as_u64(), Some(resolved as u64), "{report}");
+    let got = got.lock().unwrap();
+    assert_eq!(got.len(), 1 + resolved);
+    assert!(got[1..]
+        .iter()
+        .all(|(head, body)| head.contains("x-qrie-signature: t=") && body.contains("finding.resolved")));
+    drop(got);
+    assert_eq!(q.json(&["notifications", "list"]).as_array().unwrap().len(), 0, "the outbox is empty");
+    let audit = q.ok(&["audit", "--format", "json"]);
+    assert!(audit.contains("integration.add") && audit.contains("notification.retry"), "{audit}");
+
+    q.fails(&["integrations", "remove", "hook"]);
+    q.ok(&["integrations", "remove", "hook", "--yes"]);
+    assert_eq!(q.json(&["integrations", "list"]).as_array().unwrap().len(), 0);
+}

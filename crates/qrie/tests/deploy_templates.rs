@@ -207,11 +207,22 @@ fn qop_schedules_invoke_the_sweeps_with_anti_entropy_payloads() {
             ),
             ("cron(0 4 * * ? *)".to_string(), (json!("scanner"), json!({"scan_type": "anti-entropy"}))),
             ("cron(0 3 ? * SUN *)".to_string(), (json!("scanner"), json!({"archive_older_than_days": 400}))),
+            ("rate(5 minutes)".to_string(), (json!("scanner"), json!({"dispatch_notifications": true}))),
         ])
     );
-    // The retention payload is one the scanner decodes.
+    // The retention and notifications payloads are ones the scanner decodes.
     let retention = &schedules["cron(0 3 ? * SUN *)"].1;
     serde_json::from_value::<ArchivePayloadShape>(retention.clone()).expect("the scanner's archive payload");
+    let notify = &schedules["rate(5 minutes)"].1;
+    serde_json::from_value::<DispatchPayloadShape>(notify.clone()).expect("the scanner's notifications payload");
+}
+
+/// The scanner's notifications payload (crates/qrie/src/lambda/scanner.rs).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct DispatchPayloadShape {
+    dispatch_notifications: bool,
 }
 
 /// The scanner's archive payload (crates/qrie/src/lambda/scanner.rs), as the schedule must send it.

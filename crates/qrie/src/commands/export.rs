@@ -17,7 +17,7 @@ use crate::progress::Counter;
 pub fn context(ctx: &Ctx, to: &ExportArgs) -> ExportContext {
     ExportContext {
         product_version: env!("CARGO_PKG_VERSION").to_string(),
-        ui_url: to.public_url.clone(),
+        ui_url: to.links.public_url.clone(),
         home_region: ctx.aws_region.clone().unwrap_or_else(|| "us-east-1".to_string()),
     }
 }

@@ -6,6 +6,7 @@ mod demo;
 mod events;
 mod export;
 mod findings;
+mod integrations;
 mod jobs;
 mod policies;
 mod serve;
@@ -32,6 +33,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Findings(cmd) => findings::run(&ctx, format, cmd).await,
         Command::Suppressions(cmd) => suppressions::run(&ctx, format, cmd).await,
         Command::Audit(args) => suppressions::audit(&ctx, format, args).await,
+        Command::Integrations(cmd) => integrations::run(&ctx, format, cmd).await,
+        Command::Notifications(cmd) => integrations::notifications(&ctx, format, cmd).await,
         Command::Summary(args) => summary::run(&ctx, format, args).await,
         Command::Jobs(cmd) => jobs::run(&ctx, format, cmd).await,
         Command::Events(cmd) => events::run(&ctx, format, cmd).await,

@@ -105,6 +105,13 @@ use it as `Authorization: Bearer <token>`; `qrie tokens create --role viewer` ma
         tokio::spawn(keep_changing(engine.clone(), estate, every))
     });
     let resumer = tokio::spawn(resume_interrupted(engine.clone()));
+    let dispatcher = match qrie_notify::Senders::new(server.public_url.clone()) {
+        Ok(senders) => Some(tokio::spawn(keep_dispatching(engine.clone(), senders))),
+        Err(e) => {
+            eprintln!("warning: notifications cannot be sent from this server: {e}");
+            None
+        }
+    };
     let mut state = AppState::new(engine, config(server));
     match ctx.archive_sink(server.archive.archive_to.as_deref()).await? {
         Some(sink) => {
@@ -122,7 +129,29 @@ use it as `Authorization: Bearer <token>`; `qrie tokens create --role viewer` ma
         task.abort();
     }
     resumer.abort();
+    if let Some(task) = dispatcher {
+        task.abort();
+    }
     served
+}
+
+/// How often the server delivers the outbox's notices.
+const DISPATCH_EVERY: Duration = Duration::from_secs(5);
+
+/// Delivers notices of finding transitions to the integrations, every
+/// [`DISPATCH_EVERY`] (a failed pass is logged; the next tries again).
+async fn keep_dispatching(engine: Engine, senders: qrie_notify::Senders) {
+    let mut tick = tokio::time::interval(DISPATCH_EVERY);
+    loop {
+        tick.tick().await;
+        match engine.dispatch_notices(&senders).await {
+            Ok(r) if r.delivered + r.failed + r.dead > 0 => {
+                tracing::info!(delivered = r.delivered, failing = r.failed, dead = r.dead, "notifications")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "delivering notifications failed"),
+        }
+    }
 }
 
 /// How often the server looks for inventory sweeps whose runner stopped.

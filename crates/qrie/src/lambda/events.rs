@@ -24,18 +24,21 @@ pub enum EventsAnswer {
 
 pub async fn handle(container: Arc<Container>, payload: Value) -> Result<EventsAnswer> {
     let engine = container.engine().await?;
-    if payload.get("Records").is_some() {
+    let answer = if payload.get("Records").is_some() {
         let batch: SqsEvent = serde_json::from_value(payload).context("reading the SQS event")?;
-        return Ok(EventsAnswer::Sqs(sqs_batch(&engine, &batch.records).await));
-    }
-    if payload.get("detail-type").is_some() {
+        EventsAnswer::Sqs(sqs_batch(&engine, &batch.records).await)
+    } else if payload.get("detail-type").is_some() {
         // A direct invoke has no batch to report into: a failure is the
         // invocation's error, so Lambda retries it and then hands it to the
         // function's on-failure destination or DLQ.
         let bytes = serde_json::to_vec(&payload)?;
-        return Ok(EventsAnswer::Direct(engine.ingest_message(&bytes).await?));
-    }
-    bail!("neither an SQS event (Records) nor an EventBridge event (detail-type): nothing processed")
+        EventsAnswer::Direct(engine.ingest_message(&bytes).await?)
+    } else {
+        bail!("neither an SQS event (Records) nor an EventBridge event (detail-type): nothing processed")
+    };
+    // The transitions these events made are told seconds after them.
+    super::dispatch_notices(&engine).await;
+    Ok(answer)
 }
 
 /// Processes the batch's messages together ([`Engine::ingest_batch`]: one

@@ -113,6 +113,21 @@ or dynamodb://?prefix=prod-&region=eu-west-1 (tables prod-qrie_resources, ...)"
     }
 }
 
+/// Delivers the notices that are due (docs/integrations.md): after events
+/// and sweeps, and on the scanner's frequent schedule, which retries what
+/// failed. A failure is logged: the notices stay in the outbox for the next.
+pub async fn dispatch_notices(engine: &Engine) {
+    let public_url = std::env::var("QRIE_PUBLIC_URL").ok().filter(|u| !u.is_empty());
+    let senders = match qrie_notify::Senders::new(public_url) {
+        Ok(s) => s,
+        Err(e) => return tracing::warn!(error = %e, "notifications cannot be sent"),
+    };
+    match engine.dispatch_notices(&senders).await {
+        Ok(r) => tracing::info!(delivered = r.delivered, failing = r.failed, dead = r.dead, "notifications"),
+        Err(e) => tracing::warn!(error = %e, "delivering notifications failed"),
+    }
+}
+
 /// Serves invocations of `mode` until the Lambda service stops the container.
 pub async fn serve(mode: Mode) -> Result<()> {
     // lambda_runtime panics without it; outside Lambda, say so instead.

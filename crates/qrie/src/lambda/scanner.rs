@@ -34,12 +34,21 @@ pub struct ArchivePayload {
     pub archive_older_than_days: u32,
 }
 
-/// What the scanner answers: a sweep's answer, or an archive's report.
+/// The notifications schedule's payload: deliver what is due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchPayload {
+    pub dispatch_notifications: bool,
+}
+
+/// What the scanner answers: a sweep's answer, an archive's report, or a
+/// notifications pass's.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum ScannerAnswer {
     Sweep(InventoryAnswer),
     Archive(qrie_engine::archive::ArchiveReport),
+    Dispatch(qrie_engine::notify::DispatchReport),
 }
 
 /// Routes an invocation: a payload naming `archive_older_than_days` is the
@@ -54,8 +63,18 @@ pub async fn handle_invocation(
         let p: ArchivePayload = serde_json::from_value(payload).context("the archive payload")?;
         return Ok(ScannerAnswer::Archive(archive(&container, p).await?));
     }
+    if payload.get("dispatch_notifications").is_some() {
+        let _: DispatchPayload = serde_json::from_value(payload).context("the notifications payload")?;
+        let engine = container.engine().await?;
+        let public_url = std::env::var("QRIE_PUBLIC_URL").ok().filter(|u| !u.is_empty());
+        let senders = qrie_notify::Senders::new(public_url).map_err(|e| anyhow::anyhow!(e))?;
+        return Ok(ScannerAnswer::Dispatch(engine.dispatch_notices(&senders).await?));
+    }
     let p: ScannerPayload = serde_json::from_value(payload).context("the sweep payload")?;
-    Ok(ScannerAnswer::Sweep(handle(container, p, deadline).await?))
+    let answer = handle(container.clone(), p, deadline).await?;
+    // The transitions the sweep made, told now rather than at the next schedule.
+    super::dispatch_notices(&container.engine().await?).await;
+    Ok(ScannerAnswer::Sweep(answer))
 }
 
 /// Archives and purges resolved findings older than the payload says.

@@ -534,3 +534,23 @@ async fn the_scanner_runs_the_retention_schedule() {
     let answer = scanner::handle_invocation(w.container.clone(), daily, deadline()).await.unwrap();
     assert!(matches!(answer, scanner::ScannerAnswer::Sweep(_)));
 }
+
+#[tokio::test]
+async fn the_scanner_delivers_notifications_on_its_schedule() {
+    let w = estate().await;
+    let engine = w.container.engine().await.unwrap();
+    // Suspending a policy resolves its findings: transitions, in the outbox.
+    engine.suspend_policy("s3-bucket-versioning-disabled").await.unwrap();
+    let pending = engine.outbox(false).await.unwrap().len() as u64;
+    assert!(pending > 0, "the resolves are told");
+    let typo = json!({"dispatch_notifications": true, "now": 1});
+    let err = scanner::handle_invocation(w.container.clone(), typo, deadline()).await.unwrap_err();
+    assert!(format!("{err:#}").contains("now"), "{err:#}");
+    // No integration takes them: the pass examines and completes them all.
+    let pass = json!({"dispatch_notifications": true});
+    let answer = serde_json::to_value(scanner::handle_invocation(w.container.clone(), pass, deadline()).await.unwrap());
+    let answer = answer.unwrap();
+    assert_eq!(answer["Examined"].as_u64(), Some(pending), "{answer}");
+    assert_eq!(answer["Completed"].as_u64(), Some(pending), "{answer}");
+    assert!(engine.outbox(false).await.unwrap().is_empty());
+}
