@@ -93,6 +93,11 @@ impl SqliteStore {
 
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+/// A WAL longer than this many frames (about 64 MB of 4 KiB pages) is
+/// restarted, not only copied back.
+const WAL_RESTART_FRAMES: i64 = 16_384;
+/// What a restarted WAL file is cut back to.
+pub(crate) const WAL_KEEP_BYTES: i64 = 64 * 1024 * 1024;
 
 /// Checkpoints the WAL from a thread of its own. Connections do not
 /// checkpoint on commit (`wal_autocheckpoint = 0`, see `pool::connect`):
@@ -105,10 +110,13 @@ fn spawn_checkpointer(inner: &Arc<Inner>) -> std::io::Result<()> {
     std::thread::Builder::new().name("qrie-sqlite-checkpoint".into()).spawn(move || loop {
         std::thread::sleep(CHECKPOINT_EVERY);
         let Some(inner) = store.upgrade() else { return };
-        let checkpointed = inner
-            .pool
-            .get()
-            .and_then(|conn| Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?));
+        let checkpointed = inner.pool.get().and_then(|conn| {
+            let frames: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))?;
+            if frames > WAL_RESTART_FRAMES {
+                conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
+            }
+            Ok(())
+        });
         if let Err(e) = checkpointed {
             tracing::warn!(store = %inner.location, "WAL checkpoint failed (tried again shortly): {}", e.at_use(&inner.location));
         }

@@ -121,6 +121,8 @@ fn connect(conn: Connection) -> Res<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // The store's own thread checkpoints (see `spawn_checkpointer`).
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // A WAL that grew during a burst is cut back to this size when it restarts.
+    conn.pragma_update(None, "journal_size_limit", super::WAL_KEEP_BYTES)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
