@@ -100,12 +100,7 @@ impl Default for ExportContext {
 impl ExportContext {
     /// The UI page of a finding, when the UI's address is known.
     pub fn finding_url(&self, f: &Finding) -> Option<String> {
-        let base = self.ui_url.as_deref()?.trim_end_matches('/');
-        let query = form_urlencoded::Serializer::new(String::new())
-            .append_pair("arn", &f.arn)
-            .append_pair("policy", &f.policy)
-            .finish();
-        Some(format!("{base}/findings/detail?{query}"))
+        Some(finding_page(self.ui_url.as_deref()?, &f.arn, &f.policy))
     }
 
     /// The region a finding is filed in: its own, or the home region for global resources.
@@ -116,6 +111,13 @@ impl ExportContext {
             &f.region
         }
     }
+}
+
+/// The UI page of the finding on `arn` for `policy`, under the UI's address `base`.
+pub fn finding_page(base: &str, arn: &str, policy: &str) -> String {
+    let query =
+        form_urlencoded::Serializer::new(String::new()).append_pair("arn", arn).append_pair("policy", policy).finish();
+    format!("{}/findings/detail?{query}", base.trim_end_matches('/'))
 }
 
 /// One finding as it is exported: the finding, the suppression covering it

@@ -123,24 +123,9 @@ pub fn payload(notice: &Notice, public_url: Option<&str>) -> serde_json::Value {
         "Notice": notice,
     });
     if let Some(base) = public_url {
-        let query = [("arn", notice.arn.as_str()), ("policy", notice.policy.as_str())]
-            .iter()
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        body["FindingUrl"] = json!(format!("{}/findings/detail?{query}", base.trim_end_matches('/')));
+        body["FindingUrl"] = json!(qrie_export::finding_page(base, &notice.arn, &notice.policy));
     }
     body
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256(key, "<t>.<body>")>`: a receiver
