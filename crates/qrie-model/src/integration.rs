@@ -20,6 +20,37 @@ pub struct Integration {
     pub created_by: String,
 }
 
+/// An integration as it may be shown to anyone allowed to see it: the
+/// target without what authenticates, the secret by its name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IntegrationView {
+    pub id: String,
+    pub kind: &'static str,
+    pub target: String,
+    pub secret: Option<String>,
+    pub route: Route,
+    pub created_at: Timestamp,
+    pub created_by: String,
+}
+
+impl Integration {
+    pub fn view(&self) -> IntegrationView {
+        let secret = match &self.channel {
+            Channel::Webhook { secret, .. } => secret.as_ref().map(ToString::to_string),
+        };
+        IntegrationView {
+            id: self.id.clone(),
+            kind: self.channel.kind(),
+            target: self.channel.target(),
+            secret,
+            route: self.route.clone(),
+            created_at: self.created_at,
+            created_by: self.created_by.clone(),
+        }
+    }
+}
+
 /// Where notices are sent. Secrets are never stored: they are named, and read
 /// where the dispatcher runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

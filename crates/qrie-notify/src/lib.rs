@@ -111,6 +111,27 @@ impl Sender for Senders {
     }
 }
 
+/// A notice about no real finding, marked as a test (`qrie integrations test`).
+pub fn test_notice(actor: &str) -> Notice {
+    let now = chrono::Utc::now();
+    Notice {
+        id: format!("test-{}", now.timestamp_millis()),
+        at: now,
+        kind: qrie_model::TransitionKind::Opened,
+        arn: "arn:aws:s3:::qrie-test-notice".into(),
+        policy: "qrie-test".into(),
+        account_id: "000000000000".into(),
+        region: "us-east-1".into(),
+        resource_type: "AWS::S3::Bucket".into(),
+        severity: qrie_model::Severity::of(50),
+        reason: None,
+        trigger: qrie_model::Trigger {
+            actor: Some(actor.to_string()),
+            ..qrie_model::Trigger::new(qrie_model::DetectedBy::Operator)
+        },
+    }
+}
+
 fn retryable(status: StatusCode) -> bool {
     status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }

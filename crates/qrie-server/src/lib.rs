@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod findings;
+pub mod integrations;
 pub mod jobs;
 pub mod json;
 pub mod launcher;
@@ -180,6 +181,7 @@ fn api_routes(state: &AppState) -> Routes {
     let routes = findings::routes(routes);
     let routes = policies::routes(routes);
     let routes = suppressions::routes(routes);
+    let routes = integrations::routes(routes);
     let routes = summary::routes(routes);
     let routes = jobs::routes(routes);
     let routes = events::routes(routes, state.config.events_body_limit);

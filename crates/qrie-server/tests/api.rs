@@ -800,3 +800,58 @@ async fn findings_export_streams_each_format_with_the_list_filters() {
     let link = first["finding_info"]["src_url"].as_str().unwrap();
     assert!(link.starts_with("https://qrie.example.com/findings/detail?arn="), "{link}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integrations_are_configured_by_admins_and_the_outbox_is_seen_by_viewers() {
+    let w = world().await;
+    let hook = json!({"id": "soc", "kind": "webhook", "url": "https://soc.example.com/qrie?token=abc",
+        "secret": "env:QRIE_SOC_SECRET", "route": {"min_severity": 70, "on": ["opened", "resolved"]}});
+    assert_eq!(
+        w.send(Method::POST, "/api/integrations", &w.operator, Some(hook.clone())).await.status,
+        StatusCode::FORBIDDEN
+    );
+    for (bad, expected) in [
+        (json!({"id": "x", "kind": "carrier-pigeon", "url": "https://a.example/"}), "unknown kind"),
+        (json!({"id": "x", "kind": "webhook", "url": "http://a.example/"}), "loopback"),
+        (json!({"id": "x", "kind": "webhook", "url": "https://a.example/", "secret": "hunter2"}), "env:NAME"),
+        (json!({"id": "x", "kind": "webhook", "url": "https://a.example/", "route": {"on": ["exploded"]}}), "exploded"),
+        (json!({"id": "x y", "kind": "webhook", "url": "https://a.example/"}), "integration id"),
+    ] {
+        let r = w.send(Method::POST, "/api/integrations", &w.admin, Some(bad)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+        assert!(r.text.contains(expected), "{expected}: {}", r.text);
+    }
+    let r = w.send(Method::POST, "/api/integrations", &w.admin, Some(hook.clone())).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json["Target"], "https://soc.example.com/qrie?…", "the URL's query is not shown");
+    assert_eq!(w.send(Method::POST, "/api/integrations", &w.admin, Some(hook)).await.status, StatusCode::CONFLICT);
+    assert_eq!(w.get("/api/integrations", &w.viewer).await.status, StatusCode::FORBIDDEN);
+    let listed = w.get("/api/integrations", &w.admin).await;
+    assert_eq!(listed.json["Integrations"][0]["Secret"], "env:QRIE_SOC_SECRET");
+    assert!(!listed.text.contains("token=abc"));
+    let r = w.send(Method::POST, "/api/integrations/nope/test", &w.admin, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Suspending a policy resolves its findings: notices the viewer sees.
+    let (top, n) = busiest_policy(&w.state).await;
+    w.state.engine.suspend_policy(&top).await.unwrap();
+    let r = w.get("/api/notifications", &w.viewer).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let notices = r.json["Notices"].as_array().unwrap();
+    assert!(notices.iter().filter(|e| e["Notice"]["Policy"] == top.as_str()).count() as u64 >= n);
+    assert!(notices.iter().all(|e| e["Notice"]["Kind"] == "resolved" || e["Notice"]["Kind"] == "opened"));
+    let r = w.get("/api/notifications?failed=true", &w.viewer).await;
+    assert_eq!(r.json["Notices"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        w.send(Method::POST, "/api/notifications/retry", &w.viewer, Some(json!({}))).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = w.send(Method::POST, "/api/notifications/retry", &w.admin, Some(json!({}))).await;
+    assert_eq!(r.json["Revived"], 0, "{}", r.text);
+
+    let r = w.send(Method::DELETE, "/api/integrations/soc", &w.admin, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(w.get("/api/integrations", &w.admin).await.json["Integrations"].as_array().unwrap().len(), 0);
+    let audit = w.get("/api/audit?action=integration.add", &w.viewer).await;
+    assert_eq!(audit.json["Entries"].as_array().map(Vec::len), Some(1), "{}", audit.text);
+}

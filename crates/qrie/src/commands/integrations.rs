@@ -3,8 +3,8 @@
 use anyhow::{anyhow, Result};
 use qrie_engine::notify::Sender;
 use qrie_model::integration::{Channel, Integration, Route, SecretRef};
-use qrie_model::notice::{Notice, OutboxEntry};
-use qrie_model::{DetectedBy, Severity, TransitionKind, Trigger};
+use qrie_model::notice::OutboxEntry;
+use qrie_model::TransitionKind;
 use serde_json::json;
 
 use crate::cli::{AddIntegration, IntegrationsCmd, NotificationsCmd, RouteArgs, TransitionArg};
@@ -55,7 +55,7 @@ pub async fn run(ctx: &Ctx, format: Format, cmd: IntegrationsCmd) -> Result<()> 
                 .find(|i| i.id == id)
                 .ok_or_else(|| anyhow!("no integration {id:?}: `qrie integrations list` lists them"))?;
             let senders = qrie_notify::Senders::new(None).map_err(|e| anyhow!(e))?;
-            let notice = test_notice();
+            let notice = qrie_notify::test_notice(&cli_actor());
             match senders.send(integration, &notice).await {
                 Ok(()) => output::document(format, &json!({ "Sent": true, "Notice": notice }), || {
                     format!("sent test notice {} to {}\n", notice.id, integration.channel.target())
@@ -125,21 +125,11 @@ fn route_of(r: RouteArgs) -> Route {
     }
 }
 
-/// An integration as it may be shown: the target without what authenticates.
+/// An integration as it may be shown, with its route in words for tables.
 fn shown(i: &Integration) -> serde_json::Value {
-    let secret = match &i.channel {
-        Channel::Webhook { secret, .. } => secret.as_ref().map(ToString::to_string),
-    };
-    json!({
-        "Id": i.id,
-        "Kind": i.channel.kind(),
-        "Target": i.channel.target(),
-        "Secret": secret,
-        "Route": i.route,
-        "RouteText": route_text(&i.route),
-        "CreatedAt": i.created_at,
-        "CreatedBy": i.created_by,
-    })
+    let mut v = serde_json::to_value(i.view()).unwrap_or_default();
+    v["RouteText"] = json!(route_text(&i.route));
+    v
 }
 
 fn route_text(r: &Route) -> String {
@@ -184,22 +174,4 @@ fn deliveries_text(e: &OutboxEntry) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// A notice about no real finding, marked as a test.
-fn test_notice() -> Notice {
-    let now = qrie_engine::Engine::now();
-    Notice {
-        id: format!("test-{}", now.timestamp_millis()),
-        at: now,
-        kind: TransitionKind::Opened,
-        arn: "arn:aws:s3:::qrie-test-notice".into(),
-        policy: "qrie-test".into(),
-        account_id: "000000000000".into(),
-        region: "us-east-1".into(),
-        resource_type: "AWS::S3::Bucket".into(),
-        severity: Severity::of(50),
-        reason: None,
-        trigger: Trigger { actor: Some(cli_actor()), ..Trigger::new(DetectedBy::Operator) },
-    }
 }
