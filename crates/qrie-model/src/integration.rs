@@ -38,6 +38,7 @@ impl Integration {
     pub fn view(&self) -> IntegrationView {
         let secret = match &self.channel {
             Channel::Webhook { secret, .. } => secret.as_ref().map(ToString::to_string),
+            Channel::Slack { url } => Some(url.to_string()),
         };
         IntegrationView {
             id: self.id.clone(),
@@ -63,12 +64,18 @@ pub enum Channel {
         #[serde(rename = "Secret", default, skip_serializing_if = "Option::is_none")]
         secret: Option<SecretRef>,
     },
+    /// A Slack incoming webhook, whose URL is itself the secret: named only.
+    Slack {
+        #[serde(rename = "Url")]
+        url: SecretRef,
+    },
 }
 
 impl Channel {
     pub fn kind(&self) -> &'static str {
         match self {
             Channel::Webhook { .. } => "webhook",
+            Channel::Slack { .. } => "slack",
         }
     }
 
@@ -77,6 +84,7 @@ impl Channel {
     pub fn target(&self) -> String {
         match self {
             Channel::Webhook { url, .. } => redact_url(url),
+            Channel::Slack { url } => format!("Slack incoming webhook at {url}"),
         }
     }
 }

@@ -14,6 +14,10 @@
 //! {"Id": "<notice id>", "Type": "finding.opened", "Notice": {...}, "FindingUrl": "..."}
 //! ```
 //!
+//! A Slack integration POSTs a Block Kit message ([`slack::message`]) to the
+//! incoming webhook URL its secret reference names, with the same headers
+//! and no signature (the URL is the secret).
+//!
 //! A 2xx answer is a delivery; 408, 429, 5xx and network errors are tried
 //! again later; any other answer is a refusal that retrying cannot mend.
 
@@ -32,6 +36,8 @@ use serde_json::json;
 use sha2::Sha256;
 use std::sync::Arc;
 use std::time::Duration;
+
+pub mod slack;
 
 /// How long one send may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -59,23 +65,22 @@ impl Senders {
         Ok(Senders { client: Client::builder(TokioExecutor::new()).build(https), public_url })
     }
 
-    async fn webhook(
+    /// POSTs `body` (JSON), with the delivery headers and the signature if any.
+    async fn post(
         &self,
         integration: &Integration,
         url: &str,
-        secret: Option<&SecretRef>,
+        body: Vec<u8>,
+        signature: Option<String>,
         notice: &Notice,
     ) -> Result<(), SendError> {
-        let body = serde_json::to_vec(&payload(notice, self.public_url.as_deref()))
-            .map_err(|e| SendError::permanent(format!("encoding the notice: {e}")))?;
         let mut request = Request::post(url)
             .header("content-type", "application/json")
             .header("user-agent", concat!("qrie/", env!("CARGO_PKG_VERSION")))
             .header("x-qrie-delivery", &notice.id)
             .header("x-qrie-integration", &integration.id);
-        if let Some(secret) = secret {
-            let key = resolve(secret)?;
-            request = request.header("x-qrie-signature", signature(&key, chrono::Utc::now().timestamp(), &body));
+        if let Some(signature) = signature {
+            request = request.header("x-qrie-signature", signature);
         }
         let request = request
             .body(Full::new(Bytes::from(body)))
@@ -106,7 +111,25 @@ impl Senders {
 impl Sender for Senders {
     async fn send(&self, integration: &Integration, notice: &Notice) -> Result<(), SendError> {
         match &integration.channel {
-            Channel::Webhook { url, secret } => self.webhook(integration, url, secret.as_ref(), notice).await,
+            Channel::Webhook { url, secret } => {
+                let body = serde_json::to_vec(&payload(notice, self.public_url.as_deref()))
+                    .map_err(|e| SendError::permanent(format!("encoding the notice: {e}")))?;
+                let signature = match secret {
+                    Some(s) => Some(signature(&resolve(s)?, chrono::Utc::now().timestamp(), &body)),
+                    None => None,
+                };
+                self.post(integration, url, body, signature, notice).await
+            }
+            Channel::Slack { url } => {
+                let url = String::from_utf8(resolve(url)?)
+                    .map_err(|_| SendError::permanent("the Slack webhook URL is not text"))?;
+                if qrie_engine::notify::validate_url(&url).is_err() {
+                    return Err(SendError::permanent("the Slack webhook URL is not an https URL"));
+                }
+                let body = serde_json::to_vec(&slack::message(notice, self.public_url.as_deref()))
+                    .map_err(|e| SendError::permanent(format!("encoding the message: {e}")))?;
+                self.post(integration, &url, body, None, notice).await
+            }
         }
     }
 }

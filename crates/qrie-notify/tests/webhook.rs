@@ -295,3 +295,55 @@ async fn routes_choose_what_each_integration_gets() {
     assert_eq!(report.completed, 3);
     assert!(engine.outbox(false).await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_gets_one_block_kit_message_per_notice_with_names_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = qrie_store::open(&format!("sqlite:{}", dir.path().join("t.db").display())).unwrap();
+    let engine = Engine::new(store.clone(), Arc::new(qrie_engine::cloud::CloudRouter { simulated: None, aws: None }));
+    let mut hostile = finding(1, DetectedBy::Event);
+    hostile.arn = "arn:aws:s3:::<!channel>&<https://evil.example|click>".into();
+    let notice = Notice::of_latest(&hostile).unwrap();
+    store
+        .write_findings(vec![FindingWrite { notice: Some(notice.clone()), ..FindingWrite::unchecked(hostile) }])
+        .await
+        .unwrap();
+    let (r, url) = receiver(vec![]).await;
+    let url_env = "QRIE_SLACK_TEST_URL";
+    std::env::set_var(url_env, &url);
+    let slack = Integration {
+        id: "slack".into(),
+        channel: Channel::Slack { url: SecretRef::Env(url_env.into()) },
+        route: Route::default(),
+        created_at: Utc::now(),
+        created_by: "test".into(),
+    };
+    engine.add_integration(slack).await.unwrap();
+    let report = engine.dispatch_notices(&senders()).await.unwrap();
+    assert_eq!(report.delivered, 1, "{report:?}");
+    let (id, sig, body, _) = r.got.lock().unwrap()[0].clone();
+    assert_eq!(id, notice.id);
+    assert!(sig.is_none(), "Slack's URL is its secret: no signature");
+    let msg: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let text = msg["text"].as_str().unwrap();
+    assert!(text.contains("*Finding opened*") && text.contains("HIGH 80"), "{text}");
+    assert_eq!(msg["blocks"][0]["type"], "section");
+    let resource = msg["blocks"][1]["fields"][0]["text"].as_str().unwrap();
+    assert_eq!(resource, "*Resource*\n`arn:aws:s3:::&lt;!channel&gt;&amp;&lt;https://evil.example|click&gt;`");
+    assert!(!body.windows(2).any(|w| w == b"<!"), "no mention or link can be made from a name");
+    let button = &msg["blocks"][2]["elements"][0];
+    assert_eq!(button["type"], "button");
+    assert!(button["url"].as_str().unwrap().starts_with("https://qrie.example.com/findings/detail?arn=arn%3Aaws%3As3"));
+    assert!(msg["blocks"][3]["elements"][0]["text"].as_str().unwrap().contains(&notice.id));
+
+    // The URL's variable unset where the dispatcher runs: dead, saying which.
+    std::env::remove_var(url_env);
+    let mut again = finding(2, DetectedBy::Event);
+    again.arn = "arn:aws:s3:::second".into();
+    let n2 = Notice::of_latest(&again).unwrap();
+    store.write_findings(vec![FindingWrite { notice: Some(n2), ..FindingWrite::unchecked(again) }]).await.unwrap();
+    let report = engine.dispatch_notices(&senders()).await.unwrap();
+    assert_eq!(report.dead, 1);
+    let failed = engine.outbox(true).await.unwrap();
+    assert!(failed[0].deliveries["slack"].last_error.as_deref().unwrap().contains(url_env));
+}

@@ -37,8 +37,9 @@ async fn list(State(state): State<AppState>, who: Principal) -> ApiResult<Json<V
 #[serde(deny_unknown_fields)]
 pub struct AddBody {
     id: String,
-    /// `webhook`.
+    /// `webhook` or `slack`.
     kind: String,
+    /// The webhook's URL; for Slack, the URL's secret reference (`env:NAME`).
     url: String,
     /// `env:NAME`: the secret is never sent to qrie, only its name.
     secret: Option<String>,
@@ -87,17 +88,22 @@ impl RouteBody {
 
 async fn add(State(state): State<AppState>, who: Principal, ApiJson(b): ApiJson<AddBody>) -> ApiResult<Response> {
     who.require(Role::Admin)?;
-    if b.kind != "webhook" {
-        return Err(ApiError::bad_request("validation", format!("unknown kind {:?}: expected webhook", b.kind)));
-    }
     let secret = b.secret.as_deref().map(str::parse::<SecretRef>).transpose()?;
-    let integration = Integration {
-        id: b.id,
-        channel: Channel::Webhook { url: b.url, secret },
-        route: b.route.route()?,
-        created_at: Engine::now(),
-        created_by: who.actor(),
+    let channel = match b.kind.as_str() {
+        "webhook" => Channel::Webhook { url: b.url, secret },
+        "slack" if secret.is_none() => Channel::Slack { url: b.url.parse()? },
+        "slack" => {
+            return Err(ApiError::bad_request("validation", "a Slack integration takes no secret: its URL is one"))
+        }
+        other => {
+            return Err(ApiError::bad_request(
+                "validation",
+                format!("unknown kind {other:?}: expected webhook or slack"),
+            ))
+        }
     };
+    let integration =
+        Integration { id: b.id, channel, route: b.route.route()?, created_at: Engine::now(), created_by: who.actor() };
     who.engine(&state).add_integration(integration.clone()).await?;
     Ok((StatusCode::CREATED, Json(integration.view())).into_response())
 }

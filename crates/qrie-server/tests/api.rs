@@ -811,11 +811,13 @@ async fn integrations_are_configured_by_admins_and_the_outbox_is_seen_by_viewers
         StatusCode::FORBIDDEN
     );
     for (bad, expected) in [
-        (json!({"id": "x", "kind": "carrier-pigeon", "url": "https://a.example/"}), "unknown kind"),
+        (json!({"id": "x", "kind": "carrier-pigeon", "url": "https://a.example/"}), "webhook or slack"),
         (json!({"id": "x", "kind": "webhook", "url": "http://a.example/"}), "loopback"),
         (json!({"id": "x", "kind": "webhook", "url": "https://a.example/", "secret": "hunter2"}), "env:NAME"),
         (json!({"id": "x", "kind": "webhook", "url": "https://a.example/", "route": {"on": ["exploded"]}}), "exploded"),
         (json!({"id": "x y", "kind": "webhook", "url": "https://a.example/"}), "integration id"),
+        (json!({"id": "x", "kind": "slack", "url": "https://hooks.slack.com/services/T/B/secret"}), "env:NAME"),
+        (json!({"id": "x", "kind": "slack", "url": "env:SLACK", "secret": "env:S"}), "takes no secret"),
     ] {
         let r = w.send(Method::POST, "/api/integrations", &w.admin, Some(bad)).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
@@ -831,6 +833,10 @@ async fn integrations_are_configured_by_admins_and_the_outbox_is_seen_by_viewers
     assert!(!listed.text.contains("token=abc"));
     let r = w.send(Method::POST, "/api/integrations/nope/test", &w.admin, None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let slack = json!({"id": "chat", "kind": "slack", "url": "env:QRIE_SLACK_URL"});
+    let r = w.send(Method::POST, "/api/integrations", &w.admin, Some(slack)).await;
+    assert_eq!((r.status, r.json["Secret"].as_str()), (StatusCode::CREATED, Some("env:QRIE_SLACK_URL")), "{}", r.text);
+    assert_eq!(w.send(Method::DELETE, "/api/integrations/chat", &w.admin, None).await.status, StatusCode::OK);
 
     // Suspending a policy resolves its findings: notices the viewer sees.
     let (top, n) = busiest_policy(&w.state).await;
@@ -853,5 +859,5 @@ async fn integrations_are_configured_by_admins_and_the_outbox_is_seen_by_viewers
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(w.get("/api/integrations", &w.admin).await.json["Integrations"].as_array().unwrap().len(), 0);
     let audit = w.get("/api/audit?action=integration.add", &w.viewer).await;
-    assert_eq!(audit.json["Entries"].as_array().map(Vec::len), Some(1), "{}", audit.text);
+    assert_eq!(audit.json["Entries"].as_array().map(Vec::len), Some(2), "{}", audit.text);
 }

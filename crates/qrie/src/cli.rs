@@ -679,6 +679,17 @@ pub enum AddIntegration {
         #[command(flatten)]
         route: RouteArgs,
     },
+    /// A Slack incoming webhook: one Block Kit message per notice (severity,
+    /// resource, policy, a link to the finding when --public-url is known).
+    Slack {
+        id: String,
+        /// The webhook URL, by name: env:NAME (the URL is itself the secret,
+        /// so it is never stored).
+        #[arg(long = "url-from", value_name = "env:NAME")]
+        url_from: String,
+        #[command(flatten)]
+        route: RouteArgs,
+    },
 }
 
 /// Which notices an integration gets.

@@ -15,11 +15,17 @@ use crate::output::{self, Format};
 pub async fn run(ctx: &Ctx, format: Format, cmd: IntegrationsCmd) -> Result<()> {
     let engine = ctx.engine();
     match cmd {
-        IntegrationsCmd::Add(AddIntegration::Webhook { id, url, secret, route }) => {
-            let secret = secret.map(|s| s.parse::<SecretRef>()).transpose()?;
+        IntegrationsCmd::Add(add) => {
+            let (id, channel, route) = match add {
+                AddIntegration::Webhook { id, url, secret, route } => {
+                    let secret = secret.map(|s| s.parse::<SecretRef>()).transpose()?;
+                    (id, Channel::Webhook { url, secret }, route)
+                }
+                AddIntegration::Slack { id, url_from, route } => (id, Channel::Slack { url: url_from.parse()? }, route),
+            };
             let integration = Integration {
                 id,
-                channel: Channel::Webhook { url, secret },
+                channel,
                 route: route_of(route),
                 created_at: qrie_engine::Engine::now(),
                 created_by: cli_actor(),

@@ -1,0 +1,60 @@
+//! Slack messages (Block Kit) for notices. Resource names, tags and policy
+//! ids can be chosen by whoever owns a resource, so every text is escaped as
+//! Slack's mrkdwn requires (`&`, `<`, `>`): a name cannot make a link or a
+//! mention.
+
+use qrie_model::notice::Notice;
+use qrie_model::{SeverityLabel, TransitionKind};
+use serde_json::{json, Value};
+
+/// Escapes text for Slack's mrkdwn.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn headline(n: &Notice) -> String {
+    let label = n.severity.label();
+    let marker = match label {
+        SeverityLabel::Critical | SeverityLabel::High => ":red_circle:",
+        SeverityLabel::Medium => ":large_orange_circle:",
+        SeverityLabel::Low | SeverityLabel::Informational => ":white_circle:",
+    };
+    let what = match n.kind {
+        TransitionKind::Opened => "Finding opened",
+        TransitionKind::Reopened => "Finding reopened",
+        TransitionKind::Resolved => "Finding resolved",
+        other => other.as_str(),
+    };
+    let title = qrie_policies::get(&n.policy).map_or(n.policy.as_str(), |p| p.title);
+    format!("{marker} *{what}* ({} {}): {}", label.as_str().to_uppercase(), n.severity.value(), escape(title))
+}
+
+/// The message for one notice: a headline, the resource and where it is,
+/// and a link to the finding's page when the UI's address is known.
+pub fn message(n: &Notice, public_url: Option<&str>) -> Value {
+    let headline = headline(n);
+    let mut fields = vec![
+        json!({"type": "mrkdwn", "text": format!("*Resource*\n`{}`", escape(&n.arn))}),
+        json!({"type": "mrkdwn", "text": format!("*Policy*\n{}", escape(&n.policy))}),
+        json!({"type": "mrkdwn", "text": format!("*Account*\n{}", escape(&n.account_id))}),
+        json!({"type": "mrkdwn", "text": format!("*Region*\n{}", escape(&n.region))}),
+    ];
+    if let Some(reason) = n.reason {
+        fields.push(json!({"type": "mrkdwn", "text": format!("*Reason*\n{}", reason.as_str())}));
+    }
+    let mut blocks = vec![
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": headline}}),
+        json!({"type": "section", "fields": fields}),
+    ];
+    if let Some(base) = public_url {
+        let link = qrie_export::finding_page(base, &n.arn, &n.policy);
+        blocks.push(json!({"type": "actions", "elements": [
+            {"type": "button", "text": {"type": "plain_text", "text": "Open in qrie"}, "url": link}
+        ]}));
+    }
+    blocks.push(json!({"type": "context", "elements": [
+        {"type": "mrkdwn", "text": format!("qrie notice `{}`", escape(&n.id))}
+    ]}));
+    // `text` is what notifications and screen readers show.
+    json!({"text": headline, "blocks": blocks})
+}
