@@ -18,10 +18,11 @@
 use async_trait::async_trait;
 use qrie_model::audit::AuditAction;
 use qrie_model::integration::{validate_id, Integration, INTEGRATIONS};
-use qrie_model::notice::{backoff, Delivery, DeliveryStatus, Notice, OutboxEntry, MAX_ATTEMPTS, OUTBOX};
+use qrie_model::notice::{backoff, Delivery, DeliveryStatus, Notice, OutboxEntry, Summary, MAX_ATTEMPTS, OUTBOX};
 use qrie_model::Timestamp;
 use serde::Serialize;
 use serde_json::json;
+use std::collections::BTreeMap;
 
 use crate::{Engine, EngineError};
 
@@ -49,11 +50,16 @@ impl SendError {
     }
 }
 
-/// Delivers a notice over an integration's channel.
+/// Delivers a notice, or a bootstrap sweep's summary, over an integration's channel.
 #[async_trait]
 pub trait Sender: Send + Sync {
     async fn send(&self, integration: &Integration, notice: &Notice) -> Result<(), SendError>;
+    async fn send_summary(&self, integration: &Integration, summary: &Summary) -> Result<(), SendError>;
 }
+
+/// The store namespace of summaries sent or being sent, by
+/// `<integration> <job>`: each one's claim and outcome.
+const SUMMARIES: &str = "outbox-summaries";
 
 /// What one dispatch pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -68,6 +74,8 @@ pub struct DispatchReport {
     pub dead: u64,
     /// Notices every integration has had, removed from the outbox.
     pub completed: u64,
+    /// Bootstrap summaries sent.
+    pub summaries: u64,
     /// Deliveries another dispatcher held or changed first.
     pub contended: u64,
 }
@@ -171,6 +179,25 @@ impl Engine {
             }
             after = Some(last);
         }
+        // Dead summaries: every one, or those of the notice's sweep.
+        let mut jobs: Option<Vec<String>> = None;
+        if let Some(id) = notice_id {
+            let all = self.outbox(false).await?;
+            let jobs_of = all.iter().filter(|e| e.notice.id == id).filter_map(|e| e.notice.trigger.job_id.clone());
+            jobs = Some(jobs_of.collect());
+        }
+        for (key, value, version) in self.store.kv_list_versioned(SUMMARIES).await? {
+            let Ok(mut state) = serde_json::from_value::<Delivery>(value) else { continue };
+            let job = key.split_once(' ').map_or("", |(_, j)| j);
+            if state.status != DeliveryStatus::Dead || jobs.as_ref().is_some_and(|js| !js.iter().any(|j| j == job)) {
+                continue;
+            }
+            state = Delivery { last_error: state.last_error.take(), ..Delivery::default() };
+            let value = serde_json::to_value(&state).map_err(|e| EngineError::Conflict(e.to_string()))?;
+            if self.store.kv_put_if(SUMMARIES, &key, value, Some(version)).await? {
+                revived += 1;
+            }
+        }
         let target = notice_id.unwrap_or("*");
         self.audit(Engine::now(), self.actor(), AuditAction::NotificationRetry, target, json!({ "Revived": revived }))
             .await?;
@@ -192,6 +219,7 @@ impl Engine {
     ) -> Result<DispatchReport, EngineError> {
         let integrations = self.integrations().await?;
         let mut report = DispatchReport::default();
+        self.summarize_bootstraps(sender, &integrations, now.unwrap_or_else(Engine::now), &mut report).await?;
         let mut after: Option<String> = None;
         loop {
             let page = self.store.kv_page_versioned(OUTBOX, after.as_deref(), PAGE).await?;
@@ -266,14 +294,122 @@ impl Engine {
             report.contended += 1;
             return Ok(());
         }
-        let done =
-            routed.iter().all(|i| entry.deliveries.get(&i.id).is_some_and(|d| d.status == DeliveryStatus::Delivered));
+        // Integrations that take it in a bootstrap summary count too: it
+        // stays until that summary is sent.
+        let done = integrations
+            .iter()
+            .filter(|i| i.route.takes(&entry.notice))
+            .all(|i| entry.deliveries.get(&i.id).is_some_and(|d| d.status == DeliveryStatus::Delivered));
         if done && self.store.kv_delete_if(OUTBOX, key, value).await? {
             report.completed += 1;
         }
         Ok(())
     }
 }
+
+impl Engine {
+    /// Sends each integration one summary per finished bootstrap sweep of
+    /// the notices it does not take one by one, then records each of those
+    /// notices as delivered to it. The summary is claimed, and its outcome
+    /// recorded, as a delivery is (in [`SUMMARIES`]); a summary whose notices
+    /// were not all marked yet is not sent again, only marked.
+    async fn summarize_bootstraps(
+        &self,
+        sender: &dyn Sender,
+        integrations: &[Integration],
+        now: Timestamp,
+        report: &mut DispatchReport,
+    ) -> Result<(), EngineError> {
+        let mut groups: BTreeMap<(String, Option<String>), Vec<Versioned>> = BTreeMap::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.store.kv_page_versioned(OUTBOX, after.as_deref(), PAGE).await?;
+            let Some(last) = page.last().map(|(k, _, _)| k.clone()) else { break };
+            for (key, value, version) in page {
+                let entry = read_entry(&key, value)?;
+                for i in integrations.iter().filter(|i| i.route.summarizes(&entry.notice)) {
+                    if entry.deliveries.get(&i.id).is_some_and(|d| d.status.is_final()) {
+                        continue;
+                    }
+                    let job = entry.notice.trigger.job_id.clone();
+                    groups.entry((i.id.clone(), job)).or_default().push((key.clone(), entry.clone(), version));
+                }
+            }
+            after = Some(last);
+        }
+        for ((integration_id, job), entries) in groups {
+            // A sweep still running has more to tell: its summary waits.
+            if let Some(job_id) = &job {
+                let running = self
+                    .store
+                    .get_job(job_id)
+                    .await?
+                    .is_some_and(|j| !j.status.is_finished() && j.status != qrie_model::JobStatus::Interrupted);
+                if running {
+                    continue;
+                }
+            }
+            let Some(integration) = integrations.iter().find(|i| i.id == integration_id) else { continue };
+            let marker_key = format!("{integration_id} {}", job.as_deref().unwrap_or("none"));
+            let marker = self.store.kv_get_versioned(SUMMARIES, &marker_key).await?;
+            let mut state: Delivery = match &marker {
+                Some((v, _)) => serde_json::from_value(v.clone()).unwrap_or_default(),
+                None => Delivery::default(),
+            };
+            if !state.status.is_final() {
+                if !is_due(Some(&state), now) {
+                    continue;
+                }
+                state.claimed_until = Some(now + CLAIM);
+                let claim = serde_json::to_value(&state).map_err(|e| EngineError::Conflict(e.to_string()))?;
+                let expected = marker.as_ref().map(|(_, v)| *v);
+                if !self.store.kv_put_if(SUMMARIES, &marker_key, claim, expected).await? {
+                    report.contended += 1;
+                    continue;
+                }
+                let summary = Summary::of(&integration_id, job.as_deref(), entries.iter().map(|(_, e, _)| &e.notice));
+                let sent = sender.send_summary(integration, &summary).await;
+                let at = now.max(Engine::now());
+                state.claimed_until = None;
+                state.attempts += 1;
+                match sent {
+                    Ok(()) => {
+                        state.status = DeliveryStatus::Delivered;
+                        state.delivered_at = Some(at);
+                        state.last_error = None;
+                        state.next_attempt_at = None;
+                        report.summaries += 1;
+                    }
+                    Err(e) => {
+                        state.last_error = Some(e.message);
+                        let dead = e.permanent || state.attempts >= MAX_ATTEMPTS;
+                        state.status = if dead { DeliveryStatus::Dead } else { DeliveryStatus::Failing };
+                        state.next_attempt_at = (!dead).then(|| at + backoff(state.attempts));
+                    }
+                }
+                let value = serde_json::to_value(&state).map_err(|e| EngineError::Conflict(e.to_string()))?;
+                let version = expected.map_or(1, |v| v + 1);
+                if !self.store.kv_put_if(SUMMARIES, &marker_key, value, Some(version)).await? {
+                    report.contended += 1;
+                    continue;
+                }
+            }
+            // The summary's notices take its outcome: delivered, or (dead) dead.
+            if state.status.is_final() {
+                for (key, mut entry, version) in entries {
+                    entry.deliveries.insert(integration_id.clone(), Delivery { claimed_until: None, ..state.clone() });
+                    if !self.store.kv_put_if(OUTBOX, &key, to_value(&entry)?, Some(version)).await? {
+                        report.contended += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An outbox entry with its key and the version it was read at.
+type Versioned = (String, OutboxEntry, u64);
 
 /// Whether a delivery (none yet: pending) is to be sent now.
 fn is_due(d: Option<&Delivery>, now: Timestamp) -> bool {

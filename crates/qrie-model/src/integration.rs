@@ -154,20 +154,39 @@ pub struct Route {
     pub policies: Vec<String>,
     pub accounts: Vec<String>,
     pub kinds: Vec<TransitionKind>,
-    /// Transitions made by bootstrap sweeps too (a first scan of an account
-    /// or policy opens everything it finds): off unless asked for.
+    /// Transitions made by bootstrap sweeps one by one too (a first scan of
+    /// an account or policy opens everything it finds). Off: they are told
+    /// in one summary per bootstrap sweep, once it has finished.
     pub include_bootstrap: bool,
 }
 
 impl Route {
+    /// Whether the notice is sent on its own.
     pub fn matches(&self, n: &Notice) -> bool {
+        self.selects(n) && (self.include_bootstrap || !is_bootstrap(n))
+    }
+
+    /// Whether the notice is told in its bootstrap sweep's summary instead.
+    pub fn summarizes(&self, n: &Notice) -> bool {
+        self.selects(n) && !self.include_bootstrap && is_bootstrap(n)
+    }
+
+    /// Whether the integration gets the notice at all, one way or the other.
+    pub fn takes(&self, n: &Notice) -> bool {
+        self.selects(n)
+    }
+
+    fn selects(&self, n: &Notice) -> bool {
         let any = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == v);
         self.min_severity.is_none_or(|m| n.severity.value() >= m)
             && any(&self.policies, &n.policy)
             && any(&self.accounts, &n.account_id)
             && (self.kinds.is_empty() || self.kinds.contains(&n.kind))
-            && (self.include_bootstrap || n.trigger.detected_by != DetectedBy::Bootstrap)
     }
+}
+
+fn is_bootstrap(n: &Notice) -> bool {
+    n.trigger.detected_by == DetectedBy::Bootstrap
 }
 
 /// An integration id: 1 to 64 of letters, digits, `-` and `_`.

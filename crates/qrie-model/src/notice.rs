@@ -130,3 +130,53 @@ pub fn backoff(attempts: u32) -> chrono::Duration {
     let secs = 30i64.saturating_mul(1i64 << attempts.saturating_sub(1).min(20));
     chrono::Duration::seconds(secs.min(3600))
 }
+
+/// The summary of a bootstrap sweep's notices, for an integration that is
+/// not sent them one by one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Summary {
+    /// `summary-<job>-<integration>`: the idempotency key.
+    pub id: String,
+    pub job_id: Option<String>,
+    /// The latest notice's time.
+    pub at: Timestamp,
+    pub notices: u64,
+    /// By transition (`opened`…) and by severity band (`high`…).
+    pub by_kind: std::collections::BTreeMap<String, u64>,
+    pub by_severity: std::collections::BTreeMap<String, u64>,
+    /// The policies with the most notices, at most five.
+    pub top_policies: Vec<(String, u64)>,
+    pub accounts: u64,
+}
+
+impl Summary {
+    /// The summary of `notices` (of one job) for `integration`.
+    pub fn of<'a>(integration: &str, job_id: Option<&str>, notices: impl IntoIterator<Item = &'a Notice>) -> Summary {
+        use std::collections::{BTreeMap, BTreeSet};
+        let (mut by_kind, mut by_severity, mut by_policy) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        let mut accounts = BTreeSet::new();
+        let (mut count, mut at) = (0, None);
+        for n in notices {
+            count += 1;
+            *by_kind.entry(n.kind.as_str().to_string()).or_insert(0) += 1;
+            *by_severity.entry(n.severity.label().as_str().to_string()).or_insert(0) += 1;
+            *by_policy.entry(n.policy.clone()).or_insert(0u64) += 1;
+            accounts.insert(n.account_id.clone());
+            at = at.max(Some(n.at));
+        }
+        let mut top: Vec<(String, u64)> = by_policy.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        top.truncate(5);
+        Summary {
+            id: format!("summary-{}-{integration}", job_id.unwrap_or("none")),
+            job_id: job_id.map(str::to_string),
+            at: at.unwrap_or_else(chrono::Utc::now),
+            notices: count,
+            by_kind,
+            by_severity,
+            top_policies: top,
+            accounts: accounts.len() as u64,
+        }
+    }
+}

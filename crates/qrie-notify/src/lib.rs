@@ -31,7 +31,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use qrie_engine::notify::{SendError, Sender};
 use qrie_model::integration::{Channel, Integration, SecretRef};
-use qrie_model::notice::Notice;
+use qrie_model::notice::{Notice, Summary};
 use serde_json::json;
 use sha2::Sha256;
 use std::sync::Arc;
@@ -72,12 +72,12 @@ impl Senders {
         url: &str,
         body: Vec<u8>,
         signature: Option<String>,
-        notice: &Notice,
+        delivery_id: &str,
     ) -> Result<(), SendError> {
         let mut request = Request::post(url)
             .header("content-type", "application/json")
             .header("user-agent", concat!("qrie/", env!("CARGO_PKG_VERSION")))
-            .header("x-qrie-delivery", &notice.id)
+            .header("x-qrie-delivery", delivery_id)
             .header("x-qrie-integration", &integration.id);
         if let Some(signature) = signature {
             request = request.header("x-qrie-signature", signature);
@@ -118,20 +118,45 @@ impl Sender for Senders {
                     Some(s) => Some(signature(&resolve(s)?, chrono::Utc::now().timestamp(), &body)),
                     None => None,
                 };
-                self.post(integration, url, body, signature, notice).await
+                self.post(integration, url, body, signature, &notice.id).await
             }
             Channel::Slack { url } => {
-                let url = String::from_utf8(resolve(url)?)
-                    .map_err(|_| SendError::permanent("the Slack webhook URL is not text"))?;
-                if qrie_engine::notify::validate_url(&url).is_err() {
-                    return Err(SendError::permanent("the Slack webhook URL is not an https URL"));
-                }
                 let body = serde_json::to_vec(&slack::message(notice, self.public_url.as_deref()))
                     .map_err(|e| SendError::permanent(format!("encoding the message: {e}")))?;
-                self.post(integration, &url, body, None, notice).await
+                self.post(integration, &slack_url(url)?, body, None, &notice.id).await
             }
         }
     }
+
+    async fn send_summary(&self, integration: &Integration, summary: &Summary) -> Result<(), SendError> {
+        match &integration.channel {
+            Channel::Webhook { url, secret } => {
+                let doc = json!({ "Id": summary.id, "Type": "summary.bootstrap", "Summary": summary });
+                let body =
+                    serde_json::to_vec(&doc).map_err(|e| SendError::permanent(format!("encoding the summary: {e}")))?;
+                let signature = match secret {
+                    Some(s) => Some(signature(&resolve(s)?, chrono::Utc::now().timestamp(), &body)),
+                    None => None,
+                };
+                self.post(integration, url, body, signature, &summary.id).await
+            }
+            Channel::Slack { url } => {
+                let body = serde_json::to_vec(&slack::summary(summary, self.public_url.as_deref()))
+                    .map_err(|e| SendError::permanent(format!("encoding the message: {e}")))?;
+                self.post(integration, &slack_url(url)?, body, None, &summary.id).await
+            }
+        }
+    }
+}
+
+/// The Slack incoming webhook URL a reference names, checked.
+fn slack_url(url: &SecretRef) -> Result<String, SendError> {
+    let url =
+        String::from_utf8(resolve(url)?).map_err(|_| SendError::permanent("the Slack webhook URL is not text"))?;
+    if qrie_engine::notify::validate_url(&url).is_err() {
+        return Err(SendError::permanent("the Slack webhook URL is not an https URL"));
+    }
+    Ok(url)
 }
 
 /// A notice about no real finding, marked as a test (`qrie integrations test`).

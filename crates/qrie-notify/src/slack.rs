@@ -3,7 +3,7 @@
 //! Slack's mrkdwn requires (`&`, `<`, `>`): a name cannot make a link or a
 //! mention.
 
-use qrie_model::notice::Notice;
+use qrie_model::notice::{Notice, Summary};
 use qrie_model::{SeverityLabel, TransitionKind};
 use serde_json::{json, Value};
 
@@ -56,5 +56,35 @@ pub fn message(n: &Notice, public_url: Option<&str>) -> Value {
         {"type": "mrkdwn", "text": format!("qrie notice `{}`", escape(&n.id))}
     ]}));
     // `text` is what notifications and screen readers show.
+    json!({"text": headline, "blocks": blocks})
+}
+
+/// One message for a whole bootstrap sweep: how many transitions of which
+/// severities, in how many accounts, the policies with the most.
+pub fn summary(s: &Summary, public_url: Option<&str>) -> Value {
+    let counts = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter().map(|(k, v)| format!("{v} {}", escape(k))).collect::<Vec<_>>().join(", ")
+    };
+    let headline = format!(
+        ":mag: *Bootstrap sweep{}*: {} finding transition(s) in {} account(s)",
+        s.job_id.as_deref().map(|j| format!(" {}", escape(j))).unwrap_or_default(),
+        s.notices,
+        s.accounts
+    );
+    let top = s.top_policies.iter().map(|(p, n)| format!("{n} {}", escape(p))).collect::<Vec<_>>().join("\n");
+    let mut blocks = vec![
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": headline}}),
+        json!({"type": "section", "fields": [
+            {"type": "mrkdwn", "text": format!("*By severity*\n{}", counts(&s.by_severity))},
+            {"type": "mrkdwn", "text": format!("*By transition*\n{}", counts(&s.by_kind))},
+            {"type": "mrkdwn", "text": format!("*Top policies*\n{top}")},
+        ]}),
+    ];
+    if let Some(base) = public_url {
+        blocks.push(json!({"type": "actions", "elements": [
+            {"type": "button", "text": {"type": "plain_text", "text": "Open findings"},
+             "url": format!("{}/findings", base.trim_end_matches('/'))}
+        ]}));
+    }
     json!({"text": headline, "blocks": blocks})
 }

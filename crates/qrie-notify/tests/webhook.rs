@@ -286,11 +286,15 @@ async fn routes_choose_what_each_integration_gets() {
     let (r, url) = receiver(vec![]).await;
     add_webhook(&engine, &url, Route { min_severity: Some(70), ..Route::default() }).await;
     let report = engine.dispatch_notices(&senders()).await.unwrap();
-    // The low one is not routed; the bootstrap one is quiet by default; the resolve goes.
-    assert_eq!(report.delivered, 1);
-    let body = r.got.lock().unwrap()[0].2.clone();
-    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!((doc["Type"].as_str(), doc["Notice"]["Reason"].as_str()), (Some("finding.resolved"), Some("COMPLIANT")));
+    // The low one is not routed; the bootstrap one is told in its sweep's
+    // summary (by default), the resolve on its own.
+    assert_eq!((report.delivered, report.summaries), (1, 1), "{report:?}");
+    let docs: Vec<serde_json::Value> =
+        r.got.lock().unwrap().iter().map(|g| serde_json::from_slice(&g.2).unwrap()).collect();
+    let resolve = docs.iter().find(|d| d["Type"] == "finding.resolved").expect("the resolve");
+    assert_eq!(resolve["Notice"]["Reason"], "COMPLIANT");
+    let summary = docs.iter().find(|d| d["Type"] == "summary.bootstrap").expect("the summary");
+    assert_eq!(summary["Summary"]["Notices"], 1);
     // What no integration takes leaves the outbox too.
     assert_eq!(report.completed, 3);
     assert!(engine.outbox(false).await.unwrap().is_empty());
@@ -346,4 +350,86 @@ async fn slack_gets_one_block_kit_message_per_notice_with_names_escaped() {
     assert_eq!(report.dead, 1);
     let failed = engine.outbox(true).await.unwrap();
     assert!(failed[0].deliveries["slack"].last_error.as_deref().unwrap().contains(url_env));
+}
+
+/// A bootstrap sweep's job record, in `status`.
+fn job(id: &str, status: qrie_model::JobStatus) -> qrie_model::Job {
+    qrie_model::Job {
+        id: id.into(),
+        kind: qrie_model::JobKind::Inventory,
+        scan_type: qrie_model::ScanType::Bootstrap,
+        target: serde_json::json!({}),
+        status,
+        progress_done: 0,
+        progress_total: 0,
+        counts: Default::default(),
+        errors: Vec::new(),
+        created_at: Utc::now(),
+        started_at: None,
+        finished_at: None,
+        deadline: None,
+        version: 1,
+        lease: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_finding_bootstrap_is_one_slack_message_and_a_later_change_one_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = qrie_store::open(&format!("sqlite:{}", dir.path().join("t.db").display())).unwrap();
+    let engine = Engine::new(store.clone(), Arc::new(qrie_engine::cloud::CloudRouter { simulated: None, aws: None }));
+    let writes: Vec<FindingWrite> = (0..1000)
+        .map(|i| {
+            let mut f = finding(i, DetectedBy::Bootstrap);
+            f.history[0].trigger = Trigger::job(DetectedBy::Bootstrap, "job-boot");
+            FindingWrite { notice: Notice::of_latest(&f), ..FindingWrite::unchecked(f) }
+        })
+        .collect();
+    store.write_findings(writes).await.unwrap();
+    store.put_job(job("job-boot", qrie_model::JobStatus::Running)).await.unwrap();
+    let (r, url) = receiver(vec![]).await;
+    let url_env = "QRIE_SLACK_SUMMARY_TEST_URL";
+    std::env::set_var(url_env, &url);
+    let slack = Integration {
+        id: "slack".into(),
+        channel: Channel::Slack { url: SecretRef::Env(url_env.into()) },
+        route: Route::default(),
+        created_at: Utc::now(),
+        created_by: "test".into(),
+    };
+    engine.add_integration(slack).await.unwrap();
+
+    // While the sweep runs, nothing is sent and nothing leaves the outbox.
+    let report = engine.dispatch_notices(&senders()).await.unwrap();
+    assert_eq!((report.delivered, report.summaries, report.completed), (0, 0, 0), "{report:?}");
+    assert_eq!(engine.outbox(false).await.unwrap().len(), 1000);
+
+    // Finished: one summary message, and the outbox empties.
+    store.put_job(job("job-boot", qrie_model::JobStatus::Succeeded)).await.unwrap();
+    let report = engine.dispatch_notices(&senders()).await.unwrap();
+    assert_eq!((report.summaries, report.delivered, report.completed), (1, 0, 1000), "{report:?}");
+    assert!(engine.outbox(false).await.unwrap().is_empty());
+    let got = r.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one message, not 1,000");
+    assert_eq!(got[0].0, "summary-job-boot-slack");
+    let msg: serde_json::Value = serde_json::from_slice(&got[0].2).unwrap();
+    let text = msg["text"].as_str().unwrap();
+    assert!(
+        text.contains("Bootstrap sweep job-boot") && text.contains("1000 finding transition(s) in 1 account(s)"),
+        "{text}"
+    );
+    assert!(msg["blocks"][1]["fields"][0]["text"].as_str().unwrap().contains("1000 high"), "{msg}");
+
+    // A later change made by an event: one message of its own.
+    let later = finding(2000, DetectedBy::Event);
+    store
+        .write_findings(vec![FindingWrite { notice: Notice::of_latest(&later), ..FindingWrite::unchecked(later) }])
+        .await
+        .unwrap();
+    let report = engine.dispatch_notices(&senders()).await.unwrap();
+    assert_eq!((report.delivered, report.summaries), (1, 0), "{report:?}");
+    assert_eq!(r.got.lock().unwrap().len(), 2);
+    // Passes after that send nothing more.
+    let report = engine.dispatch_notices(&senders()).await.unwrap();
+    assert_eq!((report.delivered, report.summaries), (0, 0));
 }

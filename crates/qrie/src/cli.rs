@@ -707,8 +707,9 @@ pub struct RouteArgs {
     /// Only these transitions (default: opened, reopened and resolved).
     #[arg(long = "on", value_enum, value_delimiter = ',')]
     pub on: Vec<TransitionArg>,
-    /// Transitions made by bootstrap sweeps too (a first scan opens
-    /// everything it finds: by default those are not sent).
+    /// Transitions made by bootstrap sweeps one by one too (a first scan
+    /// opens everything it finds: by default each sweep is one summary,
+    /// sent when it has finished).
     #[arg(long)]
     pub include_bootstrap: bool,
 }

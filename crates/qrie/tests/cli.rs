@@ -959,7 +959,8 @@ fn integrations_and_notifications_from_the_command_line() {
     assert!(err.contains("loopback"), "{err}");
     let err = q.fails(&["integrations", "add", "webhook", "bad", "--url", &url, "--secret", "hunter2"]);
     assert!(err.contains("env:NAME"), "{err}");
-    q.ok(&["integrations", "add", "webhook", "hook", "--url", &url, "--secret", &format!("env:{secret}")]);
+    let secret_ref = format!("env:{secret}");
+    q.ok(&["integrations", "add", "webhook", "hook", "--url", &url, "--secret", &secret_ref, "--on", "resolved"]);
     let err = q.fails(&["integrations", "add", "webhook", "hook", "--url", &url]);
     assert!(err.contains("exists"), "{err}");
     let listed = q.json(&["integrations", "list"]);
@@ -972,9 +973,9 @@ fn integrations_and_notifications_from_the_command_line() {
     assert_eq!(got.lock().unwrap().len(), 1);
     assert!(got.lock().unwrap()[0].0.contains("x-qrie-delivery: test-"));
 
-    // The demo's bootstrap openings are quiet by default; a suspension's
-    // resolves are told, but the secret is missing where this dispatcher
-    // runs: dead letters, with the reason, until retried.
+    // The demo's bootstrap openings are not routed here (`--on resolved`); a
+    // suspension's resolves are, but the secret is missing where this
+    // dispatcher runs: dead letters, with the reason, until retried.
     let policy = "s3-bucket-versioning-disabled";
     let resolved = q.findings(&["--policy", policy]).len();
     assert!(resolved > 0);
