@@ -86,6 +86,8 @@ pub enum EngineError {
     Archive(String),
     #[error("export: {0}")]
     Export(String),
+    #[error("no integration {0:?}: `qrie integrations list` lists them")]
+    UnknownIntegration(String),
 }
 
 /// The engine over one store and one cloud.

@@ -53,6 +53,12 @@ impl SendError {
 /// Delivers a notice, or a bootstrap sweep's summary, over an integration's channel.
 #[async_trait]
 pub trait Sender: Send + Sync {
+    /// Whether this process can send over the integration at all (its
+    /// secret is set here): one that cannot leaves the delivery to another
+    /// dispatcher rather than failing it. The reason when not.
+    fn can_send(&self, _integration: &Integration) -> Result<(), String> {
+        Ok(())
+    }
     async fn send(&self, integration: &Integration, notice: &Notice) -> Result<(), SendError>;
     async fn send_summary(&self, integration: &Integration, summary: &Summary) -> Result<(), SendError>;
 }
@@ -78,6 +84,9 @@ pub struct DispatchReport {
     pub summaries: u64,
     /// Deliveries another dispatcher held or changed first.
     pub contended: u64,
+    /// Deliveries this process cannot make (a secret not set here): left
+    /// pending, with the reason as their last error, for one that can.
+    pub blocked: u64,
 }
 
 impl Engine {
@@ -116,10 +125,7 @@ impl Engine {
     /// Removes an integration: notices not yet delivered to it are not.
     pub async fn remove_integration(&self, id: &str) -> Result<Integration, EngineError> {
         let Some(value) = self.store.kv_get(INTEGRATIONS, id).await? else {
-            return Err(EngineError::Invalid(qrie_model::ValidationError::Parameter {
-                name: "integration".into(),
-                reason: format!("no integration {id:?}: `qrie integrations list` lists them"),
-            }));
+            return Err(EngineError::UnknownIntegration(id.to_string()));
         };
         let integration: Integration =
             serde_json::from_value(value.clone()).map_err(|e| EngineError::Conflict(e.to_string()))?;
@@ -131,7 +137,8 @@ impl Engine {
     }
 
     /// The outbox: notices not yet delivered everywhere they go, oldest
-    /// first; `failed_only`: those with a failing or dead delivery.
+    /// first; `failed_only`: those with a delivery that failed or cannot be
+    /// made (a last error).
     pub async fn outbox(&self, failed_only: bool) -> Result<Vec<OutboxEntry>, EngineError> {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
@@ -140,10 +147,9 @@ impl Engine {
             let last = page.last().map(|(k, _, _)| k.clone());
             for (key, value, _) in page {
                 let entry = read_entry(&key, value)?;
-                let failed = entry
-                    .deliveries
-                    .values()
-                    .any(|d| matches!(d.status, DeliveryStatus::Failing | DeliveryStatus::Dead));
+                let failed = entry.deliveries.values().any(|d| {
+                    matches!(d.status, DeliveryStatus::Failing | DeliveryStatus::Dead) || d.last_error.is_some()
+                });
                 if failed || !failed_only {
                     out.push(entry);
                 }
@@ -187,14 +193,16 @@ impl Engine {
             jobs = Some(jobs_of.collect());
         }
         for (key, value, version) in self.store.kv_list_versioned(SUMMARIES).await? {
-            let Ok(mut state) = serde_json::from_value::<Delivery>(value) else { continue };
+            let Ok(mut state) = serde_json::from_value::<SummaryState>(value) else { continue };
             let job = key.split_once(' ').map_or("", |(_, j)| j);
-            if state.status != DeliveryStatus::Dead || jobs.as_ref().is_some_and(|js| !js.iter().any(|j| j == job)) {
+            let dead = state.delivery.status == DeliveryStatus::Dead;
+            if !dead || jobs.as_ref().is_some_and(|js| !js.iter().any(|j| j == job)) {
                 continue;
             }
-            state = Delivery { last_error: state.last_error.take(), ..Delivery::default() };
-            let value = serde_json::to_value(&state).map_err(|e| EngineError::Conflict(e.to_string()))?;
-            if self.store.kv_put_if(SUMMARIES, &key, value, Some(version)).await? {
+            // The same round again: its notices are the ones revived above.
+            state.delivery = Delivery { last_error: state.delivery.last_error.take(), ..Delivery::default() };
+            state.covered = None;
+            if self.store.kv_put_if(SUMMARIES, &key, summary_value(&state)?, Some(version)).await? {
                 revived += 1;
             }
         }
@@ -247,8 +255,31 @@ impl Engine {
         report: &mut DispatchReport,
     ) -> Result<(), EngineError> {
         let routed: Vec<&Integration> = integrations.iter().filter(|i| i.route.matches(&entry.notice)).collect();
-        let due: Vec<&Integration> =
+        let mut due: Vec<&Integration> =
             routed.iter().copied().filter(|i| is_due(entry.deliveries.get(&i.id), now)).collect();
+        // What this process cannot send is left pending, saying why (written
+        // only when the reason is new, with the claims below).
+        let mut noted = false;
+        due.retain(|i| match sender.can_send(i) {
+            Ok(()) => true,
+            Err(why) => {
+                report.blocked += 1;
+                let d = entry.deliveries.entry(i.id.clone()).or_default();
+                if d.last_error.as_deref() != Some(why.as_str()) {
+                    d.last_error = Some(why);
+                    noted = true;
+                }
+                false
+            }
+        });
+        if due.is_empty() && noted {
+            if self.store.kv_put_if(OUTBOX, key, to_value(&entry)?, Some(version)).await? {
+                version += 1;
+            } else {
+                report.contended += 1;
+                return Ok(());
+            }
+        }
         if !due.is_empty() {
             for i in &due {
                 entry.deliveries.entry(i.id.clone()).or_default().claimed_until = Some(now + CLAIM);
@@ -338,74 +369,125 @@ impl Engine {
             after = Some(last);
         }
         for ((integration_id, job), entries) in groups {
-            // A sweep still running has more to tell: its summary waits.
+            // A sweep still running has more to tell: its summary waits. An
+            // interrupted one is told what it did; if it is resumed, what it
+            // does next is a later summary's.
             if let Some(job_id) = &job {
-                let running = self
-                    .store
-                    .get_job(job_id)
-                    .await?
-                    .is_some_and(|j| !j.status.is_finished() && j.status != qrie_model::JobStatus::Interrupted);
+                let running = self.store.get_job(job_id).await?.is_some_and(|j| {
+                    matches!(j.status, qrie_model::JobStatus::Queued | qrie_model::JobStatus::Running)
+                });
                 if running {
                     continue;
                 }
             }
             let Some(integration) = integrations.iter().find(|i| i.id == integration_id) else { continue };
+            if let Err(why) = sender.can_send(integration) {
+                report.blocked += entries.len() as u64;
+                tracing::warn!(integration = %integration_id, "summary not sent from here: {why}");
+                continue;
+            }
             let marker_key = format!("{integration_id} {}", job.as_deref().unwrap_or("none"));
             let marker = self.store.kv_get_versioned(SUMMARIES, &marker_key).await?;
-            let mut state: Delivery = match &marker {
+            let mut expected = marker.as_ref().map(|(_, v)| *v);
+            let mut state: SummaryState = match &marker {
                 Some((v, _)) => serde_json::from_value(v.clone()).unwrap_or_default(),
-                None => Delivery::default(),
+                None => SummaryState::default(),
             };
-            if !state.status.is_final() {
-                if !is_due(Some(&state), now) {
+            let mut entries = entries;
+            if state.delivery.status.is_final() {
+                // What the last summary covered takes its outcome (a pass
+                // that stopped while marking them left some); what came after
+                // is the next summary's.
+                let covered = state.covered.clone().unwrap_or_default();
+                let (old, newer): (Vec<Versioned>, Vec<Versioned>) =
+                    entries.into_iter().partition(|(k, _, _)| k.as_str() <= covered.as_str());
+                self.mark(&integration_id, &state.delivery, old, report).await?;
+                if newer.is_empty() {
                     continue;
                 }
-                state.claimed_until = Some(now + CLAIM);
-                let claim = serde_json::to_value(&state).map_err(|e| EngineError::Conflict(e.to_string()))?;
-                let expected = marker.as_ref().map(|(_, v)| *v);
-                if !self.store.kv_put_if(SUMMARIES, &marker_key, claim, expected).await? {
-                    report.contended += 1;
-                    continue;
+                state = SummaryState { round: state.round + 1, covered: None, delivery: Delivery::default() };
+                entries = newer;
+            }
+            if !is_due(Some(&state.delivery), now) {
+                continue;
+            }
+            state.delivery.claimed_until = Some(now + CLAIM);
+            state.covered = entries.iter().map(|(k, _, _)| k.clone()).max();
+            if !self.store.kv_put_if(SUMMARIES, &marker_key, summary_value(&state)?, expected).await? {
+                report.contended += 1;
+                continue;
+            }
+            expected = Some(expected.map_or(1, |v| v + 1));
+            let id = format!("summary-{}-{integration_id}-{}", job.as_deref().unwrap_or("none"), state.round);
+            let summary = Summary {
+                id,
+                ..Summary::of(&integration_id, job.as_deref(), entries.iter().map(|(_, e, _)| &e.notice))
+            };
+            let sent = sender.send_summary(integration, &summary).await;
+            let at = now.max(Engine::now());
+            let d = &mut state.delivery;
+            d.claimed_until = None;
+            d.attempts += 1;
+            match sent {
+                Ok(()) => {
+                    d.status = DeliveryStatus::Delivered;
+                    d.delivered_at = Some(at);
+                    d.last_error = None;
+                    d.next_attempt_at = None;
+                    report.summaries += 1;
                 }
-                let summary = Summary::of(&integration_id, job.as_deref(), entries.iter().map(|(_, e, _)| &e.notice));
-                let sent = sender.send_summary(integration, &summary).await;
-                let at = now.max(Engine::now());
-                state.claimed_until = None;
-                state.attempts += 1;
-                match sent {
-                    Ok(()) => {
-                        state.status = DeliveryStatus::Delivered;
-                        state.delivered_at = Some(at);
-                        state.last_error = None;
-                        state.next_attempt_at = None;
-                        report.summaries += 1;
-                    }
-                    Err(e) => {
-                        state.last_error = Some(e.message);
-                        let dead = e.permanent || state.attempts >= MAX_ATTEMPTS;
-                        state.status = if dead { DeliveryStatus::Dead } else { DeliveryStatus::Failing };
-                        state.next_attempt_at = (!dead).then(|| at + backoff(state.attempts));
-                    }
-                }
-                let value = serde_json::to_value(&state).map_err(|e| EngineError::Conflict(e.to_string()))?;
-                let version = expected.map_or(1, |v| v + 1);
-                if !self.store.kv_put_if(SUMMARIES, &marker_key, value, Some(version)).await? {
-                    report.contended += 1;
-                    continue;
+                Err(e) => {
+                    d.last_error = Some(e.message);
+                    let dead = e.permanent || d.attempts >= MAX_ATTEMPTS;
+                    d.status = if dead { DeliveryStatus::Dead } else { DeliveryStatus::Failing };
+                    d.next_attempt_at = (!dead).then(|| at + backoff(d.attempts));
                 }
             }
-            // The summary's notices take its outcome: delivered, or (dead) dead.
-            if state.status.is_final() {
-                for (key, mut entry, version) in entries {
-                    entry.deliveries.insert(integration_id.clone(), Delivery { claimed_until: None, ..state.clone() });
-                    if !self.store.kv_put_if(OUTBOX, &key, to_value(&entry)?, Some(version)).await? {
-                        report.contended += 1;
-                    }
-                }
+            if !self.store.kv_put_if(SUMMARIES, &marker_key, summary_value(&state)?, expected).await? {
+                report.contended += 1;
+                continue;
+            }
+            if state.delivery.status.is_final() {
+                self.mark(&integration_id, &state.delivery, entries, report).await?;
             }
         }
         Ok(())
     }
+
+    /// Records `outcome` as the delivery of each entry to the integration.
+    async fn mark(
+        &self,
+        integration_id: &str,
+        outcome: &Delivery,
+        entries: Vec<Versioned>,
+        report: &mut DispatchReport,
+    ) -> Result<(), EngineError> {
+        for (key, mut entry, version) in entries {
+            entry.deliveries.insert(integration_id.to_string(), Delivery { claimed_until: None, ..outcome.clone() });
+            if !self.store.kv_put_if(OUTBOX, &key, to_value(&entry)?, Some(version)).await? {
+                report.contended += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A bootstrap summary's state: its delivery, which round of the sweep's
+/// summaries it is (a resumed sweep has more than one), and the last outbox
+/// key it covered.
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SummaryState {
+    #[serde(flatten)]
+    delivery: Delivery,
+    #[serde(default)]
+    round: u32,
+    #[serde(default)]
+    covered: Option<String>,
+}
+
+fn summary_value(state: &SummaryState) -> Result<serde_json::Value, EngineError> {
+    serde_json::to_value(state).map_err(|e| EngineError::Conflict(e.to_string()))
 }
 
 /// An outbox entry with its key and the version it was read at.

@@ -89,14 +89,15 @@ impl Channel {
     }
 }
 
-/// A URL with its user info and query left out.
+/// A URL as it may be shown: its scheme and host. Many services put the
+/// credential in the path (Slack, Teams, Discord hooks) or the query, so
+/// neither is shown, nor user info.
 pub fn redact_url(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let rest = rest.split(['?', '#']).next().unwrap_or("");
-    let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = host.rsplit('@').next().unwrap_or(host);
-    let query = if url.contains('?') { "?…" } else { "" };
-    format!("{scheme}://{host}/{path}{query}")
+    let more = if rest.len() > host.len() + 1 { "/…" } else { "/" };
+    format!("{scheme}://{host}{more}")
 }
 
 /// A secret by name: `env:NAME`, an environment variable where the
@@ -208,11 +209,9 @@ mod tests {
 
     #[test]
     fn urls_are_shown_without_what_authenticates() {
-        assert_eq!(
-            redact_url("https://hooks.example.com/T0/B0/abc?token=s3cret"),
-            "https://hooks.example.com/T0/B0/abc?…"
-        );
-        assert_eq!(redact_url("https://user:pw@example.com/x"), "https://example.com/x");
+        assert_eq!(redact_url("https://hooks.example.com/T0/B0/abc?token=s3cret"), "https://hooks.example.com/…");
+        assert_eq!(redact_url("https://user:pw@example.com/x"), "https://example.com/…");
+        assert_eq!(redact_url("https://example.com/"), "https://example.com/");
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl Senders {
         if status.is_success() {
             return Ok(());
         }
-        let text = match tokio::time::timeout(TIMEOUT, response.into_body().collect()).await {
+        let text = match tokio::time::timeout(Duration::from_secs(2), response.into_body().collect()).await {
             Ok(Ok(b)) => String::from_utf8_lossy(&b.to_bytes()).chars().take(ERROR_BODY).collect(),
             _ => String::new(),
         };
@@ -109,6 +109,17 @@ impl Senders {
 
 #[async_trait]
 impl Sender for Senders {
+    fn can_send(&self, integration: &Integration) -> Result<(), String> {
+        let secret = match &integration.channel {
+            Channel::Webhook { secret, .. } => secret.as_ref(),
+            Channel::Slack { url } => Some(url),
+        };
+        match secret.map(resolve) {
+            Some(Err(e)) => Err(e.message),
+            _ => Ok(()),
+        }
+    }
+
     async fn send(&self, integration: &Integration, notice: &Notice) -> Result<(), SendError> {
         match &integration.channel {
             Channel::Webhook { url, secret } => {
@@ -212,7 +223,7 @@ fn resolve(secret: &SecretRef) -> Result<Vec<u8>, SendError> {
         SecretRef::Env(name) => match std::env::var(name) {
             Ok(v) if !v.is_empty() => Ok(v.into_bytes()),
             _ => Err(SendError::permanent(format!(
-                "the secret env:{name} is not set where the dispatcher runs (set it, then `qrie notifications retry`)"
+                "the secret env:{name} is not set where this dispatcher runs: another one, or this one once it is set, sends it"
             ))),
         },
     }

@@ -7,7 +7,8 @@ use qrie_model::notice::{Notice, Summary};
 use qrie_model::{SeverityLabel, TransitionKind};
 use serde_json::{json, Value};
 
-/// Escapes text for Slack's mrkdwn.
+/// Escapes text for Slack's mrkdwn. The messages also set `verbatim`, so
+/// that Slack does not turn bare names into links or mentions.
 pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
@@ -33,8 +34,10 @@ fn headline(n: &Notice) -> String {
 /// and a link to the finding's page when the UI's address is known.
 pub fn message(n: &Notice, public_url: Option<&str>) -> Value {
     let headline = headline(n);
+    // A backtick in a name would close the code span.
+    let arn = escape(&n.arn).replace('`', "'");
     let mut fields = vec![
-        json!({"type": "mrkdwn", "text": format!("*Resource*\n`{}`", escape(&n.arn))}),
+        json!({"type": "mrkdwn", "text": format!("*Resource*\n`{arn}`")}),
         json!({"type": "mrkdwn", "text": format!("*Policy*\n{}", escape(&n.policy))}),
         json!({"type": "mrkdwn", "text": format!("*Account*\n{}", escape(&n.account_id))}),
         json!({"type": "mrkdwn", "text": format!("*Region*\n{}", escape(&n.region))}),
@@ -56,7 +59,7 @@ pub fn message(n: &Notice, public_url: Option<&str>) -> Value {
         {"type": "mrkdwn", "text": format!("qrie notice `{}`", escape(&n.id))}
     ]}));
     // `text` is what notifications and screen readers show.
-    json!({"text": headline, "blocks": blocks})
+    json!({"text": headline, "blocks": verbatim(blocks)})
 }
 
 /// One message for a whole bootstrap sweep: how many transitions of which
@@ -86,5 +89,23 @@ pub fn summary(s: &Summary, public_url: Option<&str>) -> Value {
              "url": format!("{}/findings", base.trim_end_matches('/'))}
         ]}));
     }
-    json!({"text": headline, "blocks": blocks})
+    json!({"text": headline, "blocks": verbatim(blocks)})
+}
+
+/// Every mrkdwn text object of the blocks marked `verbatim`.
+fn verbatim(mut blocks: Vec<Value>) -> Vec<Value> {
+    fn mark(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                if o.get("type").and_then(Value::as_str) == Some("mrkdwn") {
+                    o.insert("verbatim".into(), Value::Bool(true));
+                }
+                o.values_mut().for_each(mark);
+            }
+            Value::Array(a) => a.iter_mut().for_each(mark),
+            _ => {}
+        }
+    }
+    blocks.iter_mut().for_each(mark);
+    blocks
 }

@@ -334,22 +334,30 @@ async fn slack_gets_one_block_kit_message_per_notice_with_names_escaped() {
     assert_eq!(msg["blocks"][0]["type"], "section");
     let resource = msg["blocks"][1]["fields"][0]["text"].as_str().unwrap();
     assert_eq!(resource, "*Resource*\n`arn:aws:s3:::&lt;!channel&gt;&amp;&lt;https://evil.example|click&gt;`");
+    assert_eq!(msg["blocks"][1]["fields"][0]["verbatim"], true, "no auto-linking of names");
     assert!(!body.windows(2).any(|w| w == b"<!"), "no mention or link can be made from a name");
     let button = &msg["blocks"][2]["elements"][0];
     assert_eq!(button["type"], "button");
     assert!(button["url"].as_str().unwrap().starts_with("https://qrie.example.com/findings/detail?arn=arn%3Aaws%3As3"));
     assert!(msg["blocks"][3]["elements"][0]["text"].as_str().unwrap().contains(&notice.id));
 
-    // The URL's variable unset where the dispatcher runs: dead, saying which.
+    // The URL's variable unset where this dispatcher runs: left pending for
+    // one that has it, saying which.
     std::env::remove_var(url_env);
     let mut again = finding(2, DetectedBy::Event);
     again.arn = "arn:aws:s3:::second".into();
     let n2 = Notice::of_latest(&again).unwrap();
     store.write_findings(vec![FindingWrite { notice: Some(n2), ..FindingWrite::unchecked(again) }]).await.unwrap();
     let report = engine.dispatch_notices(&senders()).await.unwrap();
-    assert_eq!(report.dead, 1);
+    assert_eq!((report.blocked, report.dead, report.delivered), (1, 0, 0));
     let failed = engine.outbox(true).await.unwrap();
-    assert!(failed[0].deliveries["slack"].last_error.as_deref().unwrap().contains(url_env));
+    let d = &failed[0].deliveries["slack"];
+    assert_eq!((d.status, d.attempts), (DeliveryStatus::Pending, 0));
+    assert!(d.last_error.as_deref().unwrap().contains(url_env));
+    // Where it is set, it goes.
+    std::env::set_var(url_env, &url);
+    let report = engine.dispatch_notices(&senders()).await.unwrap();
+    assert_eq!(report.delivered, 1);
 }
 
 /// A bootstrap sweep's job record, in `status`.
@@ -411,7 +419,7 @@ async fn a_thousand_finding_bootstrap_is_one_slack_message_and_a_later_change_on
     assert!(engine.outbox(false).await.unwrap().is_empty());
     let got = r.got.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "one message, not 1,000");
-    assert_eq!(got[0].0, "summary-job-boot-slack");
+    assert_eq!(got[0].0, "summary-job-boot-slack-0");
     let msg: serde_json::Value = serde_json::from_slice(&got[0].2).unwrap();
     let text = msg["text"].as_str().unwrap();
     assert!(
@@ -432,4 +440,22 @@ async fn a_thousand_finding_bootstrap_is_one_slack_message_and_a_later_change_on
     // Passes after that send nothing more.
     let report = engine.dispatch_notices(&senders()).await.unwrap();
     assert_eq!((report.delivered, report.summaries), (0, 0));
+
+    // The sweep resumed under its id and opened five more: a second summary
+    // of those five, not a silence.
+    let more: Vec<FindingWrite> = (3000..3005)
+        .map(|i| {
+            let mut f = finding(i, DetectedBy::Bootstrap);
+            f.history[0].trigger = Trigger::job(DetectedBy::Bootstrap, "job-boot");
+            FindingWrite { notice: Notice::of_latest(&f), ..FindingWrite::unchecked(f) }
+        })
+        .collect();
+    store.write_findings(more).await.unwrap();
+    let report = engine.dispatch_notices(&senders()).await.unwrap();
+    assert_eq!((report.summaries, report.completed), (1, 5), "{report:?}");
+    let got = r.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[2].0, "summary-job-boot-slack-1");
+    let msg: serde_json::Value = serde_json::from_slice(&got[2].2).unwrap();
+    assert!(msg["text"].as_str().unwrap().contains("5 finding transition(s)"), "{msg}");
 }

@@ -95,6 +95,7 @@ impl From<EngineError> for ApiError {
             EngineError::NotPaused(_) => (S::CONFLICT, "policy_not_paused"),
             EngineError::Archive(_) => (S::BAD_GATEWAY, "archive_failed"),
             EngineError::Export(_) => (S::INTERNAL_SERVER_ERROR, "export_failed"),
+            EngineError::UnknownIntegration(_) => (S::NOT_FOUND, "unknown_integration"),
         };
         ApiError::new(status, code, e.to_string())
     }

@@ -19,6 +19,9 @@ use crate::auth::{Principal, Role};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::{ApiError, ApiResult, AppState, Routes};
 
+/// Notices one outbox listing shows.
+const OUTBOX_PAGE: usize = 1000;
+
 pub(crate) fn routes(r: Routes) -> Routes {
     r.add("/integrations", &[Method::GET, Method::POST], get(list).post(add))
         .add("/integrations/{id}", &[Method::DELETE], axum::routing::delete(remove))
@@ -119,7 +122,7 @@ async fn test(State(state): State<AppState>, who: Principal, ApiPath(id): ApiPat
     who.require(Role::Admin)?;
     let all = state.engine.integrations().await?;
     let Some(integration) = all.iter().find(|i| i.id == id) else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_integration", format!("no integration {id:?}")));
+        return Err(qrie_engine::EngineError::UnknownIntegration(id).into());
     };
     let senders = qrie_notify::Senders::new(state.config.public_url.clone()).map_err(ApiError::internal)?;
     let notice = qrie_notify::test_notice(&who.actor());
@@ -141,8 +144,11 @@ async fn outbox(
     ApiQuery(q): ApiQuery<OutboxQuery>,
 ) -> ApiResult<Json<Value>> {
     who.require(Role::Viewer)?;
-    let entries: Vec<OutboxEntry> = state.engine.outbox(q.failed).await?;
-    Ok(Json(json!({ "Notices": entries })))
+    let mut entries: Vec<OutboxEntry> = state.engine.outbox(q.failed).await?;
+    // The oldest first, at most a page: the rest is counted, not sent.
+    let total = entries.len();
+    entries.truncate(OUTBOX_PAGE);
+    Ok(Json(json!({ "Notices": entries, "Total": total, "Truncated": total > OUTBOX_PAGE })))
 }
 
 #[derive(Deserialize, Default)]

@@ -825,14 +825,16 @@ async fn integrations_are_configured_by_admins_and_the_outbox_is_seen_by_viewers
     }
     let r = w.send(Method::POST, "/api/integrations", &w.admin, Some(hook.clone())).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    assert_eq!(r.json["Target"], "https://soc.example.com/qrie?…", "the URL's query is not shown");
+    assert_eq!(r.json["Target"], "https://soc.example.com/…", "the URL's path and query are not shown");
     assert_eq!(w.send(Method::POST, "/api/integrations", &w.admin, Some(hook)).await.status, StatusCode::CONFLICT);
     assert_eq!(w.get("/api/integrations", &w.viewer).await.status, StatusCode::FORBIDDEN);
     let listed = w.get("/api/integrations", &w.admin).await;
     assert_eq!(listed.json["Integrations"][0]["Secret"], "env:QRIE_SOC_SECRET");
-    assert!(!listed.text.contains("token=abc"));
+    assert!(!listed.text.contains("token=abc") && !listed.text.contains("/qrie"));
     let r = w.send(Method::POST, "/api/integrations/nope/test", &w.admin, None).await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!((r.status, error_code(&r)), (StatusCode::NOT_FOUND, "unknown_integration"));
+    let r = w.send(Method::DELETE, "/api/integrations/nope", &w.admin, None).await;
+    assert_eq!((r.status, error_code(&r)), (StatusCode::NOT_FOUND, "unknown_integration"));
     let slack = json!({"id": "chat", "kind": "slack", "url": "env:QRIE_SLACK_URL"});
     let r = w.send(Method::POST, "/api/integrations", &w.admin, Some(slack)).await;
     assert_eq!((r.status, r.json["Secret"].as_str()), (StatusCode::CREATED, Some("env:QRIE_SLACK_URL")), "{}", r.text);
@@ -844,6 +846,7 @@ async fn integrations_are_configured_by_admins_and_the_outbox_is_seen_by_viewers
     let r = w.get("/api/notifications", &w.viewer).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let notices = r.json["Notices"].as_array().unwrap();
+    assert_eq!(r.json["Total"].as_u64(), Some(notices.len() as u64));
     assert!(notices.iter().filter(|e| e["Notice"]["Policy"] == top.as_str()).count() as u64 >= n);
     assert!(notices.iter().all(|e| e["Notice"]["Kind"] == "resolved" || e["Notice"]["Kind"] == "opened"));
     let r = w.get("/api/notifications?failed=true", &w.viewer).await;

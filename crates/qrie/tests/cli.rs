@@ -974,20 +974,21 @@ fn integrations_and_notifications_from_the_command_line() {
     assert!(got.lock().unwrap()[0].0.contains("x-qrie-delivery: test-"));
 
     // The demo's bootstrap openings are not routed here (`--on resolved`); a
-    // suspension's resolves are, but the secret is missing where this
-    // dispatcher runs: dead letters, with the reason, until retried.
+    // suspension's resolves are, but the secret is not set where this
+    // dispatcher runs: it leaves them pending, saying why, for one that can.
     let policy = "s3-bucket-versioning-disabled";
     let resolved = q.findings(&["--policy", policy]).len();
     assert!(resolved > 0);
     q.ok(&["policies", "suspend", policy, "--yes"]);
     let report = q.json(&["notifications", "dispatch"]);
-    assert_eq!(report["Dead"].as_u64(), Some(resolved as u64), "{report}");
+    assert_eq!((report["Blocked"].as_u64(), report["Dead"].as_u64()), (Some(resolved as u64), Some(0)), "{report}");
     let failed = q.json(&["notifications", "list", "--failed"]);
     assert_eq!(failed.as_array().unwrap().len(), resolved);
-    let error = failed[0]["Deliveries"]["hook"]["LastError"].as_str().unwrap();
-    assert!(error.contains(secret), "{error}");
+    let hook = &failed[0]["Deliveries"]["hook"];
+    assert_eq!(hook["Status"], "pending");
+    assert!(hook["LastError"].as_str().unwrap().contains(secret), "{hook}");
     let table = q.ok(&["notifications", "list", "--failed"]);
-    assert!(table.contains("dead"), "{table}");
+    assert!(table.contains("pending") && table.contains(secret), "{table}");
 
     q.ok(&["notifications", "retry"]);
     let mut dispatch = q.command(&["notifications", "dispatch", "--format", "json"]);

@@ -96,6 +96,8 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(2
 /// A WAL longer than this many frames (about 64 MB of 4 KiB pages) is
 /// restarted, not only copied back.
 const WAL_RESTART_FRAMES: i64 = 16_384;
+/// How long after a RESTART checkpoint that could not finish the next is tried.
+const RESTART_BACKOFF: std::time::Duration = std::time::Duration::from_secs(10);
 /// What a restarted WAL file is cut back to.
 pub(crate) const WAL_KEEP_BYTES: i64 = 64 * 1024 * 1024;
 
@@ -107,18 +109,26 @@ pub(crate) const WAL_KEEP_BYTES: i64 = 64 * 1024 * 1024;
 /// store's last handle.
 fn spawn_checkpointer(inner: &Arc<Inner>) -> std::io::Result<()> {
     let store = Arc::downgrade(inner);
-    std::thread::Builder::new().name("qrie-sqlite-checkpoint".into()).spawn(move || loop {
-        std::thread::sleep(CHECKPOINT_EVERY);
-        let Some(inner) = store.upgrade() else { return };
-        let checkpointed = inner.pool.get().and_then(|conn| {
-            let frames: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))?;
-            if frames > WAL_RESTART_FRAMES {
-                conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
+    std::thread::Builder::new().name("qrie-sqlite-checkpoint".into()).spawn(move || {
+        // A RESTART that had to give up (a reader held on past the busy
+        // timeout, writers waiting all along) is not tried again at once.
+        let mut restart_after = std::time::Instant::now();
+        loop {
+            std::thread::sleep(CHECKPOINT_EVERY);
+            let Some(inner) = store.upgrade() else { return };
+            let checkpointed = inner.pool.get().and_then(|conn| {
+                let frames: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))?;
+                if frames > WAL_RESTART_FRAMES && std::time::Instant::now() >= restart_after {
+                    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| row.get(0))?;
+                    if busy != 0 {
+                        restart_after = std::time::Instant::now() + RESTART_BACKOFF;
+                    }
+                }
+                Ok(())
+            });
+            if let Err(e) = checkpointed {
+                tracing::warn!(store = %inner.location, "WAL checkpoint failed (tried again shortly): {}", e.at_use(&inner.location));
             }
-            Ok(())
-        });
-        if let Err(e) = checkpointed {
-            tracing::warn!(store = %inner.location, "WAL checkpoint failed (tried again shortly): {}", e.at_use(&inner.location));
         }
     })?;
     Ok(())

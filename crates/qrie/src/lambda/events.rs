@@ -36,8 +36,9 @@ pub async fn handle(container: Arc<Container>, payload: Value) -> Result<EventsA
     } else {
         bail!("neither an SQS event (Records) nor an EventBridge event (detail-type): nothing processed")
     };
-    // The transitions these events made are told seconds after them.
-    super::dispatch_notices(&engine).await;
+    // The transitions these events made are told seconds after them, within
+    // a budget that leaves the function (60 s) its time for the events.
+    super::dispatch_notices(&engine, std::time::Duration::from_secs(15)).await;
     Ok(answer)
 }
 

@@ -115,16 +115,21 @@ or dynamodb://?prefix=prod-&region=eu-west-1 (tables prod-qrie_resources, ...)"
 
 /// Delivers the notices that are due (docs/integrations.md): after events
 /// and sweeps, and on the scanner's frequent schedule, which retries what
-/// failed. A failure is logged: the notices stay in the outbox for the next.
-pub async fn dispatch_notices(engine: &Engine) {
+/// failed. It stops after `budget`, so that a slow receiver never costs the
+/// invocation its own work (an events batch is answered whatever happens
+/// here); what it did not finish stays in the outbox, and a delivery it had
+/// claimed is sent by a later pass once the claim runs out. A failure is
+/// logged, never the invocation's error.
+pub async fn dispatch_notices(engine: &Engine, budget: std::time::Duration) {
     let public_url = std::env::var("QRIE_PUBLIC_URL").ok().filter(|u| !u.is_empty());
     let senders = match qrie_notify::Senders::new(public_url) {
         Ok(s) => s,
         Err(e) => return tracing::warn!(error = %e, "notifications cannot be sent"),
     };
-    match engine.dispatch_notices(&senders).await {
-        Ok(r) => tracing::info!(delivered = r.delivered, failing = r.failed, dead = r.dead, "notifications"),
-        Err(e) => tracing::warn!(error = %e, "delivering notifications failed"),
+    match tokio::time::timeout(budget, engine.dispatch_notices(&senders)).await {
+        Ok(Ok(r)) => tracing::info!(delivered = r.delivered, failing = r.failed, dead = r.dead, "notifications"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "delivering notifications failed"),
+        Err(_) => tracing::warn!(budget_secs = budget.as_secs(), "notifications left for the next pass (time budget)"),
     }
 }
 

@@ -72,8 +72,10 @@ pub async fn handle_invocation(
     }
     let p: ScannerPayload = serde_json::from_value(payload).context("the sweep payload")?;
     let answer = handle(container.clone(), p, deadline).await?;
-    // The transitions the sweep made, told now rather than at the next schedule.
-    super::dispatch_notices(&container.engine().await?).await;
+    // The transitions the sweep made, told now rather than at the next
+    // schedule: with what is left of the invocation, less a margin.
+    let left = (deadline - qrie_engine::Engine::now() - chrono::Duration::seconds(30)).to_std().unwrap_or_default();
+    super::dispatch_notices(&container.engine().await?, left.min(std::time::Duration::from_secs(120))).await;
     Ok(ScannerAnswer::Sweep(answer))
 }
 
