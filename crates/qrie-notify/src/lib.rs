@@ -65,6 +65,31 @@ impl Senders {
         Ok(Senders { client: Client::builder(TokioExecutor::new()).build(https), public_url })
     }
 
+    /// Sends `id` over the integration's channel: a webhook gets `doc`
+    /// (signed when it names a secret), Slack the message `slack` makes.
+    async fn deliver(
+        &self,
+        integration: &Integration,
+        id: &str,
+        doc: serde_json::Value,
+        slack: impl FnOnce() -> serde_json::Value,
+    ) -> Result<(), SendError> {
+        let encode = |v: &serde_json::Value| {
+            serde_json::to_vec(v).map_err(|e| SendError::permanent(format!("encoding {id}: {e}")))
+        };
+        match &integration.channel {
+            Channel::Webhook { url, secret } => {
+                let body = encode(&doc)?;
+                let signature = match secret {
+                    Some(s) => Some(signature(&resolve(s)?, chrono::Utc::now().timestamp(), &body)),
+                    None => None,
+                };
+                self.post(integration, url, body, signature, id).await
+            }
+            Channel::Slack { url } => self.post(integration, &slack_url(url)?, encode(&slack())?, None, id).await,
+        }
+    }
+
     /// POSTs `body` (JSON), with the delivery headers and the signature if any.
     async fn post(
         &self,
@@ -121,42 +146,15 @@ impl Sender for Senders {
     }
 
     async fn send(&self, integration: &Integration, notice: &Notice) -> Result<(), SendError> {
-        match &integration.channel {
-            Channel::Webhook { url, secret } => {
-                let body = serde_json::to_vec(&payload(notice, self.public_url.as_deref()))
-                    .map_err(|e| SendError::permanent(format!("encoding the notice: {e}")))?;
-                let signature = match secret {
-                    Some(s) => Some(signature(&resolve(s)?, chrono::Utc::now().timestamp(), &body)),
-                    None => None,
-                };
-                self.post(integration, url, body, signature, &notice.id).await
-            }
-            Channel::Slack { url } => {
-                let body = serde_json::to_vec(&slack::message(notice, self.public_url.as_deref()))
-                    .map_err(|e| SendError::permanent(format!("encoding the message: {e}")))?;
-                self.post(integration, &slack_url(url)?, body, None, &notice.id).await
-            }
-        }
+        let base = self.public_url.as_deref();
+        let message = || slack::message(notice, base);
+        self.deliver(integration, &notice.id, payload(notice, base), message).await
     }
 
     async fn send_summary(&self, integration: &Integration, summary: &Summary) -> Result<(), SendError> {
-        match &integration.channel {
-            Channel::Webhook { url, secret } => {
-                let doc = json!({ "Id": summary.id, "Type": "summary.bootstrap", "Summary": summary });
-                let body =
-                    serde_json::to_vec(&doc).map_err(|e| SendError::permanent(format!("encoding the summary: {e}")))?;
-                let signature = match secret {
-                    Some(s) => Some(signature(&resolve(s)?, chrono::Utc::now().timestamp(), &body)),
-                    None => None,
-                };
-                self.post(integration, url, body, signature, &summary.id).await
-            }
-            Channel::Slack { url } => {
-                let body = serde_json::to_vec(&slack::summary(summary, self.public_url.as_deref()))
-                    .map_err(|e| SendError::permanent(format!("encoding the message: {e}")))?;
-                self.post(integration, &slack_url(url)?, body, None, &summary.id).await
-            }
-        }
+        let doc = json!({ "Id": summary.id, "Type": "summary.bootstrap", "Summary": summary });
+        let message = || slack::summary(summary, self.public_url.as_deref());
+        self.deliver(integration, &summary.id, doc, message).await
     }
 }
 

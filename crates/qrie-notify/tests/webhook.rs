@@ -103,11 +103,30 @@ fn finding(n: usize, detected_by: DetectedBy) -> Finding {
     }
 }
 
-/// A store whose outbox holds the openings of `n` findings found by events.
-async fn outbox_of(n: usize) -> (tempfile::TempDir, Engine, Vec<Notice>) {
+/// A fresh store (kept while the directory lives) and an engine over it.
+fn empty_store() -> (tempfile::TempDir, Arc<dyn Store>, Engine) {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = qrie_store::open(&format!("sqlite:{}", dir.path().join("t.db").display())).unwrap();
     let engine = Engine::new(store.clone(), Arc::new(qrie_engine::cloud::CloudRouter { simulated: None, aws: None }));
+    (dir, store, engine)
+}
+
+/// Adds a Slack integration whose webhook URL is `url`, read from `env`.
+async fn add_slack(engine: &Engine, env: &str, url: &str) {
+    std::env::set_var(env, url);
+    let slack = Integration {
+        id: "slack".into(),
+        channel: Channel::Slack { url: SecretRef::Env(env.into()) },
+        route: Route::default(),
+        created_at: Utc::now(),
+        created_by: "test".into(),
+    };
+    engine.add_integration(slack).await.unwrap();
+}
+
+/// A store whose outbox holds the openings of `n` findings found by events.
+async fn outbox_of(n: usize) -> (tempfile::TempDir, Engine, Vec<Notice>) {
+    let (dir, store, engine) = empty_store();
     let findings: Vec<Finding> = (0..n).map(|i| finding(i, DetectedBy::Event)).collect();
     let notices: Vec<Notice> = findings.iter().map(|f| Notice::of_latest(f).unwrap()).collect();
     let writes = findings
@@ -264,9 +283,7 @@ async fn two_dispatchers_at_once_deliver_each_notice_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_choose_what_each_integration_gets() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = qrie_store::open(&format!("sqlite:{}", dir.path().join("t.db").display())).unwrap();
-    let engine = Engine::new(store.clone(), Arc::new(qrie_engine::cloud::CloudRouter { simulated: None, aws: None }));
+    let (_dir, store, engine) = empty_store();
     let mut low = finding(1, DetectedBy::Event);
     low.severity = Severity::new(30).unwrap();
     let bootstrap = finding(2, DetectedBy::Bootstrap);
@@ -302,9 +319,7 @@ async fn routes_choose_what_each_integration_gets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slack_gets_one_block_kit_message_per_notice_with_names_escaped() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = qrie_store::open(&format!("sqlite:{}", dir.path().join("t.db").display())).unwrap();
-    let engine = Engine::new(store.clone(), Arc::new(qrie_engine::cloud::CloudRouter { simulated: None, aws: None }));
+    let (_dir, store, engine) = empty_store();
     let mut hostile = finding(1, DetectedBy::Event);
     hostile.arn = "arn:aws:s3:::<!channel>&<https://evil.example|click>".into();
     let notice = Notice::of_latest(&hostile).unwrap();
@@ -314,15 +329,7 @@ async fn slack_gets_one_block_kit_message_per_notice_with_names_escaped() {
         .unwrap();
     let (r, url) = receiver(vec![]).await;
     let url_env = "QRIE_SLACK_TEST_URL";
-    std::env::set_var(url_env, &url);
-    let slack = Integration {
-        id: "slack".into(),
-        channel: Channel::Slack { url: SecretRef::Env(url_env.into()) },
-        route: Route::default(),
-        created_at: Utc::now(),
-        created_by: "test".into(),
-    };
-    engine.add_integration(slack).await.unwrap();
+    add_slack(&engine, url_env, &url).await;
     let report = engine.dispatch_notices(&senders()).await.unwrap();
     assert_eq!(report.delivered, 1, "{report:?}");
     let (id, sig, body, _) = r.got.lock().unwrap()[0].clone();
@@ -383,9 +390,7 @@ fn job(id: &str, status: qrie_model::JobStatus) -> qrie_model::Job {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_finding_bootstrap_is_one_slack_message_and_a_later_change_one_more() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = qrie_store::open(&format!("sqlite:{}", dir.path().join("t.db").display())).unwrap();
-    let engine = Engine::new(store.clone(), Arc::new(qrie_engine::cloud::CloudRouter { simulated: None, aws: None }));
+    let (_dir, store, engine) = empty_store();
     let writes: Vec<FindingWrite> = (0..1000)
         .map(|i| {
             let mut f = finding(i, DetectedBy::Bootstrap);
@@ -397,15 +402,7 @@ async fn a_thousand_finding_bootstrap_is_one_slack_message_and_a_later_change_on
     store.put_job(job("job-boot", qrie_model::JobStatus::Running)).await.unwrap();
     let (r, url) = receiver(vec![]).await;
     let url_env = "QRIE_SLACK_SUMMARY_TEST_URL";
-    std::env::set_var(url_env, &url);
-    let slack = Integration {
-        id: "slack".into(),
-        channel: Channel::Slack { url: SecretRef::Env(url_env.into()) },
-        route: Route::default(),
-        created_at: Utc::now(),
-        created_by: "test".into(),
-    };
-    engine.add_integration(slack).await.unwrap();
+    add_slack(&engine, url_env, &url).await;
 
     // While the sweep runs, nothing is sent and nothing leaves the outbox.
     let report = engine.dispatch_notices(&senders()).await.unwrap();
